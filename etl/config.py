@@ -1,0 +1,59 @@
+"""Every path and tunable of onenet in one place (cookiecutter-data-science style)."""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = Path(os.environ.get("ONENET_DATA_DIR", PROJECT_ROOT / "data"))
+SHIPPED_DATA_DIR = PROJECT_ROOT / "data"
+DEFAULT_DB_PATH = DATA_DIR / "onenet.db"
+SECRET_PATH = Path(os.environ.get("ONENET_SECRET_FILE", DATA_DIR / "secret.key"))
+
+TIMEZONE = ZoneInfo(os.environ.get("ONENET_TZ", "Asia/Shanghai"))
+CAMPAIGN_YEAR = int(os.environ.get("ONENET_CAMPAIGN_YEAR", "2020"))
+REPORT_DEADLINE_HOUR = 10
+REOPENING_TARGET = 0.70
+QUARANTINE_DAYS = 14
+
+CITY_CODE = "310000"
+CITY_NAME = "上海市"
+
+# Guards for hostile or broken input files.
+MAX_FILE_BYTES = 2 * 1024**3
+MAX_UNZIPPED_BYTES = 4 * 1024**3
+MAX_ZIP_RATIO = 200
+
+
+def database_url(explicit: str | None = None) -> str:
+    """--db, else $ONENET_DB, else the embedded SQLite file under data/."""
+    if explicit:
+        return explicit
+    if os.environ.get("ONENET_DB"):
+        return os.environ["ONENET_DB"]
+    DEFAULT_DB_PATH.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{DEFAULT_DB_PATH}"
+
+
+def installation_secret() -> bytes:
+    """The per-installation HMAC key for resident IDs, kept outside the database.
+
+    $ONENET_SECRET wins; otherwise a random key is created once in data/secret.key (mode 0600).
+    Losing the key makes stored hashes unmatchable with new input, so back it up with the DB.
+    """
+    if os.environ.get("ONENET_SECRET"):
+        return os.environ["ONENET_SECRET"].encode()
+    if not SECRET_PATH.exists():
+        SECRET_PATH.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(SECRET_PATH, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return SECRET_PATH.read_text().strip().encode()
+
+
+def local_now() -> datetime:
+    """Naive local wall-clock time: every stored timestamp is local time in TIMEZONE."""
+    return datetime.now(TIMEZONE).replace(tzinfo=None, microsecond=0)

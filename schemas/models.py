@@ -1,0 +1,181 @@
+"""The unified street-level database: what is stored, typed with SQLAlchemy 2.x.
+
+Identity (SPEC §4): a person is the keyed hash of their resident ID, an enterprise its USCC (else
+normalised name within its street), a building its normalised name within its street.  Reports and
+returning-staff rows are facts: every accepted input row is kept with its provenance (batch, sheet,
+row, or submission id).  Fields carried forward from an earlier fact of the same entity, because the
+newer row left them empty, are named in ``filled_fields`` so the raw row can always be recovered.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Division(Base):
+    """One unit of the hierarchy: city, district, street (街道/镇) or community (居委/村委)."""
+
+    __tablename__ = "division"
+
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    level: Mapped[str] = mapped_column(String(16), index=True)
+    parent_code: Mapped[str | None] = mapped_column(ForeignKey("division.code"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+
+
+class ImportBatch(Base):
+    """The import ledger: one row per file (or QR submission) taken in."""
+
+    __tablename__ = "import_batch"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(255))
+    file_path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    inserted: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Reject(Base):
+    """A row that failed validation, with where it was and what to do about it."""
+
+    __tablename__ = "reject"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    sheet: Mapped[str | None] = mapped_column(String(128))
+    row_number: Mapped[int | None] = mapped_column(Integer)
+    field: Mapped[str | None] = mapped_column(String(64))
+    code: Mapped[str] = mapped_column(String(48))
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str | None] = mapped_column(Text)
+
+
+class Building(Base):
+    __tablename__ = "building"
+    __table_args__ = (Index("ix_building_street_name", "street_code", "name_key", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    street_code: Mapped[str] = mapped_column(ForeignKey("division.code"))
+    name: Mapped[str] = mapped_column(String(128))
+    name_key: Mapped[str] = mapped_column(String(128))
+    address: Mapped[str | None] = mapped_column(String(255))
+    community_code: Mapped[str | None] = mapped_column(String(12))
+    community_name: Mapped[str | None] = mapped_column(String(64))
+    lng: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    owner: Mapped[str | None] = mapped_column(String(128))
+    owner_contact: Mapped[str | None] = mapped_column(String(64))
+    owner_phone: Mapped[str | None] = mapped_column(String(32))
+    building_type: Mapped[str | None] = mapped_column(String(32))
+    from_registry: Mapped[bool] = mapped_column(Boolean, default=True)
+    registered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    sources: Mapped[str | None] = mapped_column(Text)
+
+
+class Enterprise(Base):
+    __tablename__ = "enterprise"
+    __table_args__ = (Index("ix_enterprise_street_name", "street_code", "name_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uscc: Mapped[str | None] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    name_key: Mapped[str] = mapped_column(String(128))
+    street_code: Mapped[str] = mapped_column(ForeignKey("division.code"), index=True)
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("building.id"), index=True)
+    address: Mapped[str | None] = mapped_column(String(255))
+    industry: Mapped[str | None] = mapped_column(String(64))
+    staff_total: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16), default="企业")
+    from_registry: Mapped[bool] = mapped_column(Boolean, default=True)
+    registered_at: Mapped[datetime | None] = mapped_column(
+        DateTime, doc="NULL for registry enterprises; first report time for those first seen in one"
+    )
+    sources: Mapped[str | None] = mapped_column(Text)
+
+
+class ReopeningReport(Base):
+    """One reopening declaration (企业复工申报) of one enterprise, as of its submission."""
+
+    __tablename__ = "reopening_report"
+    __table_args__ = (Index("ix_report_enterprise_time", "enterprise_id", "effective_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    sheet: Mapped[str | None] = mapped_column(String(128))
+    row_number: Mapped[int | None] = mapped_column(Integer)
+    submission_id: Mapped[str | None] = mapped_column(String(64))
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    effective_at: Mapped[datetime] = mapped_column(
+        DateTime, doc="submitted_at, else the moment the row was loaded: when the report counts"
+    )
+    planned_reopen_date: Mapped[date | None] = mapped_column(Date)
+    reopened: Mapped[bool | None] = mapped_column(Boolean)
+    actual_reopen_date: Mapped[date | None] = mapped_column(Date)
+    staff_total: Mapped[int | None] = mapped_column(Integer)
+    staff_returned: Mapped[int | None] = mapped_column(Integer)
+    staff_quarantined: Mapped[int | None] = mapped_column(Integer)
+    contact_name: Mapped[str | None] = mapped_column(String(64))
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
+    filled_fields: Mapped[str | None] = mapped_column(String(255))
+
+
+class ReturningStaff(Base):
+    """One returning-staff registration (返岗人员登记).  ``is_current`` marks the merged state of a person."""
+
+    __tablename__ = "returning_staff"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_key: Mapped[int] = mapped_column(BigInteger, index=True, doc="first 8 bytes of the HMAC")
+    id_hash: Mapped[str] = mapped_column(String(64))
+    id_masked: Mapped[str] = mapped_column(String(18))
+    name: Mapped[str | None] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"))
+    enterprise_name: Mapped[str | None] = mapped_column(String(128))
+    uscc: Mapped[str | None] = mapped_column(String(18))
+    building: Mapped[str | None] = mapped_column(String(128))
+    street_code: Mapped[str | None] = mapped_column(String(12))
+    district_code: Mapped[str | None] = mapped_column(String(12))
+    origin: Mapped[str | None] = mapped_column(String(64))
+    return_date: Mapped[date | None] = mapped_column(Date)
+    quarantine_status: Mapped[str | None] = mapped_column(String(16))
+    quarantine_end: Mapped[date | None] = mapped_column(Date)
+    temperature: Mapped[float | None] = mapped_column(Float)
+    health: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    effective_at: Mapped[datetime] = mapped_column(DateTime)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    sheet: Mapped[str | None] = mapped_column(String(128))
+    row_number: Mapped[int | None] = mapped_column(Integer)
+    submission_id: Mapped[str | None] = mapped_column(String(64))
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+    filled_fields: Mapped[str | None] = mapped_column(String(255))
