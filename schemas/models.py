@@ -179,3 +179,16 @@ class ReturningStaff(Base):
     submission_id: Mapped[str | None] = mapped_column(String(64))
     is_current: Mapped[bool] = mapped_column(Boolean, default=True)
     filled_fields: Mapped[str | None] = mapped_column(String(255))
+
+
+class Boundary(Base):
+    """A polygon for a unit of the hierarchy, at any level (GeoJSON geometry in WGS 84)."""
+
+    __tablename__ = "boundary"
+
+    code: Mapped[str] = mapped_column(ForeignKey("division.code"), primary_key=True)
+    level: Mapped[str] = mapped_column(String(16), index=True)
+    geometry: Mapped[str] = mapped_column(Text, doc="GeoJSON geometry, EPSG:4326")
+    centroid_lng: Mapped[float | None] = mapped_column(Float)
+    centroid_lat: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str | None] = mapped_column(String(255))

@@ -1,0 +1,52 @@
+"""Engines and sessions for SQLite (embedded default) and PostgreSQL (production)."""
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from etl import config
+from schemas.models import Base, Division
+
+
+def make_engine(url: str | None = None) -> Engine:
+    url = config.database_url(url)
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def init_db(engine: Engine) -> None:
+    """Create the tables and seed the hierarchy that ships with the product (idempotent)."""
+    Base.metadata.create_all(engine)
+    with Session(engine) as session, session.begin():
+        if session.scalar(select(Division.code).limit(1)) is None:
+            with open(config.SHIPPED_DATA_DIR / "shanghai_districts.csv", encoding="utf-8") as fh:
+                for row in csv.DictReader(fh):
+                    session.add(
+                        Division(code=row["code"], name=row["name"], level=row["level"],
+                                 parent_code=row["parent"] or None)
+                    )
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """One transaction: committed on success, rolled back on any error."""
+    factory = sessionmaker(engine, expire_on_commit=False)
+    with factory() as session, session.begin():
+        yield session
