@@ -48,7 +48,7 @@ class SourceKind:
         return tuple(f.name for f in self.fields)
 
 
-ENTERPRISE_NAME = Field("enterprise_name", "企业名称", ("单位名称", "公司名称", "所在单位", "工作单位", "企业"), NAME)
+ENTERPRISE_NAME = Field("enterprise_name", "企业名称", ("单位名称", "公司名称", "所在单位", "工作单位"), NAME)
 USCC_FIELD = Field("uscc", "统一社会信用代码", ("信用代码", "社会信用代码", "统一信用代码"), USCC)
 BUILDING = Field("building", "楼宇", ("楼宇名称", "所在楼宇", "办公楼宇", "楼宇名"), NAME)
 STREET_FIELD = Field("street", "街道", ("所属街道", "街镇", "街道(镇)", "街道/镇", "所在街道"), STREET)
@@ -143,7 +143,7 @@ ENTERPRISE_REGISTRY = SourceKind(
     name="enterprise",
     label="企业名录",
     fields=(
-        Field("enterprise_name", "企业名称", ("单位名称", "公司名称", "所在单位", "工作单位", "企业"), NAME, True),
+        Field("enterprise_name", "企业名称", ("单位名称", "公司名称", "所在单位", "工作单位"), NAME, True),
         USCC_FIELD,
         Field("address", "经营地址", ("注册地址", "地址"), TEXT),
         BUILDING,

@@ -1,0 +1,153 @@
+"""The `onenet` command (SPEC §6)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from etl import config
+
+
+class TerminalProgress:
+    """One progress bar per file on stderr; plain lines when stderr is not a terminal."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.label: str | None = None
+        self.last_pct = -1
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            from tqdm import tqdm  # noqa: PLC0415
+
+            if self.label != label or self.bar is None:
+                self.close()
+                self.bar = tqdm(total=total, desc=label, unit="rows", unit_scale=True, file=sys.stderr, leave=False)
+                self.label = label
+            self.bar.n = done
+            self.bar.refresh()
+        elif total >= 100_000:
+            pct = int(done * 100 / max(total, 1)) // 10 * 10
+            if pct != self.last_pct:
+                print(f"  {label}: {done:,}/{total:,} rows ({pct}%)", file=sys.stderr)
+                self.last_pct = pct
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from schemas.db import init_db, make_engine  # noqa: PLC0415
+
+    engine = make_engine(args.db)
+    init_db(engine)
+    return engine
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from etl.pipeline import Ingestor  # noqa: PLC0415
+
+    progress = TerminalProgress()
+    quiet = args.json
+    log = (lambda m: print(m, file=sys.stderr)) if not quiet or sys.stderr.isatty() else (lambda m: None)
+    results = Ingestor(_engine(args), progress=progress, log=log).ingest([Path(p) for p in args.paths])
+    progress.close()
+    if args.json:
+        print(json.dumps({"files": [r.as_json() for r in results]}, ensure_ascii=False, indent=2))
+    else:
+        print(f"{'file':40} {'kind':26} {'rows':>8} {'ins':>8} {'upd':>7} {'same':>7} {'rej':>6}  status")
+        for r in results:
+            print(f"{Path(r.file).name[:40]:40} {(r.kind or '-')[:26]:26} {r.rows:>8} {r.inserted:>8} {r.updated:>7} "
+                  f"{r.unchanged:>7} {r.rejected:>6}  {r.status}")
+            if r.error:
+                print(f"    error: {r.error}")
+        rejected = sum(r.rejected for r in results)
+        if rejected:
+            print(f"{rejected} rows rejected — see `onenet rejects` (or --out rejects.xlsx) for file, row and reason")
+    return 1 if any(r.status == "failed" for r in results) else 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from etl.figures import summary  # noqa: PLC0415
+
+    day = date.fromisoformat(args.date) if args.date else config.local_now().date()
+    with Session(_engine(args)) as session:
+        rows = summary(session, day, args.level)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    print(f"onenet summary — {args.level}, {day.isoformat()}")
+    header = f"{'code':12} {'name':12} {'企业':>6} {'复工':>6} {'复工率':>7} {'商铺':>5} {'开业':>5} {'填报':>6} {'楼宇':>5} {'漏报楼':>5} {'返岗人员':>8} {'隔离中':>6}"
+    print(header)
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1%}"
+
+    for r in rows:
+        print(f"{r['code']:12} {r['name'][:12]:12} {r['enterprises']:>6} {r['reopened']:>6} {pct(r['reopening_rate']):>7} "
+              f"{r['shops']:>5} {r['shops_open']:>5} {r['reported']:>6} {r['buildings']:>5} {r['buildings_missing']:>5} "
+              f"{r['returning_staff']:>8} {r['in_quarantine']:>6}")
+    return 0
+
+
+def cmd_rejects(args: argparse.Namespace) -> int:
+    from schemas.models import ImportBatch, Reject  # noqa: PLC0415
+
+    with Session(_engine(args)) as session:
+        stmt = (select(ImportBatch.file_name, Reject.sheet, Reject.row_number, Reject.field, Reject.code, Reject.reason, Reject.batch_id)
+                .join(ImportBatch, ImportBatch.id == Reject.batch_id).order_by(Reject.batch_id, Reject.id))
+        if args.batch:
+            stmt = stmt.where(Reject.batch_id == args.batch)
+        rows = session.execute(stmt).all()
+    if args.out:
+        from etl.excel import write_table  # noqa: PLC0415
+
+        write_table(Path(args.out), "退回记录",
+                    ["文件", "工作表", "行号", "字段", "错误代码", "原因", "批次"], [tuple(r) for r in rows])
+        print(f"{len(rows)} rejected rows written to {args.out}")
+        return 0
+    for file_name, sheet, row, field, code, reason, batch in rows:
+        where = f"{file_name}" + (f" [{sheet}]" if sheet else "") + f" row {row}"
+        print(f"{where}: {field}: {reason}")
+    print(f"{len(rows)} rejected rows")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="onenet", description="一网统管 onenet: street-level database, ETL and dashboard")
+    parser.add_argument("--db", help="SQLAlchemy URL (default: $ONENET_DB, else SQLite at data/onenet.db)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="load spreadsheets (files or folders)")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--json", action="store_true", help="print the import summary as one JSON document")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("summary", help="figures per unit for a day")
+    p.add_argument("--level", choices=("city", "district", "street"), default="district")
+    p.add_argument("--date", help="YYYY-MM-DD (default: today)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("rejects", help="rejected rows with their reasons")
+    p.add_argument("--batch", type=int)
+    p.add_argument("--out", help="write them to an .xlsx workbook")
+    p.set_defaults(func=cmd_rejects)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""The figures officials act on (SPEC §5), computed by SQL over the database for any day.
+
+Every figure is computed per street (the finest unit that enterprises and buildings belong to) and
+rolled up by adding numerators and denominators, street → district → city; rates are never averaged.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, and_, case, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from etl import config
+from schemas.models import Building, Division, Enterprise, ReopeningReport, ReturningStaff
+from schemas.sources import SHOP_KIND
+
+COUNTS = ("enterprises", "reopened", "shops", "shops_open", "staff_total", "staff_returned", "reported",
+          "reported_on_time", "buildings", "buildings_missing", "returning_staff", "in_quarantine")
+LEVELS = ("city", "district", "street")
+
+
+def ratio(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+
+    @property
+    def end(self) -> datetime:
+        """Exclusive end of the day: a report counts when it arrived before this moment."""
+        return datetime.combine(self.day + timedelta(days=1), time())
+
+    @property
+    def deadline(self) -> datetime:
+        return datetime.combine(self.day, time(config.REPORT_DEADLINE_HOUR))
+
+
+def latest_reports(day: Day):  # type: ignore[no-untyped-def]
+    """Each enterprise's latest report counting on the day (values already carried forward)."""
+    ranked = select(
+        ReopeningReport,
+        func.row_number().over(
+            partition_by=ReopeningReport.enterprise_id,
+            order_by=(ReopeningReport.effective_at.desc(), ReopeningReport.id.desc()),
+        ).label("rn"),
+    ).where(ReopeningReport.effective_at < day.end).subquery()
+    return select(ranked).where(ranked.c.rn == 1).subquery("latest")
+
+
+def registered_enterprises(day: Day):  # type: ignore[no-untyped-def]
+    return select(Enterprise).where(or_(Enterprise.registered_at.is_(None), Enterprise.registered_at < day.end)).subquery("ent")
+
+
+def enterprise_state(session: Session, day: Day):  # type: ignore[no-untyped-def]
+    """Per registered enterprise on the day: shop or not, reported, reopened, staff counts."""
+    ent = registered_enterprises(day)
+    latest = latest_reports(day)
+    is_shop = ent.c.kind == SHOP_KIND
+    reopened = and_(latest.c.reopened.is_(True),
+                    or_(latest.c.actual_reopen_date.is_(None), latest.c.actual_reopen_date <= day.day))
+    both = and_(latest.c.staff_total.is_not(None), latest.c.staff_returned.is_not(None))
+    on_time = (
+        select(ReopeningReport.enterprise_id)
+        .where(ReopeningReport.effective_at >= datetime.combine(day.day, time()),
+               ReopeningReport.effective_at < day.deadline)
+        .distinct().subquery("on_time")
+    )
+    return (
+        select(
+            ent.c.id, ent.c.street_code, ent.c.building_id,
+            is_shop.label("is_shop"),
+            (latest.c.id.is_not(None)).label("reported"),
+            reopened.label("reopened"),
+            case((both, latest.c.staff_total), else_=None).label("staff_total"),
+            case((both, latest.c.staff_returned), else_=None).label("staff_returned"),
+            (on_time.c.enterprise_id.is_not(None)).label("on_time"),
+        )
+        .select_from(ent)
+        .outerjoin(latest, latest.c.enterprise_id == ent.c.id)
+        .outerjoin(on_time, on_time.c.enterprise_id == ent.c.id)
+        .subquery("state")
+    )
+
+
+def _flag(condition) -> Any:  # type: ignore[no-untyped-def]
+    return func.sum(case((condition, 1), else_=0))
+
+
+def street_figures(session: Session, day: Day) -> dict[str, dict[str, int]]:
+    """Raw counts per street code (and per district code for staff without a street)."""
+    figures: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
+    state = enterprise_state(session, day)
+    not_shop = state.c.is_shop.is_(False)
+    rows = session.execute(
+        select(
+            state.c.street_code,
+            _flag(not_shop),
+            _flag(and_(not_shop, state.c.reopened)),
+            _flag(state.c.is_shop),
+            _flag(and_(state.c.is_shop, state.c.reopened)),
+            func.coalesce(func.sum(case((not_shop, state.c.staff_total), else_=0)), 0),
+            func.coalesce(func.sum(case((not_shop, state.c.staff_returned), else_=0)), 0),
+            _flag(and_(not_shop, state.c.reported)),
+            _flag(and_(not_shop, state.c.on_time)),
+        ).group_by(state.c.street_code)
+    ).all()
+    for street, *values in rows:
+        target = figures[street]
+        for key, value in zip(("enterprises", "reopened", "shops", "shops_open", "staff_total", "staff_returned",
+                               "reported", "reported_on_time"), values):
+            target[key] += int(value or 0)
+
+    silent = (
+        select(state.c.building_id, _flag(and_(not_shop, state.c.reported.is_(False))).label("silent"))
+        .where(state.c.building_id.is_not(None)).group_by(state.c.building_id).subquery("silent")
+    )
+    buildings = session.execute(
+        select(Building.street_code, func.count(Building.id),
+               func.sum(case((func.coalesce(silent.c.silent, 0) > 0, 1), else_=0)))
+        .select_from(Building)
+        .outerjoin(silent, silent.c.building_id == Building.id)
+        .where(or_(Building.registered_at.is_(None), Building.registered_at < day.end))
+        .group_by(Building.street_code)
+    ).all()
+    for street, total, missing in buildings:
+        figures[street]["buildings"] += int(total or 0)
+        figures[street]["buildings_missing"] += int(missing or 0)
+
+    person_street = func.coalesce(Enterprise.street_code, ReturningStaff.street_code)
+    staff = session.execute(
+        select(
+            person_street, ReturningStaff.district_code,
+            func.count(func.distinct(ReturningStaff.person_key)),
+            func.count(func.distinct(case((ReturningStaff.quarantine_end >= day.day, ReturningStaff.person_key), else_=None))),
+        )
+        .select_from(ReturningStaff)
+        .outerjoin(Enterprise, Enterprise.id == ReturningStaff.enterprise_id)
+        .where(ReturningStaff.is_current.is_(True), ReturningStaff.return_date <= day.day)
+        .group_by(person_street, ReturningStaff.district_code)
+    ).all()
+    for street, district, people, quarantined in staff:
+        target = figures[street if street is not None else district]
+        target["returning_staff"] += int(people)
+        target["in_quarantine"] += int(quarantined)
+    return figures
+
+
+def summary(session: Session, day: date, level: str = "street") -> list[dict[str, Any]]:
+    """The figures of SPEC §5 per unit of a level, for one day."""
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}")
+    raw = street_figures(session, Day(day))
+    divisions = session.execute(select(Division.code, Division.name, Division.level, Division.parent_code)).all()
+    parent = {code: p for code, _, _, p in divisions}
+    names = {code: name for code, name, _, _ in divisions}
+    level_of = {code: lvl for code, _, lvl, _ in divisions}
+
+    def ancestor(code: str, wanted: str) -> str | None:
+        while code is not None and level_of.get(code) != wanted:
+            code = parent.get(code)
+        return code
+
+    totals: dict[str, dict[str, int]] = {c: dict.fromkeys(COUNTS, 0) for c, lvl in level_of.items() if lvl == level}
+    if level == "city":
+        totals = {config.CITY_CODE: dict.fromkeys(COUNTS, 0)}
+    for code, counts in raw.items():
+        unit = config.CITY_CODE if level == "city" else ancestor(code, level)
+        if unit is None or unit not in totals:
+            continue
+        for key in COUNTS:
+            totals[unit][key] += counts[key]
+    out = []
+    for code in sorted(totals):
+        c = totals[code]
+        out.append({
+            "level": level, "code": code, "name": names.get(code, config.CITY_NAME if code == config.CITY_CODE else code),
+            "parent_code": parent.get(code),
+            **{k: c[k] for k in COUNTS},
+            "reopening_rate": ratio(c["reopened"], c["enterprises"]),
+            "shop_reopening_rate": ratio(c["shops_open"], c["shops"]),
+            "staff_return_rate": ratio(c["staff_returned"], c["staff_total"]),
+            "reporting_coverage": ratio(c["reported"], c["enterprises"]),
+            "timeliness": ratio(c["reported_on_time"], c["enterprises"]),
+        })
+    return out

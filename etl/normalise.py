@@ -1,0 +1,456 @@
+"""Normalise: raw cell values → canonical typed values, column by column.
+
+Every parser takes a raw column (object dtype: str, int, float, bool, date, datetime or missing)
+and returns ``Parsed(values, errors)`` where ``errors`` holds an error code per row (missing when
+the value is fine).  Low-cardinality columns (dates, yes/no, names of places) are parsed once per
+distinct value; high-cardinality ones (ID numbers, phones, names) with vectorised string and
+NumPy operations, so a million-row file normalises in seconds.
+"""
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from stdnum.cn import uscc as stdnum_uscc
+
+from etl import config
+from schemas import sources as S
+
+EMPTY_MARKERS = frozenset({"", "-", "--", "—", "/", "nan", "none", "null", "n/a", "#n/a"})
+EXCEL_EPOCH = datetime(1899, 12, 30)
+
+ERRORS: dict[str, str] = {
+    "required": "必填项为空：请补填后重新导入",
+    "id_stored_as_number": "身份证号被 Excel 存成了数字（如 3.10105E+17），末几位已丢失、无法恢复：请把该列设为文本格式后重新录入原号码",
+    "id_digits_lost": "身份证号末几位为 000 且校验位不符，疑似被 Excel 转成数字后丢失、无法恢复：请按原件重新录入（该列设为文本）",
+    "id_format": "身份证号格式不对：应为 18 位（末位可为 X）或 15 位老号码",
+    "id_checksum": "身份证号校验位不符（GB 11643）：请核对原件",
+    "id_birth_date": "身份证号中的出生日期无效：请核对原件",
+    "uscc_invalid": "统一社会信用代码无效（应为 18 位，校验位按 GB 32100）：请核对营业执照",
+    "phone_invalid": "电话号码无法识别：手机应为 11 位（可带 +86），座机如 021-12345678",
+    "date_invalid": "日期无法识别或不存在：请写成 2020-02-10 这样的格式",
+    "datetime_invalid": "时间无法识别：请写成 2020-02-10 09:30 这样的格式",
+    "bool_invalid": "是/否无法识别：请填 是 或 否",
+    "int_invalid": "应为不小于 0 的整数",
+    "float_invalid": "应为数字",
+    "quarantine_invalid": "隔离状态应为：居家隔离 / 集中隔离 / 已解除 / 无需隔离",
+    "kind_invalid": "类型应为：企业 / 沿街商铺 / 个体工商户",
+    "level_invalid": "级别应为：区 / 街道 / 镇 / 居委 / 村委",
+    "code_invalid": "区划代码应为 6、9 或 12 位数字",
+    "temperature_range": "体温不在 34–43℃ 之间：请核对",
+    "coordinate_range": "经纬度不在中国范围内：请核对（经度 73–136，纬度 3–54）",
+    "staff_returned_exceeds_total": "已返岗人数大于员工总数：请核对",
+    "district_unknown": "区名无法识别：请填写本市的区，如 长宁区",
+    "street_unknown": "街道/镇名无法识别：请先导入区划表，或核对名称",
+    "street_ambiguous": "街道名在多个区重名：请同时填写所属区",
+    "street_not_in_district": "该街道不属于所填的区：请核对",
+    "street_missing": "无法确定所属街道：请填写街道，或填写已登记的统一社会信用代码/企业名称",
+    "enterprise_missing": "缺少企业名称和统一社会信用代码，无法确定企业",
+    "enterprise_unknown": "企业未登记且无法确定所属街道：请填写街道或先导入企业名录",
+    "parent_unknown": "上级区划代码不存在：请先导入上级区划",
+    "district_missing": "无法确定所属区：请填写区或街道，或填写已登记的企业",
+}
+
+
+@dataclass
+class Parsed:
+    values: pd.Series
+    errors: pd.Series  # error code per row, None where fine
+
+
+def is_missing(value: Any) -> bool:
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
+
+
+def _no_errors(index: pd.Index) -> pd.Series:
+    return pd.Series(None, index=index, dtype=object)
+
+
+# --- text -----------------------------------------------------------------------------------
+
+_SPACES = re.compile(r"\s+")
+_HEADER_JUNK = re.compile(r"[\s*＊:：#]+")
+_TRAILING_UNIT = re.compile(r"[(\[【].*?[)\]】]$")
+
+
+def clean_scalar(value: Any) -> str | None:
+    """NFKC (full-width → half-width, \\u3000 and NBSP → space), trimmed, empties → None."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = _SPACES.sub(" ", unicodedata.normalize("NFKC", str(value))).strip()
+    return None if text.lower() in EMPTY_MARKERS else text
+
+
+def header_key(value: Any) -> str:
+    """The form in which header spellings are compared: case, spaces, width and units ignored."""
+    text = clean_scalar(value) or ""
+    text = _HEADER_JUNK.sub("", text).lower()
+    previous = None
+    while previous != text:
+        previous, text = text, _TRAILING_UNIT.sub("", text)
+    return text
+
+
+def name_key(value: str | None) -> str | None:
+    """Identity key of a building or enterprise name within its street."""
+    if value is None:
+        return None
+    text = unicodedata.normalize("NFKC", value).lower()
+    return re.sub(r"[\s·・.,，、()（）\-]", "", text) or None
+
+
+def clean_text(raw: pd.Series) -> pd.Series:
+    """Vectorised clean_scalar for high-cardinality columns."""
+    s = raw.astype(object)
+    numeric = s.map(lambda v: isinstance(v, float) and not math.isnan(v) and v.is_integer())
+    if numeric.any():
+        s = s.where(~numeric, s[numeric].map(lambda v: str(int(v))))
+    missing = s.isna()
+    text = s.where(missing, s.astype(str)).astype("string")
+    text = text.str.normalize("NFKC").str.replace(r"\s+", " ", regex=True).str.strip()
+    text = text.where(~text.str.lower().isin(EMPTY_MARKERS))
+    return text.astype(object).where(text.notna(), None)
+
+
+def parse_text(raw: pd.Series) -> Parsed:
+    return Parsed(clean_text(raw), _no_errors(raw.index))
+
+
+def parse_name(raw: pd.Series) -> Parsed:
+    """Names lose the spaces people type between Chinese characters ("张 三" → "张三")."""
+    text = clean_text(raw)
+    has_cjk = text.astype("string").str.contains(r"[\u4e00-\u9fff]", regex=True).fillna(False)
+    squeezed = text.astype("string").str.replace(" ", "", regex=False).astype(object)
+    return Parsed(text.where(~has_cjk.astype(bool), squeezed), _no_errors(raw.index))
+
+
+def _map_uniques(raw: pd.Series, parse_one: Callable[[Any], tuple[Any, str | None]]) -> Parsed:
+    """Parse each distinct value once; the column is then a lookup."""
+    keys = raw.map(lambda v: None if is_missing(v) else (type(v).__name__, v))
+    codes, uniques = pd.factorize(keys, use_na_sentinel=True)
+    values = np.empty(len(uniques) + 1, dtype=object)
+    errors = np.empty(len(uniques) + 1, dtype=object)
+    values[-1], errors[-1] = None, None
+    for i, key in enumerate(uniques):
+        values[i], errors[i] = parse_one(key[1])
+    return Parsed(
+        pd.Series(values[codes], index=raw.index, dtype=object),
+        pd.Series(errors[codes], index=raw.index, dtype=object),
+    )
+
+
+# --- resident ID numbers (GB 11643) -----------------------------------------------------------
+
+_RIC_WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], dtype=np.int64)
+_RIC_CHECK = np.array(list("10X98765432"))
+
+
+def ric_check_chars(first17: pd.Series) -> np.ndarray:
+    """ISO 7064 MOD 11-2 check characters for a column of 17-digit strings (vectorised)."""
+    if len(first17) == 0:
+        return np.array([], dtype="<U1")
+    buf = "".join(first17.tolist()).encode("ascii")
+    digits = (np.frombuffer(buf, dtype=np.uint8) - 48).reshape(-1, 17).astype(np.int64)
+    return _RIC_CHECK[(digits @ _RIC_WEIGHTS) % 11]
+
+
+def parse_id_number(raw: pd.Series) -> Parsed:
+    """Valid 18-character IDs; 15-digit ones converted; numbers from Excel rejected as lost."""
+    errors = _no_errors(raw.index)
+    is_number = raw.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
+    text = clean_text(raw).astype("string").str.replace(" ", "", regex=False).str.upper()
+    if is_number.any():
+        # An ID typed into a number cell: 15 digits survive Excel's precision, 18 never do.
+        long_number = is_number & (text.str.len() != 15)
+        errors[long_number.fillna(False).astype(bool)] = "id_stored_as_number"
+    scientific = text.str.fullmatch(r"\d(\.\d+)?E\+?\d+").fillna(False).astype(bool)
+    errors[scientific & errors.isna()] = "id_stored_as_number"
+    is18 = text.str.fullmatch(r"[0-9]{17}[0-9X]").fillna(False).astype(bool)
+    is15 = text.str.fullmatch(r"[0-9]{15}").fillna(False).astype(bool)
+    present = text.notna()
+    errors[present & ~is18 & ~is15 & errors.isna()] = "id_format"
+
+    result = pd.Series(None, index=raw.index, dtype=object)
+    ok = errors.isna()
+    if (is15 & ok).any():
+        old = text[is15 & ok]
+        first17 = old.str.slice(0, 6) + "19" + old.str.slice(6, 15)
+        result[old.index] = (first17 + ric_check_chars(first17)).astype(object)
+    if (is18 & ok).any():
+        new = text[is18 & ok]
+        expected = ric_check_chars(new.str.slice(0, 17))
+        good = new.str.slice(17, 18).to_numpy(dtype=object) == expected
+        bad_index = new.index[~good]
+        lost = new[bad_index].str.endswith("000").fillna(False).astype(bool)
+        errors[bad_index[lost.to_numpy()]] = "id_digits_lost"
+        errors[bad_index[~lost.to_numpy()]] = "id_checksum"
+        result[new.index[good]] = new[good].astype(object)
+    converted = result.notna()
+    if converted.any():
+        birth = pd.to_datetime(result[converted].str.slice(6, 14), format="%Y%m%d", errors="coerce")
+        today = pd.Timestamp(config.local_now().date())
+        bad_birth = birth.isna() | (birth < pd.Timestamp("1900-01-01")) | (birth > today)
+        errors[bad_birth[bad_birth].index] = "id_birth_date"
+        result[bad_birth[bad_birth].index] = None
+    return Parsed(result, errors)
+
+
+# --- unified social credit codes (GB 32100) --------------------------------------------------
+
+
+def _parse_uscc_one(value: Any) -> tuple[str | None, str | None]:
+    text = clean_scalar(value)
+    if text is None:
+        return None, None
+    text = text.replace(" ", "").upper()
+    try:
+        return stdnum_uscc.validate(text), None
+    except Exception:
+        return None, "uscc_invalid"
+
+
+def parse_uscc(raw: pd.Series) -> Parsed:
+    return _map_uniques(raw, _parse_uscc_one)
+
+
+# --- phones -----------------------------------------------------------------------------------
+
+
+def parse_phone(raw: pd.Series) -> Parsed:
+    """Mobile numbers as 11 digits; landlines as 0AA(A)-NNNNNNNN; +86, spaces, dashes dropped."""
+    text = clean_text(raw).astype("string")
+    digits = text.str.replace(r"[\s\-()（）.]", "", regex=True).str.replace(r"^(\+86|0086|86(?=1\d{10}$))", "", regex=True)
+    mobile = digits.str.fullmatch(r"1[3-9]\d{9}").fillna(False).astype(bool)
+    landline = digits.str.fullmatch(r"0\d{9,11}").fillna(False).astype(bool)
+    local = digits.str.fullmatch(r"[2-9]\d{7}").fillna(False).astype(bool)
+    values = pd.Series(None, index=raw.index, dtype=object)
+    values[mobile | local] = digits[mobile | local].astype(object)
+    if landline.any():
+        land = digits[landline]
+        three = land.str.match(r"0(10|2\d)").fillna(False).astype(bool)
+        area_len = np.where(three, 3, 4)
+        values[landline] = [f"{d[:n]}-{d[n:]}" for d, n in zip(land.tolist(), area_len)]
+    errors = _no_errors(raw.index)
+    errors[text.notna().astype(bool) & values.isna()] = "phone_invalid"
+    return Parsed(values, errors)
+
+
+# --- dates and times --------------------------------------------------------------------------
+
+_YMD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+_COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+_MD = re.compile(r"^(\d{1,2})\s*[月/.-]\s*(\d{1,2})\s*日?$")
+_TIME = re.compile(r"(\d{1,2})\s*[:时點点]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2}))?")
+_SERIAL = re.compile(r"^\d{5}(\.\d+)?$")
+
+# A parsed date before year inference: (year or None, month, day, time-of-day or None)
+DateParts = tuple[int | None, int, int, time | None]
+
+
+def _date_parts(value: Any) -> DateParts | str:
+    """Split one raw cell into date parts, or return an error code."""
+    if isinstance(value, datetime):
+        return value.year, value.month, value.day, value.time()
+    if isinstance(value, date):
+        return value.year, value.month, value.day, None
+    if isinstance(value, pd.Timestamp):
+        return value.year, value.month, value.day, value.time()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 20000 < value < 80000:
+            moment = EXCEL_EPOCH + timedelta(days=float(value))
+            moment = moment.replace(microsecond=0) + timedelta(seconds=round(moment.microsecond / 1e6))
+            has_time = not float(value).is_integer()
+            return moment.year, moment.month, moment.day, moment.time() if has_time else None
+        value = str(int(value)) if float(value).is_integer() else str(value)
+    text = clean_scalar(value)
+    if text is None:
+        return "empty"
+    if _SERIAL.match(text):
+        return _date_parts(float(text))
+    if m := _COMPACT.match(text):
+        return int(m[1]), int(m[2]), int(m[3]), None
+    clock: time | None = None
+    if m := _YMD.match(text):
+        year, month, day = int(m[1]), int(m[2]), int(m[3])
+        rest = text[m.end():]
+    elif m := _MD.match(text):
+        return None, int(m[1]), int(m[2]), None
+    else:
+        try:
+            stamp = pd.Timestamp(text)
+        except (ValueError, TypeError):
+            return "date_invalid"
+        return stamp.year, stamp.month, stamp.day, stamp.time()
+    if rest.strip():
+        t = _TIME.search(rest)
+        if not t:
+            return "date_invalid"
+        hour, minute, second = int(t[1]), int(t[2]), int(t[3] or 0)
+        if "下午" in rest and hour < 12:
+            hour += 12
+        if hour > 23 or minute > 59 or second > 59:
+            return "date_invalid"
+        clock = time(hour, minute, second)
+    return year, month, day, clock
+
+
+def parse_date_column(raw: pd.Series, file_year: int | None, *, with_time: bool = False) -> Parsed:
+    """Dates in every spelling of SPEC §3; a date without a year takes the column's, else the file's."""
+    parsed = _map_uniques(raw, lambda v: (_date_parts(v), None))
+    parts = parsed.values
+    years = Counter(p[0] for p in parts if isinstance(p, tuple) and p[0] is not None)
+    year = years.most_common(1)[0][0] if years else (file_year or config.CAMPAIGN_YEAR)
+
+    def finish(p: Any) -> tuple[Any, str | None]:
+        if p is None or p == "empty":
+            return None, None
+        if isinstance(p, str):
+            return None, "datetime_invalid" if with_time else "date_invalid"
+        y, m, d, clock = p
+        try:
+            day = date(y if y is not None else year, m, d)
+        except ValueError:
+            return None, "datetime_invalid" if with_time else "date_invalid"
+        if not with_time:
+            return day, None
+        return datetime.combine(day, clock or time()), None
+
+    return _map_uniques(parts, finish)
+
+
+def explicit_years(raw: pd.Series) -> Counter[int]:
+    """Years written out in a date column (used to date "2月10日" elsewhere in the file)."""
+    out: Counter[int] = Counter()
+    for value, count in raw.dropna().map(lambda v: (type(v).__name__, v)).value_counts().items():
+        parts = _date_parts(value[1])
+        if isinstance(parts, tuple) and parts[0] is not None:
+            out[parts[0]] += int(count)
+    return out
+
+
+# --- small vocabularies -----------------------------------------------------------------------
+
+_YES = frozenset(S.YES)
+_NO = frozenset(S.NO)
+
+
+def _parse_bool_one(value: Any) -> tuple[bool | None, str | None]:
+    if isinstance(value, bool):
+        return value, None
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value), None
+    text = clean_scalar(value)
+    if text is None:
+        return None, None
+    key = text.lower().replace(" ", "")
+    if key in _YES:
+        return True, None
+    if key in _NO:
+        return False, None
+    return None, "bool_invalid"
+
+
+def _parse_int_one(value: Any) -> tuple[int | None, str | None]:
+    if isinstance(value, bool):
+        return None, "int_invalid"
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and (math.isnan(value) or not value.is_integer()):
+            return (None, None) if math.isnan(value) else (None, "int_invalid")
+        return (int(value), None) if value >= 0 else (None, "int_invalid")
+    text = clean_scalar(value)
+    if text is None:
+        return None, None
+    text = re.sub(r"[\s,人名个位]", "", text)
+    if re.fullmatch(r"\d+(\.0+)?", text):
+        return int(float(text)), None
+    return None, "int_invalid"
+
+
+def _parse_float_one(value: Any) -> tuple[float | None, str | None]:
+    if isinstance(value, bool):
+        return None, "float_invalid"
+    if isinstance(value, (int, float)):
+        return (None, None) if isinstance(value, float) and math.isnan(value) else (float(value), None)
+    text = clean_scalar(value)
+    if text is None:
+        return None, None
+    text = re.sub(r"[\s℃°cC度]", "", text)
+    try:
+        return float(text), None
+    except ValueError:
+        return None, "float_invalid"
+
+
+def _vocabulary(canonical: tuple[str, ...], aliases: dict[str, str], error: str) -> Callable[[Any], tuple[str | None, str | None]]:
+    def parse_one(value: Any) -> tuple[str | None, str | None]:
+        text = clean_scalar(value)
+        if text is None:
+            return None, None
+        text = text.replace(" ", "")
+        if text in canonical:
+            return text, None
+        if text in aliases:
+            return aliases[text], None
+        return None, error
+
+    return parse_one
+
+
+def _parse_code_one(value: Any) -> tuple[str | None, str | None]:
+    text = clean_scalar(value)
+    if text is None:
+        return None, None
+    text = text.replace(" ", "")
+    if re.fullmatch(r"\d{6}(\d{3}){0,2}", text):
+        return text, None
+    return None, "code_invalid"
+
+
+def _parse_level_one(value: Any) -> tuple[str | None, str | None]:
+    text = clean_scalar(value)
+    if text is None:
+        return None, None
+    text = text.replace(" ", "")
+    if text in ("city", "district", "street", "community"):
+        return text, None
+    return (S.LEVEL_ALIASES[text], None) if text in S.LEVEL_ALIASES else (None, "level_invalid")
+
+
+SCALAR_PARSERS: dict[str, Callable[[Any], tuple[Any, str | None]]] = {
+    S.BOOL: _parse_bool_one,
+    S.INT: _parse_int_one,
+    S.FLOAT: _parse_float_one,
+    S.QUARANTINE: _vocabulary(S.QUARANTINE_STATES, S.QUARANTINE_ALIASES, "quarantine_invalid"),
+    S.KIND: _vocabulary(S.ENTERPRISE_KINDS, S.KIND_ALIASES, "kind_invalid"),
+    S.CODE: _parse_code_one,
+    S.LEVEL: _parse_level_one,
+    S.DISTRICT: lambda v: (clean_scalar(v), None),
+    S.STREET: lambda v: (clean_scalar(v), None),
+}
+COLUMN_PARSERS: dict[str, Callable[[pd.Series], Parsed]] = {
+    S.TEXT: parse_text,
+    S.NAME: parse_name,
+    S.ID_NUMBER: parse_id_number,
+    S.USCC: parse_uscc,
+    S.PHONE: parse_phone,
+}
+
+
+def parse_column(parser: str, raw: pd.Series, file_year: int | None) -> Parsed:
+    if parser in COLUMN_PARSERS:
+        return COLUMN_PARSERS[parser](raw)
+    if parser == S.DATE:
+        return parse_date_column(raw, file_year)
+    if parser == S.DATETIME:
+        return parse_date_column(raw, file_year, with_time=True)
+    return _map_uniques(raw, SCALAR_PARSERS[parser])

@@ -1,0 +1,273 @@
+"""The ingest pipeline: files → read → normalise → validate → resolve → load, one transaction each.
+
+Spreadsheets and QR submissions take the same path: a submission is a one-row table handed to
+``ingest_tables``.  The import ledger (``import_batch``) records every file with its content hash;
+a file whose content was loaded before changes nothing.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from etl import config
+from etl.load import LOADERS, Counts, LoadContext
+from etl.normalise import ERRORS, explicit_years
+from etl.read import SUPPORTED_SUFFIXES, Table, UnreadableFile, read_tables, sniff_kinds
+from etl.resolve import Hierarchy
+from etl.validate import apply_defaults, normalise_table
+from schemas import sources as S
+from schemas.db import init_db, session_scope
+from schemas.models import Division, ImportBatch, Reject
+
+Progress = Callable[[str, int, int], None]  # (label, done, total)
+
+
+@dataclass
+class FileResult:
+    file: str
+    sha256: str | None = None
+    kind: str | None = None
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    status: str = "loaded"
+    error: str | None = None
+    batch_id: int | None = None
+    sheets: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        if out["error"] is None:
+            out.pop("error")
+        return out
+
+
+def expand_paths(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
+    """Files named, and the spreadsheets inside folders named; returns (files, skipped)."""
+    files, skipped = [], []
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if not child.is_file() or any(part.startswith(".") for part in child.relative_to(path).parts):
+                    continue
+                if child.name.startswith("~$") or child.suffix.lower() not in SUPPORTED_SUFFIXES:
+                    skipped.append(child)
+                    continue
+                files.append(child)
+        else:
+            files.append(path)
+    return list(dict.fromkeys(files)), skipped
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_hierarchy(session: Session) -> Hierarchy:
+    rows = session.execute(select(Division.code, Division.name, Division.level, Division.parent_code)).all()
+    return Hierarchy.from_frame(pd.DataFrame(rows, columns=["code", "name", "level", "parent_code"]))
+
+
+def _file_year(tables: list[Table]) -> int | None:
+    years: Counter[int] = Counter()
+    for table in tables:
+        for f in table.kind.fields:
+            if f.parser in (S.DATE, S.DATETIME) and f.name in table.frame:
+                years += explicit_years(table.frame[f.name])
+    return years.most_common(1)[0][0] if years else None
+
+
+def _mask_value(field_name: str, value: Any) -> Any:
+    """Rejected ID numbers are shown masked, like stored ones: raw IDs are never kept."""
+    if field_name != "id_number" or value is None:
+        return value
+    text = str(value)
+    return text[:6] + "*" * max(len(text) - 10, 0) + text[-4:] if len(text) > 10 else "*" * len(text)
+
+
+def reject_rows(batch_id: int, table: Table, frame: pd.DataFrame, errors: pd.DataFrame) -> list[dict[str, Any]]:
+    """Error report → reject records: file row, field (as its header was written), reason."""
+    out = []
+    for idx, field_name, code, value in errors[["idx", "field", "code", "value"]].itertuples(index=False):
+        header = table.headers.get(field_name, S.KINDS_BY_NAME[table.kind.name].field(field_name).header
+                                   if field_name in table.kind.field_names else field_name)
+        shown = _mask_value(field_name, value)
+        detail = f"（{header}：{shown}）" if shown is not None and not (isinstance(shown, float) and pd.isna(shown)) else f"（{header}）"
+        out.append({
+            "batch_id": batch_id,
+            "sheet": table.sheet,
+            "row_number": int(frame.at[idx, "_row"]),
+            "field": field_name,
+            "code": code,
+            "reason": ERRORS.get(code, code) + detail,
+            "raw": json.dumps({k: _mask_value(k, str(v)) for k, v in table.frame.loc[idx].items()
+                               if k != "_row" and v is not None and not (isinstance(v, float) and pd.isna(v))},
+                              ensure_ascii=False),
+        })
+    return out
+
+
+def ingest_tables(
+    session: Session,
+    batch: ImportBatch,
+    tables: list[Table],
+    progress: Progress | None = None,
+) -> FileResult:
+    """Load every table of one file (or submission) inside the caller's transaction."""
+    result = FileResult(file=batch.file_name, sha256=batch.sha256, batch_id=batch.id)
+    hierarchy = load_hierarchy(session)
+    loaded_at = batch.started_at
+    file_year = _file_year(tables)
+    kinds: list[str] = []
+    total_rows = sum(len(t.frame) for t in tables)
+    done = 0
+    for table in sorted(tables, key=lambda t: t.kind.load_rank):
+        kinds.append(table.kind.name)
+        label = f"{batch.file_name}" + (f" [{table.sheet}]" if table.sheet else "")
+
+        def report(n: int, _label: str = label) -> None:
+            nonlocal done
+            done += n
+            if progress:
+                progress(_label, done, total_rows)
+
+        frame, errors = normalise_table(table, file_year)
+        frame = apply_defaults(table.kind, frame)
+        bad = errors["idx"].unique() if not errors.empty else []
+        ctx = LoadContext(session, batch.id, table.sheet, loaded_at, hierarchy, config.installation_secret(), report)
+        counts, load_errors = LOADERS[table.kind.name](ctx, frame.drop(index=bad))
+        hierarchy = ctx.hierarchy
+        all_errors = pd.concat([e for e in (errors, load_errors) if not e.empty], ignore_index=True) if (
+            not errors.empty or not load_errors.empty) else errors
+        rejects = reject_rows(batch.id, table, frame, all_errors) if not all_errors.empty else []
+        if rejects:
+            session.execute(Reject.__table__.insert(), rejects)
+        sheet_rejected = int(all_errors["idx"].nunique()) if not all_errors.empty else 0
+        if table.kind.name != S.RETURNING_STAFF.name:
+            report(len(table.frame))
+        result.rows += len(table.frame)
+        result.inserted += counts.inserted
+        result.updated += counts.updated
+        result.unchanged += counts.unchanged
+        result.rejected += sheet_rejected
+        result.sheets.append({"sheet": table.sheet, "kind": table.kind.name, "rows": len(table.frame),
+                              "inserted": counts.inserted, "updated": counts.updated,
+                              "unchanged": counts.unchanged, "rejected": sheet_rejected})
+    result.kind = "+".join(dict.fromkeys(kinds)) if kinds else None
+    batch.kind = result.kind
+    for attr in ("rows", "inserted", "updated", "unchanged", "rejected"):
+        setattr(batch, attr, getattr(result, attr))
+    batch.status = "loaded"
+    batch.finished_at = config.local_now()
+    return result
+
+
+class Ingestor:
+    """Takes files in the order that makes sense (divisions, buildings, enterprises, reports)."""
+
+    def __init__(self, engine: Engine, progress: Progress | None = None, log: Callable[[str], None] | None = None) -> None:
+        self.engine = engine
+        self.progress = progress
+        self.log = log or (lambda message: print(message, file=sys.stderr))
+        init_db(engine)
+
+    def plan(self, files: list[Path]) -> list[tuple[int, Path, list[Table] | None, str | None]]:
+        """Sort files by the kind they hold; files that cannot be read sort last with their error."""
+        planned = []
+        cached_bytes = 0
+        for path in files:
+            try:
+                if path.suffix.lower() in {".csv", ".txt", ".tsv"}:
+                    kinds, tables = sniff_kinds(path), None
+                else:
+                    tables = read_tables(path)
+                    kinds = [t.kind for t in tables]
+                    size = path.stat().st_size
+                    if cached_bytes + size > 256 * 1024**2:
+                        tables = None
+                    else:
+                        cached_bytes += size
+                rank = min((k.load_rank for k in kinds), default=99)
+                planned.append((rank, path, tables, None))
+            except UnreadableFile as exc:
+                planned.append((100, path, None, str(exc)))
+        planned.sort(key=lambda p: (p[0], str(p[1])))
+        return planned
+
+    def ingest(self, paths: list[Path]) -> list[FileResult]:
+        files, skipped = expand_paths(paths)
+        for path in skipped:
+            self.log(f"skipped {path} (not a spreadsheet)")
+        results = []
+        for rank, path, tables, error in self.plan(files):
+            results.append(self.ingest_file(path, tables, error))
+        return results
+
+    def ingest_file(self, path: Path, tables: list[Table] | None = None, error: str | None = None) -> FileResult:
+        started = config.local_now()
+        sha = file_sha256(path) if path.is_file() else None
+        result = FileResult(file=str(path), sha256=sha)
+        if error is None and sha is not None:
+            with Session(self.engine) as session:
+                seen = session.scalar(
+                    select(ImportBatch.id).where(ImportBatch.sha256 == sha, ImportBatch.status == "loaded").limit(1)
+                )
+            if seen is not None:
+                result.status = "unchanged"
+                result.batch_id = seen
+                with Session(self.engine) as session:
+                    before = session.get(ImportBatch, seen)
+                    result.kind, result.rows = before.kind, before.rows
+                self.log(f"{path.name}: unchanged (same content loaded before as batch {seen})")
+                return result
+        try:
+            if error is not None:
+                raise UnreadableFile(error)
+            if tables is None:
+                tables = read_tables(path)
+            self.log(f"{path.name}: " + ", ".join(f"{t.sheet or 'csv'} → {t.kind.label} ({len(t.frame)} rows)" for t in tables))
+            with session_scope(self.engine) as session:
+                batch = ImportBatch(file_name=path.name, file_path=str(path.resolve()), sha256=sha or "",
+                                    status="loading", started_at=started)
+                session.add(batch)
+                session.flush()
+                loaded = ingest_tables(session, batch, tables, self.progress)
+            loaded.file = str(path)
+            self.log(
+                f"{path.name}: {loaded.kind} rows={loaded.rows} inserted={loaded.inserted} updated={loaded.updated} "
+                f"unchanged={loaded.unchanged} rejected={loaded.rejected}"
+            )
+            return loaded
+        except UnreadableFile as exc:
+            result.status, result.error = "failed", f"{path.name}: {exc}"
+        except Exception as exc:  # the transaction rolled back: nothing from this file was kept
+            if os.environ.get("ONENET_DEBUG"):
+                raise
+            result.status = "failed"
+            result.error = f"{path.name}: 导入中断，本文件未写入任何数据（{type(exc).__name__}: {exc}）"
+        self._record_failure(path, sha, started, result.error or "")
+        self.log(f"{path.name}: FAILED — {result.error}")
+        return result
+
+    def _record_failure(self, path: Path, sha: str | None, started: datetime, error: str) -> None:
+        with session_scope(self.engine) as session:
+            session.add(ImportBatch(file_name=path.name, file_path=str(path.resolve()), sha256=sha or "",
+                                    status="failed", error=error, started_at=started, finished_at=config.local_now()))

@@ -1,0 +1,310 @@
+"""Read: a file on disk → the tables it holds, each with its detected source kind.
+
+Spreadsheets arrive with title rows above the header, merged two-row headers, several sheets
+(some hidden, some notes without a table), totals rows and blank rows.  This module finds the
+header of every sheet, maps the header cells to canonical fields (``schemas.sources``) and returns
+the data rows as raw values with their row number in the file.  It never interprets values: that
+is ``etl.normalise``'s job.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import python_calamine
+
+from etl import config
+from etl.normalise import clean_scalar, header_key
+from schemas import sources as S
+
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
+TEXT_SUFFIXES = {".csv", ".txt", ".tsv"}
+SUPPORTED_SUFFIXES = EXCEL_SUFFIXES | TEXT_SUFFIXES
+HEADER_SEARCH_ROWS = 25
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+class UnreadableFile(Exception):
+    """The file cannot be read at all; the message says why and what to do."""
+
+
+@dataclass
+class Table:
+    """The data rows of one sheet, columns named by canonical field, plus ``_row`` (1-based)."""
+
+    kind: S.SourceKind
+    sheet: str | None
+    frame: pd.DataFrame
+    headers: dict[str, str] = field(default_factory=dict)  # canonical field → header as written
+    ignored_headers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class HeaderMatch:
+    kind: S.SourceKind
+    score: int
+    header_rows: int  # 1 or 2
+    row_index: int
+    columns: dict[int, str]  # column index → canonical field
+    labels: dict[int, str]  # column index → header text as written
+
+
+_SPELLINGS: dict[str, dict[str, str]] = {
+    kind.name: {header_key(sp): f.name for f in kind.fields for sp in (*f.spellings, f.name)}
+    for kind in S.SOURCE_KINDS
+}
+
+
+def _match_row(labels: dict[int, str], kind: S.SourceKind) -> dict[int, str]:
+    lookup = _SPELLINGS[kind.name]
+    columns: dict[int, str] = {}
+    seen: set[str] = set()
+    for col, label in labels.items():
+        name = lookup.get(header_key(label))
+        if name and name not in seen:
+            columns[col] = name
+            seen.add(name)
+    return columns
+
+
+def _acceptable(kind: S.SourceKind, fields: set[str]) -> bool:
+    if any(f.required and f.name not in fields for f in kind.fields):
+        return False
+    if len(fields) < kind.min_fields:
+        return False
+    if kind is S.REOPENING_REPORT:
+        return bool(fields & {"enterprise_name", "uscc"}) and bool(fields & kind.distinctive)
+    if kind is S.BUILDING_REGISTRY:
+        return "enterprise_name" not in fields and "id_number" not in fields
+    if kind is S.ENTERPRISE_REGISTRY:
+        return not fields & (S.REOPENING_REPORT.distinctive | {"id_number"})
+    return True
+
+
+def _row_labels(row: Sequence[Any]) -> dict[int, str]:
+    return {i: text for i, v in enumerate(row) if (text := clean_scalar(v)) is not None}
+
+
+def find_header(rows: Sequence[Sequence[Any]]) -> HeaderMatch | None:
+    """Best (kind, header position) among the first rows; two-row merged headers are tried too."""
+    best: HeaderMatch | None = None
+    for i in range(min(HEADER_SEARCH_ROWS, len(rows))):
+        upper = _row_labels(rows[i])
+        if not upper:
+            continue
+        candidates: list[tuple[int, dict[int, str]]] = [(1, upper)]
+        if i + 1 < len(rows):
+            lower = _row_labels(rows[i + 1])
+            if lower:
+                candidates.append((2, {**upper, **lower}))
+        for kind in S.SOURCE_KINDS:
+            for header_rows, labels in candidates:
+                if header_rows == 2:
+                    # Take the sub-header where it names a field, else the merged cell above it.
+                    lower_cols = _match_row(_row_labels(rows[i + 1]), kind)
+                    upper_cols = _match_row(upper, kind)
+                    columns = dict(upper_cols)
+                    for col, name in lower_cols.items():
+                        columns = {c: n for c, n in columns.items() if n != name}
+                        columns[col] = name
+                else:
+                    columns = _match_row(labels, kind)
+                fields = set(columns.values())
+                if not _acceptable(kind, fields):
+                    continue
+                score = len(fields) + 2 * len(fields & kind.distinctive)
+                better = best is None or score > best.score or (
+                    score == best.score and (header_rows, kind.load_rank) < (best.header_rows, best.kind.load_rank)
+                    and i <= best.row_index
+                )
+                if better:
+                    best = HeaderMatch(kind, score, header_rows, i, columns, labels)
+    return best
+
+
+def table_from_rows(rows: list[list[Any]], sheet: str | None, first_row_number: int) -> Table | None:
+    """Detect the header of a sheet's rows and keep its data rows (raw values, row numbers)."""
+    match = find_header(rows)
+    if match is None:
+        return None
+    start = match.row_index + match.header_rows
+    cols = sorted(match.columns)
+    width = max(cols) + 1
+    data = [r[:width] + [None] * (width - len(r)) if len(r) < width else r[:width] for r in rows[start:]]
+    frame = pd.DataFrame(data, dtype=object) if data else pd.DataFrame(columns=range(width), dtype=object)
+    frame = frame[cols]
+    frame.columns = [match.columns[c] for c in cols]
+    frame = frame.replace("", None)
+    frame["_row"] = range(first_row_number + start, first_row_number + start + len(frame))
+    keep = frame.drop(columns="_row").notna().any(axis=1)
+    if keep.any():
+        head = frame.drop(columns="_row").iloc[:, :4].astype("string")
+        first_text = head.bfill(axis=1).iloc[:, 0].str.replace(r"\s", "", regex=True).str.lower()
+        totals = first_text.str.startswith(S.TOTAL_ROW_MARKERS).fillna(False).astype(bool)
+        repeated_header = first_text.isin({header_key(match.labels[c]) for c in cols[:4]}).fillna(False).astype(bool)
+        keep &= ~totals & ~repeated_header
+    frame = frame[keep].reset_index(drop=True)
+    ignored = [label for c, label in match.labels.items() if c not in match.columns]
+    headers = {match.columns[c]: match.labels.get(c, match.columns[c]) for c in cols}
+    return Table(match.kind, sheet, frame, headers, ignored)
+
+
+# --- file formats ---------------------------------------------------------------------------
+
+
+def _guard_zip(path: Path) -> None:
+    """Refuse zip bombs before any XML parser sees the archive."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            total = 0
+            for info in archive.infolist():
+                total += info.file_size
+                if info.compress_size and info.file_size / info.compress_size > config.MAX_ZIP_RATIO and info.file_size > 50 * 1024**2:
+                    raise UnreadableFile(
+                        f"压缩比异常（{info.filename} 解压后 {info.file_size / 1024**2:.0f} MB），疑似 zip 炸弹，已拒绝读取；请从原系统重新导出"
+                    )
+            if total > config.MAX_UNZIPPED_BYTES:
+                raise UnreadableFile(f"解压后超过 {config.MAX_UNZIPPED_BYTES / 1024**3:.0f} GB，已拒绝读取；请拆分文件")
+    except zipfile.BadZipFile as exc:
+        raise UnreadableFile("文件已损坏，不是有效的 Excel 文件：请从原系统重新导出或另存为 .xlsx") from exc
+
+
+def _check_encrypted(path: Path, head: bytes) -> None:
+    if not head.startswith(OLE_MAGIC):
+        return
+    import msoffcrypto  # noqa: PLC0415 - only for OLE files
+
+    try:
+        with path.open("rb") as fh:
+            encrypted = msoffcrypto.OfficeFile(fh).is_encrypted()
+    except Exception:
+        encrypted = path.suffix.lower() in {".xlsx", ".xlsm"}
+    if encrypted:
+        raise UnreadableFile("文件设有打开密码，无法读取：请在 Excel 中取消密码（文件→信息→保护工作簿）后另存再导入")
+
+
+def read_excel_rows(path: Path) -> list[tuple[str, int, list[list[Any]]]]:
+    """Every sheet as (name, number of its first row, rows of raw values)."""
+    head = path.open("rb").read(8)
+    _check_encrypted(path, head)
+    if head.startswith(b"PK"):
+        _guard_zip(path)
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+        sheets = []
+        for name in workbook.sheet_names:
+            sheet = workbook.get_sheet_by_name(name)
+            sheets.append((name, sheet.start[0] + 1 if sheet.start else 1, sheet.to_python()))
+        return sheets
+    except UnreadableFile:
+        raise
+    except Exception as exc:  # calamine raises several unrelated types for broken files
+        raise UnreadableFile(f"文件已损坏或格式不对，无法读取（{type(exc).__name__}: {exc}）：请用 Excel 打开后另存为 .xlsx 再导入") from exc
+
+
+def detect_encoding(sample: bytes) -> str:
+    if sample.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start > len(sample) - 4:  # a character cut at the end of the sample
+            return "utf-8"
+        return "gb18030"
+
+
+def read_csv_table(path: Path, head_only: bool = False) -> Table | None:
+    """A CSV (UTF-8, UTF-8 with BOM, GBK/GB18030), comma, tab or semicolon separated."""
+    with path.open("rb") as fh:
+        sample = fh.read(256 * 1024)
+    if not sample.strip():
+        raise UnreadableFile("文件是空的：请检查导出是否成功")
+    if b"\x00" in sample[:4096]:
+        raise UnreadableFile("不是文本格式的 CSV 文件（含二进制内容）：请检查文件类型")
+    encoding = detect_encoding(sample)
+    text = sample.decode(encoding, errors="replace")
+    lines = text.splitlines()[: HEADER_SEARCH_ROWS + 2]
+    try:
+        dialect = csv.Sniffer().sniff("\n".join(lines[:10]), delimiters=",\t;|")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    head_rows = [row for row in csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)]
+    match = find_header(head_rows)
+    if match is None:
+        return None
+    skip = match.row_index + match.header_rows
+    if head_only:
+        return Table(match.kind, None, pd.DataFrame())
+    width = max(max(match.columns) + 1, max((len(r) for r in head_rows[skip:]), default=0))
+    cols = sorted(match.columns)
+    try:
+        frame = pd.read_csv(
+            path, encoding=encoding, sep=delimiter, header=None, skiprows=skip, dtype=str,
+            keep_default_na=False, na_values=[""], names=range(width), usecols=cols,
+            skip_blank_lines=False, engine="c", on_bad_lines="warn",
+        )
+    except UnicodeDecodeError:
+        frame = pd.read_csv(
+            path, encoding="gb18030", sep=delimiter, header=None, skiprows=skip, dtype=str,
+            keep_default_na=False, na_values=[""], names=range(width), usecols=cols,
+            skip_blank_lines=False, engine="c",
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise UnreadableFile(f"CSV 格式错误，无法解析（{exc}）：请用 Excel 打开后另存为 CSV 再导入") from exc
+    frame = frame.astype(object).where(frame.notna(), None)
+    frame.columns = [match.columns[c] for c in cols]
+    frame["_row"] = range(skip + 1, skip + 1 + len(frame))
+    values = frame.drop(columns="_row")
+    keep = values.notna().any(axis=1)
+    first = values.iloc[:, :4].astype("string").bfill(axis=1).iloc[:, 0].str.replace(r"\s", "", regex=True).str.lower()
+    keep &= ~first.str.startswith(S.TOTAL_ROW_MARKERS).fillna(False).astype(bool)
+    frame = frame[keep].reset_index(drop=True)
+    headers = {match.columns[c]: match.labels.get(c, match.columns[c]) for c in cols}
+    ignored = [label for c, label in match.labels.items() if c not in match.columns]
+    return Table(match.kind, None, frame, headers, ignored)
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise UnreadableFile("文件不存在")
+    size = path.stat().st_size
+    if size == 0:
+        raise UnreadableFile("文件是空的（0 字节）：请检查导出是否成功")
+    if size > config.MAX_FILE_BYTES:
+        raise UnreadableFile(f"文件超过 {config.MAX_FILE_BYTES / 1024**3:.0f} GB：请拆分后导入")
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise UnreadableFile(f"不支持的文件类型 {path.suffix}：请导入 .xlsx、.xls 或 .csv")
+
+
+def read_tables(path: Path) -> list[Table]:
+    """All tables in a file; raises UnreadableFile when nothing in it can be read."""
+    _check_file(path)
+    if path.suffix.lower() in TEXT_SUFFIXES:
+        table = read_csv_table(path)
+        tables = [table] if table else []
+    else:
+        tables = [
+            t for name, first, rows in read_excel_rows(path)
+            if (t := table_from_rows(rows, name, first)) is not None
+        ]
+    if not tables:
+        kinds = "、".join(k.label for k in S.SOURCE_KINDS)
+        raise UnreadableFile(f"找不到可识别的表头（支持：{kinds}）：请确认表头包含如 姓名、身份证号 或 企业名称 等列名")
+    return tables
+
+
+def sniff_kinds(path: Path) -> list[S.SourceKind]:
+    """The kinds a file holds, cheaply where the format allows (used to order a batch of files)."""
+    _check_file(path)
+    if path.suffix.lower() in TEXT_SUFFIXES:
+        table = read_csv_table(path, head_only=True)
+        return [table.kind] if table else []
+    return [t.kind for t in read_tables(path)]

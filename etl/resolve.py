@@ -1,0 +1,175 @@
+"""Resolve: place names and identities → the keys of the database (SPEC §4).
+
+Districts and streets resolve against the hierarchy (short names such as 长宁 or 江苏路 are
+accepted when they name exactly one unit); anything that cannot be resolved is an error with its
+reason, never a guess.  Enterprises resolve by USCC, else by normalised name within their street.
+All functions here are pure: the hierarchy and the registry arrive as in-memory lookups.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from etl import config
+from etl.normalise import name_key
+
+STREET_SUFFIXES = ("街道办事处", "街道", "地区办事处", "镇", "乡", "地区")
+DISTRICT_SUFFIXES = ("新区", "区", "县")
+
+
+def _core(name: str, suffixes: tuple[str, ...]) -> str:
+    name = name.replace(" ", "")
+    for prefix in ("上海市", "上海"):
+        if name.startswith(prefix) and len(name) > len(prefix) + 1:
+            name = name[len(prefix):]
+    for suffix in suffixes:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+@dataclass
+class Hierarchy:
+    """Name → code lookups over the division table."""
+
+    names: dict[str, str] = field(default_factory=dict)  # code → name
+    levels: dict[str, str] = field(default_factory=dict)
+    parents: dict[str, str | None] = field(default_factory=dict)
+    district_by_key: dict[str, str] = field(default_factory=dict)
+    streets_by_key: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    community_by_key: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    @classmethod
+    def from_frame(cls, divisions: pd.DataFrame) -> "Hierarchy":
+        h = cls()
+        for code, name, level, parent in divisions[["code", "name", "level", "parent_code"]].itertuples(index=False):
+            h.names[code], h.levels[code], h.parents[code] = name, level, parent
+            if level == "district":
+                for key in {name, _core(name, DISTRICT_SUFFIXES), code}:
+                    h.district_by_key[key] = code
+            elif level == "street":
+                for key in {name, _core(name, STREET_SUFFIXES), code}:
+                    h.streets_by_key[key].append(code)
+            elif level == "community" and parent:
+                for key in {name, _core(name, ("居民委员会", "村民委员会", "居委会", "村委会", "居委", "村委", "社区")), code}:
+                    h.community_by_key[(parent, key)] = code
+        return h
+
+    def district_of(self, code: str | None) -> str | None:
+        while code is not None and self.levels.get(code) not in ("district", None):
+            code = self.parents.get(code)
+        return code if code is not None and self.levels.get(code) == "district" else None
+
+    def resolve_district(self, text: str | None) -> tuple[str | None, str | None]:
+        if not isinstance(text, str):
+            return None, None
+        compact = re.sub(r"\s", "", text)
+        for key in (compact, _core(compact, DISTRICT_SUFFIXES)):
+            if key in self.district_by_key:
+                return self.district_by_key[key], None
+        return None, "district_unknown"
+
+    def resolve_street(self, text: str | None, district: str | None) -> tuple[str | None, str | None]:
+        if not isinstance(text, str):
+            return None, None
+        compact = re.sub(r"\s", "", text)
+        candidates: list[str] = []
+        for key in (compact, _core(compact, STREET_SUFFIXES)):
+            candidates = list(dict.fromkeys(self.streets_by_key.get(key, [])))
+            if candidates:
+                break
+        if not candidates:
+            return None, "street_unknown"
+        if district is not None:
+            inside = [c for c in candidates if self.parents.get(c) == district]
+            if not inside:
+                return None, "street_not_in_district"
+            candidates = inside
+        if len(candidates) > 1:
+            return None, "street_ambiguous"
+        return candidates[0], None
+
+    def resolve_community(self, text: str | None, street: str | None) -> str | None:
+        if not isinstance(text, str) or not isinstance(street, str):
+            return None
+        compact = re.sub(r"\s", "", text)
+        return self.community_by_key.get((street, compact)) or self.community_by_key.get(
+            (street, _core(compact, ("居民委员会", "村民委员会", "居委会", "居委", "村委", "社区")))
+        )
+
+
+def _errors(index: pd.Index, codes: pd.Series, field_name: str, raw: pd.Series) -> pd.DataFrame:
+    bad = codes.notna()
+    return pd.DataFrame({"idx": index[bad.to_numpy()], "field": field_name, "code": codes[bad].to_numpy(),
+                         "value": raw[bad].to_numpy()})
+
+
+def resolve_divisions(frame: pd.DataFrame, hierarchy: Hierarchy) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Adds district_code and street_code; errors for names that do not resolve."""
+    out = frame.copy()
+    empty = pd.Series(None, index=frame.index, dtype=object)
+    district_text = frame["district"] if "district" in frame else empty
+    street_text = frame["street"] if "street" in frame else empty
+
+    pairs = pd.DataFrame({"d": district_text, "s": street_text})
+    uniq = pairs.drop_duplicates()
+    results: dict[tuple, tuple[str | None, str | None, str | None, str | None]] = {}
+    for d_text, s_text in uniq.itertuples(index=False):
+        d_code, d_err = hierarchy.resolve_district(d_text)
+        s_code, s_err = hierarchy.resolve_street(s_text, d_code)
+        if s_code is not None:
+            d_code = hierarchy.parents.get(s_code)
+        results[(d_text, s_text)] = (d_code, s_code, d_err, s_err)
+    keyed = list(zip(district_text.tolist(), street_text.tolist()))
+    resolved = [results[k] for k in keyed]
+    out["district_code"] = [r[0] for r in resolved]
+    out["street_code"] = [r[1] for r in resolved]
+    errors = pd.concat([
+        _errors(frame.index, pd.Series([r[2] for r in resolved], index=frame.index), "district", district_text),
+        _errors(frame.index, pd.Series([r[3] for r in resolved], index=frame.index), "street", street_text),
+    ], ignore_index=True)
+    return out, errors
+
+
+def match_enterprises(frame: pd.DataFrame, registry: pd.DataFrame) -> pd.Series:
+    """Registry enterprise id for each row: by USCC, else name within street, else a city-unique name.
+
+    ``registry`` has columns id, uscc, street_code, name_key.
+    """
+    result = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    if registry.empty:
+        return result
+    if "uscc" in frame:
+        by_uscc = registry.dropna(subset=["uscc"]).set_index("uscc")["id"]
+        result = frame["uscc"].map(by_uscc).astype("Int64")
+    if "name_key" not in frame:
+        return result
+    need = result.isna() & frame["name_key"].notna()
+    if not need.any():
+        return result
+    by_street = registry.drop_duplicates(["street_code", "name_key"], keep=False).set_index(["street_code", "name_key"])["id"]
+    keys = pd.MultiIndex.from_arrays([frame.loc[need, "street_code"], frame.loc[need, "name_key"]])
+    found = pd.Series(by_street.reindex(keys).to_numpy(), index=frame.index[need])
+    result[need] = found.astype("Int64")
+    need = result.isna() & frame["name_key"].notna() & frame["street_code"].isna()
+    if need.any():
+        unique_names = registry.drop_duplicates("name_key", keep=False).set_index("name_key")["id"]
+        result[need] = frame.loc[need, "name_key"].map(unique_names).astype("Int64")
+    return result
+
+
+def add_name_keys(frame: pd.DataFrame, column: str, key_column: str = "name_key") -> pd.DataFrame:
+    out = frame.copy()
+    out[key_column] = out[column].map(name_key) if column in out else None
+    return out
+
+
+def district_of_street(street_codes: pd.Series, hierarchy: Hierarchy) -> pd.Series:
+    return street_codes.map(lambda c: hierarchy.parents.get(c) if isinstance(c, str) else None)
+
+
+def city_code() -> str:
+    return config.CITY_CODE
