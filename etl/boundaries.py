@@ -73,16 +73,25 @@ def _header_key(value: Any) -> str:
     return re.sub(r"[\s_\-]", "", unicodedata.normalize("NFKC", str(value))).lower()
 
 
-def _find_column(columns: Iterable[str], spellings: list[str], suffixes: tuple[str, ...] = ()) -> str | None:
+def _find_column(
+    frame: pd.DataFrame, columns: list[str], spellings: list[str], suffixes: tuple[str, ...] = ()
+) -> str | None:
+    """The column spelled as one of ``spellings``, else one whose header ends with a suffix.
+
+    Among suffix matches (dt_adcode, ct_adcode, pr_adcode…) the one with the most distinct values
+    wins: the unit's own code, not that of the province every feature shares.
+    """
     keyed = {_header_key(c): c for c in columns}
     for spelling in spellings:
         if spelling in keyed:
             return keyed[spelling]
-    if suffixes:
-        for key, column in keyed.items():
-            if key.endswith(suffixes) and not any(p in key for p in _PARENTISH):
-                return column
-    return None
+    candidates = [
+        column for key, column in keyed.items()
+        if suffixes and key.endswith(suffixes) and not any(p in key for p in _PARENTISH)
+    ]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda c: frame[c].nunique())  # max() keeps the first of equals
 
 
 def normalise_code(value: Any) -> str | None:
@@ -199,12 +208,18 @@ def _read_file(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     layer = _pick_layer(path, source, layer)
     try:
         gdf = gpd.read_file(source, layer=layer)
-        if shapefile_without_cpg and _looks_mis_decoded(gdf):
-            # Chinese shapefiles often come without a .cpg; GDAL then decodes GBK bytes as Latin-1.
-            gdf = gpd.read_file(source, layer=layer, encoding="gbk")
     except Exception as exc:
         raise _fail(path, f"cannot be read ({exc})",
                     "Check it opens in QGIS; a shapefile needs its .shx and .dbf beside the .shp.") from exc
+    if shapefile_without_cpg and _looks_mis_decoded(gdf):
+        # Chinese shapefiles often come without a .cpg; GDAL then decodes their bytes as Latin-1.
+        for encoding in ("utf-8", "gbk"):  # GBK bytes fail as UTF-8, so the order is safe
+            try:
+                decoded = gpd.read_file(source, layer=layer, encoding=encoding)
+            except Exception:
+                continue
+            if not _looks_mis_decoded(decoded):
+                return decoded
     return gdf
 
 
@@ -219,7 +234,7 @@ def _looks_mis_decoded(gdf: pd.DataFrame) -> bool:
 
 
 def _detect_code_column(path: Path, gdf: gpd.GeoDataFrame, columns: list[str]) -> str:
-    found = _find_column(columns, CODE_HEADERS, ("adcode", "code", "代码", "编码"))
+    found = _find_column(gdf, columns, CODE_HEADERS, ("adcode", "code", "代码", "编码"))
     if found:
         return found
     # No recognisable header: take the first column that holds nothing but 6/9/12-digit codes.
@@ -255,12 +270,12 @@ def read_boundaries(
         if given is not None and given not in columns:
             raise _fail(path, f"{what}={given!r} is not a column (columns: {columns})", "Pass an existing column.")
     code_col = code_field or _detect_code_column(path, gdf, columns)
-    name_col = name_field or _find_column([c for c in columns if c != code_col], NAME_HEADERS, ("name", "名称"))
+    name_col = name_field or _find_column(gdf, [c for c in columns if c != code_col], NAME_HEADERS, ("name", "名称"))
     if name_col is None:
         raise _fail(path, f"no name column found among {columns}",
                     "Name the column name / 名称 / 区划名称, or pass name_field=<column>.")
-    parent_col = parent_field or _find_column(columns, PARENT_HEADERS)
-    level_col = _find_column(columns, LEVEL_HEADERS)
+    parent_col = parent_field or _find_column(gdf, columns, PARENT_HEADERS)
+    level_col = _find_column(gdf, columns, LEVEL_HEADERS)
 
     gdf = _to_wgs84(path, gdf)
 
@@ -274,25 +289,17 @@ def read_boundaries(
         raise _fail(path, f"features with codes {_few(bad_names)} have no name in column {name_col!r}",
                     "Fill in their names.")
 
+    nothing = [None] * len(gdf)
     if level is not None:
-        fixed = normalise_level(level) or level
-        levels = pd.Series([fixed] * len(gdf), index=gdf.index, dtype=object)
+        levels = [normalise_level(level) or level] * len(gdf)
     else:
-        from_column = gdf[level_col].map(normalise_level) if level_col else pd.Series(None, index=gdf.index, dtype=object)
-        levels = pd.Series(
-            [lv if lv is not None else level_from_code(c) for lv, c in zip(from_column, codes)],
-            index=gdf.index, dtype=object,
-        )
-    parent_given = gdf[parent_col].map(normalise_code) if parent_col else pd.Series(None, index=gdf.index, dtype=object)
-    parents = pd.Series(
-        [p if p is not None else parent_from_code(c) for p, c in zip(parent_given, codes)],
-        index=gdf.index, dtype=object,
-    )
+        from_column = gdf[level_col].map(normalise_level).tolist() if level_col else nothing
+        levels = [_optional(lv) or level_from_code(c) for lv, c in zip(from_column, codes)]
+    parent_given = gdf[parent_col].map(normalise_code).tolist() if parent_col else nothing
+    parents = [_optional(p) or parent_from_code(c) for p, c in zip(parent_given, codes)]
 
     geometries = _clean_geometries(path, gdf.geometry.to_numpy(), codes.tolist())
-    return _merge_duplicate_codes(
-        path, _frame(codes.tolist(), names.tolist(), levels.tolist(), parents.tolist(), list(geometries))
-    )
+    return _merge_duplicate_codes(path, _frame(codes.tolist(), names.tolist(), levels, parents, list(geometries)))
 
 
 def _frame(codes: list[Any], names: list[Any], levels: list[Any], parents: list[Any],
@@ -396,7 +403,9 @@ def shanghai_districts() -> gpd.GeoDataFrame:
 # --------------------------------------------------------------------------- database
 
 
-def import_boundaries(session: Session, gdf: gpd.GeoDataFrame, source: str, *, errors: list[str] | None = None) -> int:
+def import_boundaries(
+    session: Session, gdf: gpd.GeoDataFrame, source: str, *, errors: list[str] | None = None
+) -> int:
     """Upsert the polygons into ``boundary``; add ``division`` rows for units not yet registered.
 
     A new unit needs its parent registered (or present in the same file); otherwise it is skipped,
@@ -506,11 +515,14 @@ def locate(points: pd.DataFrame, boundaries: gpd.GeoDataFrame) -> pd.Series:
         geometry=gpd.points_from_xy(lng[has_xy], lat[has_xy]),
         crs=WGS84,
     )
-    polys = gpd.GeoDataFrame({"_code": boundaries["code"].to_numpy()}, geometry=boundaries.geometry.to_numpy(), crs=WGS84)
+    polys = gpd.GeoDataFrame(
+        {"_code": boundaries["code"].to_numpy()}, geometry=boundaries.geometry.to_numpy(), crs=WGS84
+    )
     joined = gpd.sjoin(pts, polys, how="inner", predicate="within")
     if joined.empty:
         return result
-    joined = joined.assign(_len=joined["_code"].str.len()).sort_values(["_pos", "_len", "_code"], ascending=[True, False, True])
+    joined = joined.assign(_len=joined["_code"].map(lambda c: len(str(c))))
+    joined = joined.sort_values(["_pos", "_len", "_code"], ascending=[True, False, True])
     best = joined.drop_duplicates("_pos")
     values = result.to_numpy(copy=True)
     values[best["_pos"].to_numpy()] = best["_code"].to_numpy()

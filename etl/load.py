@@ -7,6 +7,7 @@ empty cell never erases a value.
 """
 from __future__ import annotations
 
+import binascii
 import hashlib
 import hmac
 import json
@@ -20,7 +21,7 @@ import pandas as pd
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from etl.normalise import name_key
+from etl.normalise import map_unique, name_key
 from etl.resolve import Hierarchy, match_enterprises, resolve_divisions
 from etl.validate import errors_where, no_errors
 from schemas.models import Building, Division, Enterprise, ReopeningReport, ReturningStaff
@@ -75,9 +76,16 @@ def _sqlite_value(value: Any) -> Any:
 
 
 def _column_values(series: pd.Series, sqlite: bool) -> list[Any]:
-    values = series.astype(object).where(series.notna(), None)
-    if sqlite and len(values) and values.map(lambda v: isinstance(v, (date, bool, np.generic))).any():
-        values = values.map(_sqlite_value)
+    """Python values for the driver, None for missing; SQLite gets dates as SQLAlchemy stores them."""
+    values = series.to_numpy(dtype=object, na_value=None)
+    if sqlite and len(values):
+        present = series.notna().to_numpy()
+        if present.any() and isinstance(values[present.argmax()], (date, bool, np.generic)):
+            codes, uniques = pd.factorize(series, use_na_sentinel=True)
+            converted = np.empty(len(uniques) + 1, dtype=object)
+            converted[:-1] = [_sqlite_value(u) for u in uniques]
+            converted[-1] = None
+            values = converted[codes]
     return values.tolist()
 
 
@@ -85,7 +93,8 @@ def bulk_insert(ctx: LoadContext, table: Table, frame: pd.DataFrame, report: Cal
     """Append rows with the engine's fast path, in the session's transaction."""
     if frame.empty:
         return
-    columns = list(frame.columns)
+    # Columns with no value at all stay out of the statement: NULL is their default anyway.
+    columns = [c for c in frame.columns if frame[c].notna().any()]
     connection = ctx.session.connection().connection.driver_connection
     sqlite = ctx.dialect == "sqlite"
     for start in range(0, len(frame), CHUNK):
@@ -301,7 +310,7 @@ def ensure_buildings(ctx: LoadContext, frame: pd.DataFrame, registered_at: pd.Se
     if "building" not in frame:
         return result
     keys = pd.DataFrame({"street_code": frame["street_code"], "name": frame["building"],
-                         "name_key": frame["building"].map(name_key)}, index=frame.index)
+                         "name_key": frame["building"].pipe(map_unique, name_key)}, index=frame.index)
     keys = keys.dropna(subset=["street_code", "name_key"])
     if keys.empty:
         return result
@@ -335,7 +344,7 @@ def load_buildings(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.Da
     if frame.empty:
         return Counts(), errors
     frame = frame.rename(columns={"building": "name"})
-    frame["name_key"] = frame["name"].map(name_key)
+    frame["name_key"] = frame["name"].pipe(map_unique, name_key)
     if "community" in frame:
         frame["community_name"] = frame["community"]
         frame["community_code"] = [ctx.hierarchy.resolve_community(c, s) for c, s in zip(frame["community"], frame["street_code"])]
@@ -360,7 +369,7 @@ def enterprise_registry(ctx: LoadContext) -> pd.DataFrame:
 def load_enterprises(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFrame]:
     frame, errors = resolve_divisions(frame, ctx.hierarchy)
     frame = frame.drop(index=errors["idx"].unique()).rename(columns={"enterprise_name": "name"})
-    frame["name_key"] = frame["name"].map(name_key) if "name" in frame else None
+    frame["name_key"] = frame["name"].pipe(map_unique, name_key) if "name" in frame else None
     registry = enterprise_registry(ctx)
     existing_id = match_enterprises(frame, registry)
     # A known enterprise keeps its street when the row names none.
@@ -407,7 +416,7 @@ def _effective(frame: pd.DataFrame, loaded_at: datetime) -> pd.Series:
 def load_reports(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFrame]:
     frame, errors = resolve_divisions(frame, ctx.hierarchy)
     frame = frame.drop(index=errors["idx"].unique())
-    frame["name_key"] = frame["enterprise_name"].map(name_key) if "enterprise_name" in frame else None
+    frame["name_key"] = frame["enterprise_name"].pipe(map_unique, name_key) if "enterprise_name" in frame else None
     frame["effective_at"] = _effective(frame, ctx.loaded_at)
     registry = enterprise_registry(ctx)
     frame["enterprise_id"] = match_enterprises(frame, registry)
@@ -555,10 +564,13 @@ STAFF_FIELDS = ["name", "phone", "enterprise_id", "enterprise_name", "uscc", "bu
                 "origin", "return_date", "quarantine_status", "quarantine_end", "temperature", "health", "note"]
 
 
-def hash_ids(ids: pd.Series, secret: bytes) -> tuple[list[str], list[int]]:
-    """Keyed hash (HMAC-SHA256) of each ID and its first 8 bytes as a signed integer key."""
-    digests = [hmac.digest(secret, i.encode("ascii"), hashlib.sha256) for i in ids.tolist()]
-    return [d.hex() for d in digests], [int.from_bytes(d[:8], "big", signed=True) for d in digests]
+def hash_ids(ids: pd.Series, secret: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Keyed hash (HMAC-SHA256) of each ID as hex, and its first 8 bytes as a signed integer key."""
+    joined = b"".join([hmac.digest(secret, i.encode("ascii"), hashlib.sha256) for i in ids.tolist()])
+    raw = np.frombuffer(joined, dtype=np.uint8).reshape(-1, 32)
+    keys = raw[:, :8].copy().view(">i8").ravel().astype(np.int64)
+    hexed = np.frombuffer(binascii.hexlify(joined), dtype="S64").astype("U64")
+    return hexed, keys
 
 
 def mask_ids(ids: pd.Series) -> pd.Series:
@@ -570,7 +582,7 @@ def load_staff(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFr
     frame = frame.drop(index=errors["idx"].unique())
     registry = enterprise_registry(ctx)
     if "enterprise_name" in frame:
-        frame["name_key"] = frame["enterprise_name"].map(name_key)
+        frame["name_key"] = frame["enterprise_name"].pipe(map_unique, name_key)
     frame["enterprise_id"] = match_enterprises(frame, registry).astype(object)
     if not registry.empty and frame["enterprise_id"].notna().any():
         street_of = registry.set_index("id")["street_code"]
@@ -596,8 +608,6 @@ def load_staff(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFr
     records["submission_id"] = None
     records["is_current"] = True
     records["filled_fields"] = None
-    records = records.sort_values(["effective_at", "row_number"], kind="stable")
-
     counts = Counts()
     duplicated = records["person_key"].duplicated(keep=False)
     existing = _current_staff(ctx, records["person_key"].unique().tolist())
@@ -606,7 +616,8 @@ def load_staff(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFr
     counts.inserted += len(fresh)
     out = [fresh]
     if (~simple).any():
-        merged_records, merge_counts, retire = _merge_people(records[~simple], existing)
+        repeat = records[~simple].sort_values(["effective_at", "row_number"], kind="stable")
+        merged_records, merge_counts, retire = _merge_people(repeat, existing)
         counts += merge_counts
         out.append(merged_records)
         if retire:

@@ -109,17 +109,44 @@ def name_key(value: str | None) -> str | None:
     return re.sub(r"[\s·・.,，、()（）\-]", "", text) or None
 
 
-def clean_text(raw: pd.Series) -> pd.Series:
-    """Vectorised clean_scalar for high-cardinality columns."""
+def is_text_dtype(series: pd.Series) -> bool:
+    """Columns read from CSV hold only strings (Arrow-backed): no per-cell type checks needed."""
+    return pd.api.types.is_string_dtype(series.dtype) and series.dtype != object
+
+
+def _integral_floats_as_text(raw: pd.Series) -> pd.Series:
+    """Excel stores 13800138000 as 13800138000.0: render integral numbers without the '.0'."""
     s = raw.astype(object)
     numeric = s.map(lambda v: isinstance(v, float) and not math.isnan(v) and v.is_integer())
     if numeric.any():
         s = s.where(~numeric, s[numeric].map(lambda v: str(int(v))))
-    missing = s.isna()
-    text = s.where(missing, s.astype(str)).astype("string")
-    text = text.str.normalize("NFKC").str.replace(r"\s+", " ", regex=True).str.strip()
+    return s
+
+
+def clean_text(raw: pd.Series) -> pd.Series:
+    """Vectorised clean_scalar; returns an Arrow string column.  Work is done once per distinct value."""
+    if is_text_dtype(raw):
+        codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+        text = pd.Series(uniques, dtype="string[pyarrow]")
+    else:
+        s = _integral_floats_as_text(raw)
+        missing = s.map(is_missing)
+        codes, uniques = pd.factorize(s.where(~missing, None).map(lambda v: None if v is None else str(v)), use_na_sentinel=True)
+        text = pd.Series(list(uniques), dtype="string[pyarrow]")
+    # Explicit ASCII whitespace keeps pandas on the Arrow (RE2) path; NFKC already folded \u3000 and NBSP.
+    text = text.str.normalize("NFKC").str.replace(r"[ \t\r\n\f\v]+", " ", regex=True).str.strip()
     text = text.where(~text.str.lower().isin(EMPTY_MARKERS))
-    return text.astype(object).where(text.notna(), None)
+    taken = text.array.take(codes, allow_fill=True)
+    return pd.Series(taken, index=raw.index, dtype="string[pyarrow]")
+
+
+def map_unique(series: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
+    """Apply a scalar function once per distinct value (missing stays missing)."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    mapped = np.empty(len(uniques) + 1, dtype=object)
+    mapped[:-1] = [fn(u) for u in uniques]
+    mapped[-1] = None
+    return pd.Series(mapped[codes], index=series.index, dtype=object)
 
 
 def parse_text(raw: pd.Series) -> Parsed:
@@ -129,24 +156,34 @@ def parse_text(raw: pd.Series) -> Parsed:
 def parse_name(raw: pd.Series) -> Parsed:
     """Names lose the spaces people type between Chinese characters ("张 三" → "张三")."""
     text = clean_text(raw)
-    has_cjk = text.astype("string").str.contains(r"[\u4e00-\u9fff]", regex=True).fillna(False)
-    squeezed = text.astype("string").str.replace(" ", "", regex=False).astype(object)
-    return Parsed(text.where(~has_cjk.astype(bool), squeezed), _no_errors(raw.index))
+    has_cjk = text.str.contains("[一-鿿]", regex=True).fillna(False).astype(bool)
+    return Parsed(text.where(~has_cjk, text.str.replace(" ", "", regex=False)), _no_errors(raw.index))
+
+
+def _factorize(raw: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """Codes per row (-1 for missing) and the distinct cell values."""
+    if is_text_dtype(raw):
+        codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+        return codes, list(uniques)
+    # 1, 1.0 and True are equal in Python but not as cells: keep the type in the key.
+    keys = raw.map(lambda v: None if is_missing(v) else (type(v).__name__, v))
+    codes, uniques = pd.factorize(keys, use_na_sentinel=True)
+    return codes, [key[1] for key in uniques]
+
+
+def _lookup(codes: np.ndarray, per_item: list[tuple[Any, str | None]], index: pd.Index) -> Parsed:
+    values = np.empty(len(per_item) + 1, dtype=object)
+    errors = np.empty(len(per_item) + 1, dtype=object)
+    values[-1], errors[-1] = None, None
+    for i, (value, error) in enumerate(per_item):
+        values[i], errors[i] = value, error
+    return Parsed(pd.Series(values[codes], index=index, dtype=object), pd.Series(errors[codes], index=index, dtype=object))
 
 
 def _map_uniques(raw: pd.Series, parse_one: Callable[[Any], tuple[Any, str | None]]) -> Parsed:
     """Parse each distinct value once; the column is then a lookup."""
-    keys = raw.map(lambda v: None if is_missing(v) else (type(v).__name__, v))
-    codes, uniques = pd.factorize(keys, use_na_sentinel=True)
-    values = np.empty(len(uniques) + 1, dtype=object)
-    errors = np.empty(len(uniques) + 1, dtype=object)
-    values[-1], errors[-1] = None, None
-    for i, key in enumerate(uniques):
-        values[i], errors[i] = parse_one(key[1])
-    return Parsed(
-        pd.Series(values[codes], index=raw.index, dtype=object),
-        pd.Series(errors[codes], index=raw.index, dtype=object),
-    )
+    codes, items = _factorize(raw)
+    return _lookup(codes, [parse_one(item) for item in items], raw.index)
 
 
 # --- resident ID numbers (GB 11643) -----------------------------------------------------------
@@ -167,25 +204,28 @@ def ric_check_chars(first17: pd.Series) -> np.ndarray:
 def parse_id_number(raw: pd.Series) -> Parsed:
     """Valid 18-character IDs; 15-digit ones converted; numbers from Excel rejected as lost."""
     errors = _no_errors(raw.index)
-    is_number = raw.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
-    text = clean_text(raw).astype("string").str.replace(" ", "", regex=False).str.upper()
+    if is_text_dtype(raw):
+        is_number = pd.Series(False, index=raw.index)
+    else:
+        is_number = raw.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
+    text = clean_text(raw).str.replace(" ", "", regex=False).str.upper()
     if is_number.any():
         # An ID typed into a number cell: 15 digits survive Excel's precision, 18 never do.
         long_number = is_number & (text.str.len() != 15)
         errors[long_number.fillna(False).astype(bool)] = "id_stored_as_number"
-    scientific = text.str.fullmatch(r"\d(\.\d+)?E\+?\d+").fillna(False).astype(bool)
+    scientific = text.str.fullmatch(r"[0-9](\.[0-9]+)?E\+?[0-9]+").fillna(False).astype(bool)
     errors[scientific & errors.isna()] = "id_stored_as_number"
     is18 = text.str.fullmatch(r"[0-9]{17}[0-9X]").fillna(False).astype(bool)
     is15 = text.str.fullmatch(r"[0-9]{15}").fillna(False).astype(bool)
     present = text.notna()
     errors[present & ~is18 & ~is15 & errors.isna()] = "id_format"
 
-    result = pd.Series(None, index=raw.index, dtype=object)
+    result = pd.Series(pd.NA, index=raw.index, dtype="string[pyarrow]")
     ok = errors.isna()
     if (is15 & ok).any():
         old = text[is15 & ok]
         first17 = old.str.slice(0, 6) + "19" + old.str.slice(6, 15)
-        result[old.index] = (first17 + ric_check_chars(first17)).astype(object)
+        result[old.index] = first17 + ric_check_chars(first17)
     if (is18 & ok).any():
         new = text[is18 & ok]
         expected = ric_check_chars(new.str.slice(0, 17))
@@ -194,14 +234,14 @@ def parse_id_number(raw: pd.Series) -> Parsed:
         lost = new[bad_index].str.endswith("000").fillna(False).astype(bool)
         errors[bad_index[lost.to_numpy()]] = "id_digits_lost"
         errors[bad_index[~lost.to_numpy()]] = "id_checksum"
-        result[new.index[good]] = new[good].astype(object)
+        result[new.index[good]] = new[good]
     converted = result.notna()
     if converted.any():
         birth = pd.to_datetime(result[converted].str.slice(6, 14), format="%Y%m%d", errors="coerce")
         today = pd.Timestamp(config.local_now().date())
         bad_birth = birth.isna() | (birth < pd.Timestamp("1900-01-01")) | (birth > today)
         errors[bad_birth[bad_birth].index] = "id_birth_date"
-        result[bad_birth[bad_birth].index] = None
+        result[bad_birth[bad_birth].index] = pd.NA
     return Parsed(result, errors)
 
 
@@ -228,20 +268,20 @@ def parse_uscc(raw: pd.Series) -> Parsed:
 
 def parse_phone(raw: pd.Series) -> Parsed:
     """Mobile numbers as 11 digits; landlines as 0AA(A)-NNNNNNNN; +86, spaces, dashes dropped."""
-    text = clean_text(raw).astype("string")
-    digits = text.str.replace(r"[\s\-()（）.]", "", regex=True).str.replace(r"^(\+86|0086|86(?=1\d{10}$))", "", regex=True)
-    mobile = digits.str.fullmatch(r"1[3-9]\d{9}").fillna(False).astype(bool)
-    landline = digits.str.fullmatch(r"0\d{9,11}").fillna(False).astype(bool)
-    local = digits.str.fullmatch(r"[2-9]\d{7}").fillna(False).astype(bool)
-    values = pd.Series(None, index=raw.index, dtype=object)
-    values[mobile | local] = digits[mobile | local].astype(object)
+    text = clean_text(raw)
+    digits = text.str.replace(r"[ \t\-()（）.]", "", regex=True).str.replace(r"^(\+86|0086)", "", regex=True)
+    digits = digits.where(~digits.str.fullmatch(r"861[3-9][0-9]{9}").fillna(False).astype(bool), digits.str.slice(2))
+    mobile = digits.str.fullmatch(r"1[3-9][0-9]{9}").fillna(False).astype(bool)
+    landline = digits.str.fullmatch(r"0[0-9]{9,11}").fillna(False).astype(bool)
+    local = digits.str.fullmatch(r"[2-9][0-9]{7}").fillna(False).astype(bool)
+    values = digits.where(mobile | local)
     if landline.any():
         land = digits[landline]
-        three = land.str.match(r"0(10|2\d)").fillna(False).astype(bool)
-        area_len = np.where(three, 3, 4)
-        values[landline] = [f"{d[:n]}-{d[n:]}" for d, n in zip(land.tolist(), area_len)]
+        three = land.str.match(r"0(10|2[0-9])").fillna(False).astype(bool)
+        values[landline] = land.where(~three, land.str.slice(0, 3) + "-" + land.str.slice(3)).where(
+            three, land.str.slice(0, 4) + "-" + land.str.slice(4))
     errors = _no_errors(raw.index)
-    errors[text.notna().astype(bool) & values.isna()] = "phone_invalid"
+    errors[(text.notna() & values.isna()).astype(bool)] = "phone_invalid"
     return Parsed(values, errors)
 
 
@@ -306,9 +346,13 @@ def _date_parts(value: Any) -> DateParts | str:
 
 def parse_date_column(raw: pd.Series, file_year: int | None, *, with_time: bool = False) -> Parsed:
     """Dates in every spelling of SPEC §3; a date without a year takes the column's, else the file's."""
-    parsed = _map_uniques(raw, lambda v: (_date_parts(v), None))
-    parts = parsed.values
-    years = Counter(p[0] for p in parts if isinstance(p, tuple) and p[0] is not None)
+    codes, items = _factorize(raw)
+    parts = [_date_parts(item) for item in items]
+    counts = np.bincount(codes[codes >= 0], minlength=len(items)) if len(items) else []
+    years: Counter[int] = Counter()
+    for p, n in zip(parts, counts):
+        if isinstance(p, tuple) and p[0] is not None:
+            years[p[0]] += int(n)
     year = years.most_common(1)[0][0] if years else (file_year or config.CAMPAIGN_YEAR)
 
     def finish(p: Any) -> tuple[Any, str | None]:
@@ -325,14 +369,17 @@ def parse_date_column(raw: pd.Series, file_year: int | None, *, with_time: bool 
             return day, None
         return datetime.combine(day, clock or time()), None
 
-    return _map_uniques(parts, finish)
+    return _lookup(codes, [finish(p) for p in parts], raw.index)
 
 
 def explicit_years(raw: pd.Series) -> Counter[int]:
     """Years written out in a date column (used to date "2月10日" elsewhere in the file)."""
     out: Counter[int] = Counter()
-    for value, count in raw.dropna().map(lambda v: (type(v).__name__, v)).value_counts().items():
-        parts = _date_parts(value[1])
+    values = raw.dropna()
+    counts = values.value_counts() if is_text_dtype(raw) else values.astype(str).groupby(values.map(repr)).size()
+    firsts = values.groupby(values.map(repr)).first() if not is_text_dtype(raw) else None
+    for key, count in counts.items():
+        parts = _date_parts(firsts[key] if firsts is not None else key)
         if isinstance(parts, tuple) and parts[0] is not None:
             out[parts[0]] += int(count)
     return out

@@ -128,6 +128,25 @@ def find_header(rows: Sequence[Sequence[Any]]) -> HeaderMatch | None:
     return best
 
 
+def _first_cell_text(frame: pd.DataFrame) -> pd.Series:
+    """The first non-empty cell of each row among the first four columns, compacted."""
+    first = None
+    for column in [c for c in frame.columns if c != "_row"][:4]:
+        text = frame[column].astype("string[pyarrow]")
+        first = text if first is None else first.fillna(text)
+    return first.str.replace(r"[ \t\r\n]", "", regex=True).str.lower()
+
+
+def _drop_non_data(frame: pd.DataFrame, header_keys: set[str]) -> pd.DataFrame:
+    """Blank rows, totals rows (合计, 总计 …) and header rows repeated below the header."""
+    keep = frame.drop(columns="_row").notna().any(axis=1)
+    if keep.any():
+        first = _first_cell_text(frame)
+        keep &= ~first.str.startswith(S.TOTAL_ROW_MARKERS).fillna(False).astype(bool)
+        keep &= ~first.isin(header_keys).fillna(False).astype(bool)
+    return frame[keep].reset_index(drop=True)
+
+
 def table_from_rows(rows: list[list[Any]], sheet: str | None, first_row_number: int) -> Table | None:
     """Detect the header of a sheet's rows and keep its data rows (raw values, row numbers)."""
     match = find_header(rows)
@@ -142,14 +161,7 @@ def table_from_rows(rows: list[list[Any]], sheet: str | None, first_row_number: 
     frame.columns = [match.columns[c] for c in cols]
     frame = frame.replace("", None)
     frame["_row"] = range(first_row_number + start, first_row_number + start + len(frame))
-    keep = frame.drop(columns="_row").notna().any(axis=1)
-    if keep.any():
-        head = frame.drop(columns="_row").iloc[:, :4].astype("string")
-        first_text = head.bfill(axis=1).iloc[:, 0].str.replace(r"\s", "", regex=True).str.lower()
-        totals = first_text.str.startswith(S.TOTAL_ROW_MARKERS).fillna(False).astype(bool)
-        repeated_header = first_text.isin({header_key(match.labels[c]) for c in cols[:4]}).fillna(False).astype(bool)
-        keep &= ~totals & ~repeated_header
-    frame = frame[keep].reset_index(drop=True)
+    frame = _drop_non_data(frame, {header_key(match.labels[c]) for c in cols})
     ignored = [label for c, label in match.labels.items() if c not in match.columns]
     headers = {match.columns[c]: match.labels.get(c, match.columns[c]) for c in cols}
     return Table(match.kind, sheet, frame, headers, ignored)
@@ -259,14 +271,10 @@ def read_csv_table(path: Path, head_only: bool = False) -> Table | None:
         )
     except (pd.errors.ParserError, ValueError) as exc:
         raise UnreadableFile(f"CSV 格式错误，无法解析（{exc}）：请用 Excel 打开后另存为 CSV 再导入") from exc
-    frame = frame.astype(object).where(frame.notna(), None)
+    frame = frame.astype("string[pyarrow]")
     frame.columns = [match.columns[c] for c in cols]
     frame["_row"] = range(skip + 1, skip + 1 + len(frame))
-    values = frame.drop(columns="_row")
-    keep = values.notna().any(axis=1)
-    first = values.iloc[:, :4].astype("string").bfill(axis=1).iloc[:, 0].str.replace(r"\s", "", regex=True).str.lower()
-    keep &= ~first.str.startswith(S.TOTAL_ROW_MARKERS).fillna(False).astype(bool)
-    frame = frame[keep].reset_index(drop=True)
+    frame = _drop_non_data(frame, {header_key(match.labels[c]) for c in cols})
     headers = {match.columns[c]: match.labels.get(c, match.columns[c]) for c in cols}
     ignored = [label for c, label in match.labels.items() if c not in match.columns]
     return Table(match.kind, None, frame, headers, ignored)

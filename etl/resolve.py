@@ -11,10 +11,9 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from etl import config
-from etl.normalise import name_key
 
 STREET_SUFFIXES = ("街道办事处", "街道", "地区办事处", "镇", "乡", "地区")
 DISTRICT_SUFFIXES = ("新区", "区", "县")
@@ -114,22 +113,22 @@ def resolve_divisions(frame: pd.DataFrame, hierarchy: Hierarchy) -> tuple[pd.Dat
     district_text = frame["district"] if "district" in frame else empty
     street_text = frame["street"] if "street" in frame else empty
 
-    pairs = pd.DataFrame({"d": district_text, "s": street_text})
-    uniq = pairs.drop_duplicates()
-    results: dict[tuple, tuple[str | None, str | None, str | None, str | None]] = {}
-    for d_text, s_text in uniq.itertuples(index=False):
+    pairs = pd.MultiIndex.from_arrays([district_text.astype(object), street_text.astype(object)])
+    codes, uniques = pd.factorize(pairs)
+    table = []
+    for d_text, s_text in uniques:
         d_code, d_err = hierarchy.resolve_district(d_text)
         s_code, s_err = hierarchy.resolve_street(s_text, d_code)
         if s_code is not None:
             d_code = hierarchy.parents.get(s_code)
-        results[(d_text, s_text)] = (d_code, s_code, d_err, s_err)
-    keyed = list(zip(district_text.tolist(), street_text.tolist()))
-    resolved = [results[k] for k in keyed]
-    out["district_code"] = [r[0] for r in resolved]
-    out["street_code"] = [r[1] for r in resolved]
+        table.append((d_code, s_code, d_err, s_err))
+    lookup = np.array(table + [(None, None, None, None)], dtype=object).reshape(-1, 4)
+    resolved = lookup[codes]
+    out["district_code"] = resolved[:, 0]
+    out["street_code"] = resolved[:, 1]
     errors = pd.concat([
-        _errors(frame.index, pd.Series([r[2] for r in resolved], index=frame.index), "district", district_text),
-        _errors(frame.index, pd.Series([r[3] for r in resolved], index=frame.index), "street", street_text),
+        _errors(frame.index, pd.Series(resolved[:, 2], index=frame.index), "district", district_text),
+        _errors(frame.index, pd.Series(resolved[:, 3], index=frame.index), "street", street_text),
     ], ignore_index=True)
     return out, errors
 
@@ -161,15 +160,3 @@ def match_enterprises(frame: pd.DataFrame, registry: pd.DataFrame) -> pd.Series:
     return result
 
 
-def add_name_keys(frame: pd.DataFrame, column: str, key_column: str = "name_key") -> pd.DataFrame:
-    out = frame.copy()
-    out[key_column] = out[column].map(name_key) if column in out else None
-    return out
-
-
-def district_of_street(street_codes: pd.Series, hierarchy: Hierarchy) -> pd.Series:
-    return street_codes.map(lambda c: hierarchy.parents.get(c) if isinstance(c, str) else None)
-
-
-def city_code() -> str:
-    return config.CITY_CODE

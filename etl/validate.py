@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from etl import config
-from etl.normalise import parse_column
+from etl.normalise import map_unique, parse_column
 from etl.read import Table
 from schemas import sources as S
 
@@ -90,7 +90,7 @@ def apply_defaults(kind: S.SourceKind, frame: pd.DataFrame) -> pd.DataFrame:
         needs = end.isna() & out["quarantine_status"].isin(S.IN_QUARANTINE) & out["return_date"].notna()
         if needs.any():
             end = end.astype(object).copy()
-            end[needs] = [d + timedelta(days=config.QUARANTINE_DAYS) for d in out.loc[needs, "return_date"]]
+            end[needs] = map_unique(out.loc[needs, "return_date"], lambda d: d + timedelta(days=config.QUARANTINE_DAYS))
         out["quarantine_end"] = end
         return out
     return frame

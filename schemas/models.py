@@ -173,7 +173,7 @@ class ReturningStaff(Base):
     note: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
     effective_at: Mapped[datetime] = mapped_column(DateTime)
-    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"))
     sheet: Mapped[str | None] = mapped_column(String(128))
     row_number: Mapped[int | None] = mapped_column(Integer)
     submission_id: Mapped[str | None] = mapped_column(String(64))
