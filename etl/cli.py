@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from datetime import date
@@ -44,7 +45,8 @@ class TerminalProgress:
             self.bar = None
 
 
-def _engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def engine_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The database of --db / $ONENET_DB / data/onenet.db, with its tables created."""
     from schemas.db import init_db, make_engine  # noqa: PLC0415
 
     engine = make_engine(args.db)
@@ -58,7 +60,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     progress = TerminalProgress()
     quiet = args.json
     log = (lambda m: print(m, file=sys.stderr)) if not quiet or sys.stderr.isatty() else (lambda m: None)
-    results = Ingestor(_engine(args), progress=progress, log=log).ingest([Path(p) for p in args.paths])
+    results = Ingestor(engine_from_args(args), progress=progress, log=log).ingest([Path(p) for p in args.paths])
     progress.close()
     if args.json:
         print(json.dumps({"files": [r.as_json() for r in results]}, ensure_ascii=False, indent=2))
@@ -79,7 +81,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     from etl.figures import summary  # noqa: PLC0415
 
     day = date.fromisoformat(args.date) if args.date else config.local_now().date()
-    with Session(_engine(args)) as session:
+    with Session(engine_from_args(args)) as session:
         rows = summary(session, day, args.level)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -101,7 +103,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 def cmd_rejects(args: argparse.Namespace) -> int:
     from schemas.models import ImportBatch, Reject  # noqa: PLC0415
 
-    with Session(_engine(args)) as session:
+    with Session(engine_from_args(args)) as session:
         stmt = (select(ImportBatch.file_name, Reject.sheet, Reject.row_number, Reject.field, Reject.code, Reject.reason, Reject.batch_id)
                 .join(ImportBatch, ImportBatch.id == Reject.batch_id).order_by(Reject.batch_id, Reject.id))
         if args.batch:
@@ -119,6 +121,10 @@ def cmd_rejects(args: argparse.Namespace) -> int:
         print(f"{where}: {field}: {reason}")
     print(f"{len(rows)} rejected rows")
     return 0
+
+
+# Feature modules add their own sub-commands: each has register(subparsers).
+FEATURE_COMMANDS = ("etl.democity.cli", "etl.export_cli", "dashboard.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -141,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int)
     p.add_argument("--out", help="write them to an .xlsx workbook")
     p.set_defaults(func=cmd_rejects)
+
+    for module in FEATURE_COMMANDS:
+        importlib.import_module(module).register(sub)
     return parser
 
 

@@ -113,10 +113,15 @@ def resolve_divisions(frame: pd.DataFrame, hierarchy: Hierarchy) -> tuple[pd.Dat
     district_text = frame["district"] if "district" in frame else empty
     street_text = frame["street"] if "street" in frame else empty
 
-    pairs = pd.MultiIndex.from_arrays([district_text.astype(object), street_text.astype(object)])
-    codes, uniques = pd.factorize(pairs)
+    d_codes, d_uniques = pd.factorize(district_text, use_na_sentinel=True)
+    s_codes, s_uniques = pd.factorize(street_text, use_na_sentinel=True)
+    pair_codes = (d_codes.astype(np.int64) + 1) * (len(s_uniques) + 1) + (s_codes.astype(np.int64) + 1)
+    pairs, codes = np.unique(pair_codes, return_inverse=True)
     table = []
-    for d_text, s_text in uniques:
+    for pair in pairs:
+        d_i, s_i = divmod(int(pair), len(s_uniques) + 1)
+        d_text = d_uniques[d_i - 1] if d_i else None
+        s_text = s_uniques[s_i - 1] if s_i else None
         d_code, d_err = hierarchy.resolve_district(d_text)
         s_code, s_err = hierarchy.resolve_street(s_text, d_code)
         if s_code is not None:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
 )
@@ -154,7 +155,7 @@ class ReturningStaff(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_key: Mapped[int] = mapped_column(BigInteger, index=True, doc="first 8 bytes of the HMAC")
-    id_hash: Mapped[str] = mapped_column(String(64))
+    id_hash: Mapped[bytes] = mapped_column(LargeBinary(32), doc="HMAC-SHA256 of the ID with the installation secret")
     id_masked: Mapped[str] = mapped_column(String(18))
     name: Mapped[str | None] = mapped_column(String(64))
     phone: Mapped[str | None] = mapped_column(String(32))
@@ -172,7 +173,6 @@ class ReturningStaff(Base):
     health: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
-    effective_at: Mapped[datetime] = mapped_column(DateTime)
     batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"))
     sheet: Mapped[str | None] = mapped_column(String(128))
     row_number: Mapped[int | None] = mapped_column(Integer)
@@ -192,3 +192,48 @@ class Boundary(Base):
     centroid_lng: Mapped[float | None] = mapped_column(Float)
     centroid_lat: Mapped[float | None] = mapped_column(Float)
     source: Mapped[str | None] = mapped_column(String(255))
+
+
+class User(Base):
+    """A person who logs in to the dashboard; everything they see and export is cut to ``scope_code``."""
+
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), doc="city | district | street | analyst | admin")
+    scope_code: Mapped[str] = mapped_column(ForeignKey("division.code"))
+    can_see_personal_data: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class FollowUp(Base):
+    """A street official's follow-up with a building that is missing reports (漏报跟进)."""
+
+    __tablename__ = "follow_up"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("building.id"), index=True)
+    day: Mapped[date] = mapped_column(Date, doc="the campaign day the follow-up is about")
+    status: Mapped[str] = mapped_column(String(16), doc="called | promised | refused | resolved")
+    note: Mapped[str | None] = mapped_column(Text)
+    set_by: Mapped[str] = mapped_column(String(64))
+    set_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Submission(Base):
+    """A QR-form or API submission: idempotent by the id the phone made (SPEC §1, enterprise HR)."""
+
+    __tablename__ = "submission"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, doc="made on the phone")
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("building.id"))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+    status: Mapped[str] = mapped_column(String(16), doc="accepted | rejected")
+    receipt: Mapped[str | None] = mapped_column(Text, doc="JSON receipt returned to the phone, again on retry")
+    received_at: Mapped[datetime] = mapped_column(DateTime)
+    source: Mapped[str] = mapped_column(String(16), default="form", doc="form | api")
