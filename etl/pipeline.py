@@ -22,6 +22,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from etl import config
+from etl.aggregate import refresh_aggregates
 from etl.load import LOADERS, Counts, LoadContext
 from etl.normalise import ERRORS, explicit_years
 from etl.read import SUPPORTED_SUFFIXES, Table, UnreadableFile, read_tables, sniff_kinds
@@ -219,6 +220,10 @@ class Ingestor:
         results = []
         for rank, path, tables, error in self.plan(files):
             results.append(self.ingest_file(path, tables, error))
+        if any(r.status == "loaded" for r in results):
+            self.log("refreshing dashboard aggregates")
+            with session_scope(self.engine) as session:
+                refresh_aggregates(session)
         return results
 
     def ingest_file(self, path: Path, tables: list[Table] | None = None, error: str | None = None) -> FileResult:

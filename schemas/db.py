@@ -9,6 +9,7 @@ from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from etl import config
+import schemas.aggregates  # noqa: F401  (its tables join Base.metadata)
 from schemas.models import Base, Division
 
 
