@@ -19,13 +19,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
-from sqlalchemy import LargeBinary, Table, bindparam, select, update
+from sqlalchemy import LargeBinary, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from etl.normalise import map_unique, name_key
 from etl.resolve import Hierarchy, match_enterprises, resolve_divisions
 from etl.validate import errors_where, no_errors
-from schemas.models import Building, Division, Enterprise, ReopeningReport, ReturningStaff
+from schemas.models import Building, Division, Enterprise, ImportBatch, ReopeningReport, ReturningStaff
 from schemas import sources as S
 
 CHUNK = 50_000
@@ -291,12 +291,12 @@ def _upsert_registry(
         for chunk in _in_chunks(old_rows["id"].tolist())
     ]).set_index("id")
     changes = []
-    for row in old_rows.itertuples(index=False):
-        before = current.loc[row.id]
-        changed = [f for f in present if not _missing(getattr(row, f)) and not _same(getattr(row, f), before[f])]
+    for row in old_rows.to_dict("records"):
+        before = current.loc[row["id"]]
+        changed = [f for f in present if not _missing(row[f]) and not _same(row[f], before[f])]
         if changed or not before["from_registry"]:
-            change = {"id": row.id, **{f: _py(getattr(row, f)) for f in changed}}
-            change["sources"] = _merge_sources(before["sources"], changed, [ctx.batch_id, ctx.sheet, int(row._row)])
+            change = {"id": row["id"], **{f: _py(row[f]) for f in changed}}
+            change["sources"] = _merge_sources(before["sources"], changed, [ctx.batch_id, ctx.sheet, int(row["_row"])])
             change["from_registry"] = True
             change["registered_at"] = None
             changes.append(change)
@@ -610,7 +610,7 @@ def load_staff(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFr
     registry = enterprise_registry(ctx)
     if "enterprise_name" in frame:
         frame["name_key"] = frame["enterprise_name"].pipe(map_unique, name_key)
-    frame["enterprise_id"] = match_enterprises(frame, registry).astype(object)
+    frame["enterprise_id"] = match_enterprises(frame, registry, name_anywhere=True).astype(object)
     if not registry.empty and frame["enterprise_id"].notna().any():
         street_of = registry.set_index("id")["street_code"]
         ent_street = frame["enterprise_id"].map(lambda i: street_of.get(i) if i is not None and not _missing(i) else None)
@@ -632,7 +632,7 @@ def load_staff(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFr
     records["sheet"] = ctx.sheet
     records["row_number"] = frame["_row"]
     records["submission_id"] = frame.get("submission_id")
-    records["is_current"] = True
+    records["is_current"] = None  # the column's server default (true) applies
     records["filled_fields"] = None
     counts = Counts()
     duplicated = records["person_key"].duplicated(keep=False)
@@ -644,7 +644,7 @@ def load_staff(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFr
     if (~simple).any():
         repeat = records[~simple].assign(_order=_effective(records[~simple], ctx.loaded_at))
         repeat = repeat.sort_values(["_order", "row_number"], kind="stable").drop(columns="_order")
-        merged_records, merge_counts, retire = _merge_people(repeat, existing)
+        merged_records, merge_counts, retire = _merge_people(ctx, repeat, existing)
         counts += merge_counts
         out.append(merged_records)
         if retire:
@@ -663,24 +663,53 @@ def load_staff(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFr
 
 
 def _current_staff(ctx: LoadContext, keys: list[int]) -> pd.DataFrame:
-    t = ReturningStaff.__table__
-    cols = ["id", "person_key", *STAFF_FIELDS]
+    """The current record of each person among ``keys``, with ``_order``: when its information dates from."""
+    t, b = ReturningStaff.__table__, ImportBatch.__table__
+    cols = ["id", "person_key", *STAFF_FIELDS, "_order"]
     if ctx.session.connection().execute(select(t.c.id).limit(1)).first() is None:
         empty = pd.DataFrame(columns=cols).set_index("person_key")
         empty.attrs["table_empty"] = True
         return empty
-    frames = [fetch(ctx, select(*[t.c[c] for c in cols]).where(t.c.is_current.is_(True), t.c.person_key.in_(chunk)), cols)
+    order = func.coalesce(t.c.submitted_at, b.c.started_at)
+    frames = [fetch(ctx, select(*[t.c[c] for c in cols[:-1]], order).join(b, b.c.id == t.c.batch_id)
+                    .where(t.c.is_current.is_(True), t.c.person_key.in_(chunk)), cols)
               for chunk in _in_chunks(keys, 20_000)]
     return pd.concat(frames, ignore_index=True).set_index("person_key")
 
 
-def _merge_people(records: pd.DataFrame, existing: pd.DataFrame) -> tuple[pd.DataFrame, Counts, list[int]]:
+def _history(ctx: LoadContext, key: int) -> pd.DataFrame:
+    """Every stored record of a person with the values it brought itself (carried-forward ones emptied)."""
+    t, b = ReturningStaff.__table__, ImportBatch.__table__
+    cols = [*STAFF_FIELDS, "filled_fields", "row_number", "_order"]
+    rows = fetch(ctx, select(*[t.c[c] for c in cols[:-1]], func.coalesce(t.c.submitted_at, b.c.started_at))
+                 .join(b, b.c.id == t.c.batch_id).where(t.c.person_key == key), cols)
+    for i, filled in rows["filled_fields"].items():
+        for f in (filled or "").split(","):
+            if f:
+                rows.at[i, f] = None
+    return rows.drop(columns="filled_fields")
+
+
+def _fold(records: pd.DataFrame) -> dict[str, Any]:
+    """The merged state of a person: later information wins field by field, an empty value never erases."""
+    state: dict[str, Any] = dict.fromkeys(STAFF_FIELDS)
+    for rec in records.sort_values(["_order", "row_number"], kind="stable").to_dict("records"):
+        for f in STAFF_FIELDS:
+            if not _missing(rec[f]):
+                state[f] = rec[f]
+    return state
+
+
+def _merge_people(ctx: LoadContext, records: pd.DataFrame, existing: pd.DataFrame) -> tuple[pd.DataFrame, Counts, list[int]]:
     """People seen before (or twice in this file): a new record only where something changed.
 
     The new record carries forward what it left empty from the person's state (named in
-    filled_fields); the record it supersedes stops being current.
+    filled_fields); the record it supersedes stops being current.  ``records`` come sorted by when
+    their information dates from; a record older than the stored state (a late-loaded file of
+    earlier submissions) is merged by re-folding the person's whole history.
     """
     counts, out, retire = Counts(), [], []
+    orders = _effective(records, ctx.loaded_at)
     for key, group in records.groupby("person_key", sort=False):
         state: dict[str, Any] | None = None
         state_id: int | None = None
@@ -689,6 +718,21 @@ def _merge_people(records: pd.DataFrame, existing: pd.DataFrame) -> tuple[pd.Dat
             row = row.iloc[-1] if isinstance(row, pd.DataFrame) else row
             state = {f: row[f] for f in STAFF_FIELDS}
             state_id = int(row["id"])
+            if (orders[group.index] < row["_order"]).any():
+                history = pd.concat([_history(ctx, int(key)), group.assign(_order=orders[group.index])[[*STAFF_FIELDS, "row_number", "_order"]]],
+                                    ignore_index=True)
+                folded = _fold(history)
+                if all(_same(folded[f], state[f]) or (_missing(folded[f]) and _missing(state[f])) for f in STAFF_FIELDS):
+                    counts.unchanged += len(group)
+                    continue
+                new = group.iloc[-1].to_dict()
+                new["filled_fields"] = ",".join(f for f in STAFF_FIELDS if _missing(new[f]) and not _missing(folded[f])) or None
+                new.update(folded)
+                out.append(new)
+                retire.append(state_id)
+                counts.updated += 1
+                counts.unchanged += len(group) - 1
+                continue
         last: dict[str, Any] | None = None
         for _, rec in group.iterrows():
             values = {f: rec[f] for f in STAFF_FIELDS}

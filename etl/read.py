@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 import python_calamine
 
 from etl import config
@@ -27,6 +29,7 @@ EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 TEXT_SUFFIXES = {".csv", ".txt", ".tsv"}
 SUPPORTED_SUFFIXES = EXCEL_SUFFIXES | TEXT_SUFFIXES
 HEADER_SEARCH_ROWS = 25
+LEAD_COLUMNS = 4
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
@@ -129,22 +132,26 @@ def find_header(rows: Sequence[Sequence[Any]]) -> HeaderMatch | None:
 
 
 def _first_cell_text(frame: pd.DataFrame) -> pd.Series:
-    """The first non-empty cell of each row among the first four columns, compacted."""
+    """The first non-empty cell of each row among its first four columns, compacted."""
     first = None
-    for column in [c for c in frame.columns if c != "_row"][:4]:
+    for column in [c for c in frame.columns if c != "_row"][:LEAD_COLUMNS]:
         text = frame[column].astype("string[pyarrow]")
         first = text if first is None else first.fillna(text)
     return first.str.replace(r"[ \t\r\n]", "", regex=True).str.lower()
 
 
-def _drop_non_data(frame: pd.DataFrame, header_keys: set[str]) -> pd.DataFrame:
-    """Blank rows, totals rows (合计, 总计 …) and header rows repeated below the header."""
-    keep = frame.drop(columns="_row").notna().any(axis=1)
+def _drop_non_data(frame: pd.DataFrame, mapped: list[int], header_keys: set[str]) -> pd.DataFrame:
+    """Blank rows, totals rows (合计, 总计 …) and header rows repeated below the header.
+
+    ``frame`` holds the sheet's leading columns besides the mapped ones, because the 合计 marker
+    usually sits in the 序号 column, which maps to no field.
+    """
+    keep = frame[mapped].notna().any(axis=1)
     if keep.any():
         first = _first_cell_text(frame)
         keep &= ~first.str.startswith(S.TOTAL_ROW_MARKERS).fillna(False).astype(bool)
         keep &= ~first.isin(header_keys).fillna(False).astype(bool)
-    return frame[keep].reset_index(drop=True)
+    return frame.loc[keep, [*mapped, "_row"]].reset_index(drop=True)
 
 
 def table_from_rows(rows: list[list[Any]], sheet: str | None, first_row_number: int) -> Table | None:
@@ -154,14 +161,13 @@ def table_from_rows(rows: list[list[Any]], sheet: str | None, first_row_number: 
         return None
     start = match.row_index + match.header_rows
     cols = sorted(match.columns)
-    width = max(cols) + 1
+    width = max(max(cols) + 1, LEAD_COLUMNS)
     data = [r[:width] + [None] * (width - len(r)) if len(r) < width else r[:width] for r in rows[start:]]
     frame = pd.DataFrame(data, dtype=object) if data else pd.DataFrame(columns=range(width), dtype=object)
-    frame = frame[cols]
-    frame.columns = [match.columns[c] for c in cols]
-    frame = frame.replace("", None)
+    frame = frame[sorted(set(cols) | set(range(LEAD_COLUMNS)))].replace("", None)
     frame["_row"] = range(first_row_number + start, first_row_number + start + len(frame))
-    frame = _drop_non_data(frame, {header_key(match.labels[c]) for c in cols})
+    frame = _drop_non_data(frame, cols, {header_key(match.labels[c]) for c in cols})
+    frame.columns = [*(match.columns[c] for c in cols), "_row"]
     ignored = [label for c, label in match.labels.items() if c not in match.columns]
     headers = {match.columns[c]: match.labels.get(c, match.columns[c]) for c in cols}
     return Table(match.kind, sheet, frame, headers, ignored)
@@ -201,6 +207,21 @@ def _check_encrypted(path: Path, head: bytes) -> None:
         raise UnreadableFile("文件设有打开密码，无法读取：请在 Excel 中取消密码（文件→信息→保护工作簿）后另存再导入")
 
 
+def _fill_merged(rows: list[list[Any]], ranges: list[tuple[tuple[int, int], tuple[int, int]]], start: tuple[int, int]) -> None:
+    """A merged range means its value for every cell it covers, as a person reading the sheet takes it."""
+    for (r0, c0), (r1, c1) in ranges:
+        r0, r1, c0, c1 = r0 - start[0], r1 - start[0], c0 - start[1], c1 - start[1]
+        if r0 < 0 or c0 < 0 or r0 >= len(rows) or c0 >= len(rows[r0]):
+            continue
+        value = rows[r0][c0]
+        for r in range(r0, min(r1, len(rows) - 1) + 1):
+            row = rows[r]
+            if len(row) <= c1:
+                row.extend([""] * (c1 + 1 - len(row)))
+            for c in range(c0, c1 + 1):
+                row[c] = value
+
+
 def read_excel_rows(path: Path) -> list[tuple[str, int, list[list[Any]]]]:
     """Every sheet as (name, number of its first row, rows of raw values)."""
     head = path.open("rb").read(8)
@@ -212,7 +233,9 @@ def read_excel_rows(path: Path) -> list[tuple[str, int, list[list[Any]]]]:
         sheets = []
         for name in workbook.sheet_names:
             sheet = workbook.get_sheet_by_name(name)
-            sheets.append((name, sheet.start[0] + 1 if sheet.start else 1, sheet.to_python()))
+            rows = sheet.to_python()
+            _fill_merged(rows, sheet.merged_cell_ranges or [], sheet.start or (0, 0))
+            sheets.append((name, sheet.start[0] + 1 if sheet.start else 1, rows))
         return sheets
     except UnreadableFile:
         raise
@@ -255,29 +278,61 @@ def read_csv_table(path: Path, head_only: bool = False) -> Table | None:
     skip = match.row_index + match.header_rows
     if head_only:
         return Table(match.kind, None, pd.DataFrame())
-    width = max(max(match.columns) + 1, max((len(r) for r in head_rows[skip:]), default=0))
     cols = sorted(match.columns)
-    try:
-        frame = pd.read_csv(
-            path, encoding=encoding, sep=delimiter, header=None, skiprows=skip, dtype=str,
-            keep_default_na=False, na_values=[""], names=range(width), usecols=cols,
-            skip_blank_lines=False, engine="c", on_bad_lines="warn",
-        )
-    except UnicodeDecodeError:
-        frame = pd.read_csv(
-            path, encoding="gb18030", sep=delimiter, header=None, skiprows=skip, dtype=str,
-            keep_default_na=False, na_values=[""], names=range(width), usecols=cols,
-            skip_blank_lines=False, engine="c",
-        )
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise UnreadableFile(f"CSV 格式错误，无法解析（{exc}）：请用 Excel 打开后另存为 CSV 再导入") from exc
+    width = max(max(cols) + 1, max((len(r) for r in head_rows[skip:]), default=0))
+    read_cols = sorted(set(cols) | set(range(min(LEAD_COLUMNS, width))))
+    frame = _read_csv_arrow(path, encoding, delimiter, skip, read_cols)
+    if frame is None:
+        try:
+            frame = pd.read_csv(
+                path, encoding=encoding, sep=delimiter, header=None, skiprows=skip, dtype=str,
+                keep_default_na=False, na_values=[""], names=range(width), usecols=read_cols,
+                skip_blank_lines=False, engine="c",
+            )
+        except UnicodeDecodeError:
+            frame = pd.read_csv(
+                path, encoding="gb18030", sep=delimiter, header=None, skiprows=skip, dtype=str,
+                keep_default_na=False, na_values=[""], names=range(width), usecols=read_cols,
+                skip_blank_lines=False, engine="c",
+            )
+        except (pd.errors.ParserError, ValueError) as exc:
+            raise UnreadableFile(f"CSV 格式错误，无法解析（{exc}）：请用 Excel 打开后另存为 CSV 再导入") from exc
     frame = frame.astype("string[pyarrow]")
-    frame.columns = [match.columns[c] for c in cols]
     frame["_row"] = range(skip + 1, skip + 1 + len(frame))
-    frame = _drop_non_data(frame, {header_key(match.labels[c]) for c in cols})
+    frame = _drop_non_data(frame, cols, {header_key(match.labels[c]) for c in cols})
+    frame.columns = [*(match.columns[c] for c in cols), "_row"]
     headers = {match.columns[c]: match.labels.get(c, match.columns[c]) for c in cols}
     ignored = [label for c, label in match.labels.items() if c not in match.columns]
     return Table(match.kind, None, frame, headers, ignored)
+
+
+def _read_csv_arrow(path: Path, encoding: str, delimiter: str, skip: int, cols: list[int]) -> pd.DataFrame | None:
+    """Arrow's multi-threaded reader for well-formed UTF-8 files; None sends the file to pandas' C reader.
+
+    Blank lines are kept as rows so that row numbers stay those a person sees in the file.
+    """
+    if encoding not in ("utf-8", "utf-8-sig"):
+        return None
+    irregular = []
+    try:
+        table = pa_csv.read_csv(
+            path,
+            read_options=pa_csv.ReadOptions(skip_rows=skip,
+                                            autogenerate_column_names=True, encoding="utf8"),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False,
+                                              invalid_row_handler=lambda row: irregular.append(row) or "skip"),
+            convert_options=pa_csv.ConvertOptions(
+                include_columns=[f"f{c}" for c in cols], include_missing_columns=True,
+                column_types={f"f{c}": pa.string() for c in cols}, strings_can_be_null=True,
+                null_values=[""], quoted_strings_can_be_null=True),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+    if irregular:
+        return None
+    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    frame.columns = cols
+    return frame
 
 
 def _check_file(path: Path) -> None:

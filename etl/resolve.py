@@ -138,9 +138,11 @@ def resolve_divisions(frame: pd.DataFrame, hierarchy: Hierarchy) -> tuple[pd.Dat
     return out, errors
 
 
-def match_enterprises(frame: pd.DataFrame, registry: pd.DataFrame) -> pd.Series:
+def match_enterprises(frame: pd.DataFrame, registry: pd.DataFrame, name_anywhere: bool = False) -> pd.Series:
     """Registry enterprise id for each row: by USCC, else name within street, else a city-unique name.
 
+    The city-unique name applies to rows without a street, and with ``name_anywhere`` to rows whose
+    street holds no such name (a person registered by the street they live in, not where they work).
     ``registry`` has columns id, uscc, street_code, name_key.
     """
     result = pd.Series(pd.NA, index=frame.index, dtype="Int64")
@@ -158,7 +160,9 @@ def match_enterprises(frame: pd.DataFrame, registry: pd.DataFrame) -> pd.Series:
     keys = pd.MultiIndex.from_arrays([frame.loc[need, "street_code"], frame.loc[need, "name_key"]])
     found = pd.Series(by_street.reindex(keys).to_numpy(), index=frame.index[need])
     result[need] = found.astype("Int64")
-    need = result.isna() & frame["name_key"].notna() & frame["street_code"].isna()
+    need = result.isna() & frame["name_key"].notna()
+    if not name_anywhere:
+        need &= frame["street_code"].isna()
     if need.any():
         unique_names = registry.drop_duplicates("name_key", keep=False).set_index("name_key")["id"]
         result[need] = frame.loc[need, "name_key"].map(unique_names).astype("Int64")

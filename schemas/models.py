@@ -22,6 +22,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -177,7 +178,7 @@ class ReturningStaff(Base):
     sheet: Mapped[str | None] = mapped_column(String(128))
     row_number: Mapped[int | None] = mapped_column(Integer)
     submission_id: Mapped[str | None] = mapped_column(String(64))
-    is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     filled_fields: Mapped[str | None] = mapped_column(String(255))
 
 
