@@ -183,6 +183,13 @@ def _factorize(raw: pd.Series) -> tuple[np.ndarray, list[Any]]:
     if is_text_dtype(raw):
         codes, uniques = pd.factorize(raw, use_na_sentinel=True)
         return codes, list(uniques)
+    try:
+        numbers = pa.array(raw.to_numpy(), from_pandas=True)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        numbers = None
+    if numbers is not None and pa.types.is_floating(numbers.type):
+        codes, uniques = pd.factorize(numbers.to_numpy(zero_copy_only=False), use_na_sentinel=True)
+        return codes, uniques.tolist()
     # 1, 1.0 and True are equal in Python but not as cells: keep the type in the key.
     keys = raw.map(lambda v: None if is_missing(v) else (type(v).__name__, v))
     codes, uniques = pd.factorize(keys, use_na_sentinel=True)

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import python_calamine
 
@@ -154,6 +155,17 @@ def _drop_non_data(frame: pd.DataFrame, mapped: list[int], header_keys: set[str]
     return frame.loc[keep, [*mapped, "_row"]].reset_index(drop=True)
 
 
+def _column(values: Sequence[Any]) -> pd.Series:
+    """A column of cells: Arrow strings when it holds only text (empty cells missing), so that
+    normalising runs in Arrow's kernels; Python objects when numbers or dates are mixed in."""
+    try:
+        arr = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pd.Series(values, dtype=object).replace("", None)
+    arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
+    return pd.Series(pd.arrays.ArrowStringArray(arr), dtype="string[pyarrow]")
+
+
 def table_from_rows(rows: list[list[Any]], sheet: str | None, first_row_number: int) -> Table | None:
     """Detect the header of a sheet's rows and keep its data rows (raw values, row numbers)."""
     match = find_header(rows)
@@ -162,9 +174,12 @@ def table_from_rows(rows: list[list[Any]], sheet: str | None, first_row_number: 
     start = match.row_index + match.header_rows
     cols = sorted(match.columns)
     width = max(max(cols) + 1, LEAD_COLUMNS)
-    data = [r[:width] + [None] * (width - len(r)) if len(r) < width else r[:width] for r in rows[start:]]
-    frame = pd.DataFrame(data, dtype=object) if data else pd.DataFrame(columns=range(width), dtype=object)
-    frame = frame[sorted(set(cols) | set(range(LEAD_COLUMNS)))].replace("", None)
+    body = rows[start:]
+    if any(len(r) < width for r in body):
+        body = [r + [None] * (width - len(r)) if len(r) < width else r for r in body]
+    keep = sorted(set(cols) | set(range(LEAD_COLUMNS)))
+    by_column = list(zip(*body)) if body else [()] * width
+    frame = pd.DataFrame({c: _column(by_column[c]) for c in keep})
     frame["_row"] = range(first_row_number + start, first_row_number + start + len(frame))
     frame = _drop_non_data(frame, cols, {header_key(match.labels[c]) for c in cols})
     frame.columns = [*(match.columns[c] for c in cols), "_row"]
