@@ -28,7 +28,8 @@ from schemas import sources as S
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 TEXT_SUFFIXES = {".csv", ".txt", ".tsv"}
-SUPPORTED_SUFFIXES = EXCEL_SUFFIXES | TEXT_SUFFIXES
+JSON_LINES_SUFFIXES = {".jsonl", ".ndjson"}
+SUPPORTED_SUFFIXES = EXCEL_SUFFIXES | TEXT_SUFFIXES | JSON_LINES_SUFFIXES
 HEADER_SEARCH_ROWS = 25
 LEAD_COLUMNS = 4
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -359,7 +360,7 @@ def _check_file(path: Path) -> None:
     if size > config.MAX_FILE_BYTES:
         raise UnreadableFile(f"文件超过 {config.MAX_FILE_BYTES / 1024**3:.0f} GB：请拆分后导入")
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise UnreadableFile(f"不支持的文件类型 {path.suffix}：请导入 .xlsx、.xls 或 .csv")
+        raise UnreadableFile(f"不支持的文件类型 {path.suffix}：请导入 .xlsx、.xls、.csv 或表单工具导出的 .jsonl")
 
 
 def read_tables(path: Path) -> list[Table]:
@@ -368,6 +369,10 @@ def read_tables(path: Path) -> list[Table]:
     if path.suffix.lower() in TEXT_SUFFIXES:
         table = read_csv_table(path)
         tables = [table] if table else []
+    elif path.suffix.lower() in JSON_LINES_SUFFIXES:
+        from etl.intake import read_jsonl  # noqa: PLC0415 - form-tool exports share the intake's mapping
+
+        tables = read_jsonl(path)
     else:
         tables = [
             t for name, first, rows in read_excel_rows(path)
