@@ -97,19 +97,26 @@ def bulk_insert(ctx: LoadContext, table: Table, frame: pd.DataFrame, report: Cal
     # Columns with no value at all stay out of the statement: NULL is their default anyway.
     columns = [c for c in frame.columns if frame[c].notna().any()]
     connection = ctx.session.connection().connection.driver_connection
-    sqlite = ctx.dialect == "sqlite"
-    for start in range(0, len(frame), CHUNK):
-        part = frame.iloc[start : start + CHUNK]
-        if sqlite:
-            rows = list(zip(*(_column_values(part[c], sqlite) for c in columns)))
-            marks = ",".join("?" * len(columns))
+    if ctx.dialect == "sqlite":
+        marks = ",".join("?" * len(columns))
+        for start in range(0, len(frame), CHUNK):
+            part = frame.iloc[start : start + CHUNK]
+            rows = list(zip(*(_column_values(part[c], True) for c in columns)))
             connection.executemany(f"INSERT INTO {table.name} ({','.join(columns)}) VALUES ({marks})", rows)
-        else:
-            with connection.cursor() as cursor:
-                with cursor.copy(f"COPY {table.name} ({','.join(columns)}) FROM STDIN WITH (FORMAT csv)") as copy:
-                    copy.write(_csv_bytes(part[columns], table))
-        if report:
-            report(len(part))
+            if report:
+                report(len(part))
+        return
+    from psycopg.copy import QueuedLibpqWriter  # noqa: PLC0415 - PostgreSQL only
+
+    # One COPY; a writer thread feeds the server while the next chunk is rendered.
+    with connection.cursor() as cursor:
+        statement = f"COPY {table.name} ({','.join(columns)}) FROM STDIN WITH (FORMAT csv)"
+        with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
+            for start in range(0, len(frame), CHUNK):
+                part = frame.iloc[start : start + CHUNK]
+                copy.write(_csv_bytes(part[columns], table))
+                if report:
+                    report(len(part))
 
 
 def _csv_bytes(frame: pd.DataFrame, table: Table) -> bytes:

@@ -150,7 +150,12 @@ class ReopeningReport(Base):
 
 
 class ReturningStaff(Base):
-    """One returning-staff registration (返岗人员登记).  ``is_current`` marks the merged state of a person."""
+    """One returning-staff registration (返岗人员登记).  ``is_current`` marks the merged state of a person.
+
+    The city holds millions of these rows, loaded in bulk: batch_id and enterprise_id carry no
+    foreign-key constraint, because checking one per row doubles PostgreSQL's COPY time.  The loader
+    takes both from rows of the same transaction, and neither batches nor enterprises are deleted.
+    """
 
     __tablename__ = "returning_staff"
 
@@ -160,7 +165,7 @@ class ReturningStaff(Base):
     id_masked: Mapped[str] = mapped_column(String(18))
     name: Mapped[str | None] = mapped_column(String(64))
     phone: Mapped[str | None] = mapped_column(String(32))
-    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprise.id"))
+    enterprise_id: Mapped[int | None] = mapped_column(Integer, doc="enterprise.id (no FK constraint: see the class docstring)")
     enterprise_name: Mapped[str | None] = mapped_column(String(128))
     uscc: Mapped[str | None] = mapped_column(String(18))
     building: Mapped[str | None] = mapped_column(String(128))
@@ -174,7 +179,7 @@ class ReturningStaff(Base):
     health: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
-    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"))
+    batch_id: Mapped[int] = mapped_column(Integer, doc="import_batch.id (no FK constraint: see the class docstring)")
     sheet: Mapped[str | None] = mapped_column(String(128))
     row_number: Mapped[int | None] = mapped_column(Integer)
     submission_id: Mapped[str | None] = mapped_column(String(64))
