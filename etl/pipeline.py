@@ -150,6 +150,7 @@ def ingest_tables(
             if progress:
                 progress(_label, done, total_rows)
 
+        report(0)  # the bar appears before the first rows are written
         frame, errors = normalise_table(table, file_year)
         frame = apply_defaults(table.kind, frame)
         bad = errors["idx"].unique() if not errors.empty else []
