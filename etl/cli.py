@@ -65,16 +65,21 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"files": [r.as_json() for r in results]}, ensure_ascii=False, indent=2))
     else:
-        print(f"{'file':40} {'kind':26} {'rows':>8} {'ins':>8} {'upd':>7} {'same':>7} {'rej':>6}  status")
-        for r in results:
-            print(f"{Path(r.file).name[:40]:40} {(r.kind or '-')[:26]:26} {r.rows:>8} {r.inserted:>8} {r.updated:>7} "
-                  f"{r.unchanged:>7} {r.rejected:>6}  {r.status}")
-            if r.error:
-                print(f"    error: {r.error}")
-        rejected = sum(r.rejected for r in results)
-        if rejected:
-            print(f"{rejected} rows rejected — see `onenet rejects` (or --out rejects.xlsx) for file, row and reason")
+        print_import_summary(results)
     return 1 if any(r.status == "failed" for r in results) else 0
+
+
+def print_import_summary(results: list[Any]) -> None:
+    """One line per file: kind detected, rows read, inserted, updated, unchanged, rejected, status."""
+    print(f"{'file':40} {'kind':26} {'rows':>8} {'ins':>8} {'upd':>7} {'same':>7} {'rej':>6}  status")
+    for r in results:
+        print(f"{Path(r.file).name[:40]:40} {(r.kind or '-')[:26]:26} {r.rows:>8} {r.inserted:>8} {r.updated:>7} "
+              f"{r.unchanged:>7} {r.rejected:>6}  {r.status}")
+        if r.error:
+            print(f"    error: {r.error}")
+    rejected = sum(r.rejected for r in results)
+    if rejected:
+        print(f"{rejected} rows rejected — see `onenet rejects` (or --out rejects.xlsx) for file, row and reason")
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -86,9 +91,15 @@ def cmd_summary(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
-    print(f"onenet summary — {args.level}, {day.isoformat()}")
-    header = f"{'code':12} {'name':12} {'企业':>6} {'复工':>6} {'复工率':>7} {'商铺':>5} {'开业':>5} {'填报':>6} {'楼宇':>5} {'漏报楼':>5} {'返岗人员':>8} {'隔离中':>6}"
-    print(header)
+    print_summary(rows, args.level, day)
+    return 0
+
+
+def print_summary(rows: list[dict[str, Any]], level: str, day: date) -> None:
+    """The figures of SPEC §5 as a terminal table."""
+    print(f"onenet summary — {level}, {day.isoformat()}")
+    print(f"{'code':12} {'name':12} {'企业':>6} {'复工':>6} {'复工率':>7} {'商铺':>5} {'开业':>5} {'填报':>6} "
+          f"{'楼宇':>5} {'漏报楼':>5} {'返岗人员':>8} {'隔离中':>6}")
 
     def pct(value: float | None) -> str:
         return "-" if value is None else f"{value:.1%}"
@@ -97,7 +108,6 @@ def cmd_summary(args: argparse.Namespace) -> int:
         print(f"{r['code']:12} {r['name'][:12]:12} {r['enterprises']:>6} {r['reopened']:>6} {pct(r['reopening_rate']):>7} "
               f"{r['shops']:>5} {r['shops_open']:>5} {r['reported']:>6} {r['buildings']:>5} {r['buildings_missing']:>5} "
               f"{r['returning_staff']:>8} {r['in_quarantine']:>6}")
-    return 0
 
 
 def cmd_rejects(args: argparse.Namespace) -> int:

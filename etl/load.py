@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -53,6 +53,7 @@ class LoadContext:
     hierarchy: Hierarchy
     secret: bytes
     progress: Callable[[int], None] | None = None
+    cache: dict[str, Any] = field(default_factory=dict)  # lives across the files of one run; see enterprise_registry
 
     @property
     def dialect(self) -> str:
@@ -275,6 +276,8 @@ def _upsert_registry(
 ) -> Counts:
     """Insert rows without an existing id; merge the others field by field (non-empty wins)."""
     table = model.__table__
+    if model is Enterprise:
+        enterprises_changed(ctx)
     counts = Counts()
     present = [f for f in fields if f in rows]
     new = rows[existing_id.isna()].copy()
@@ -384,9 +387,18 @@ def load_buildings(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.Da
 
 
 def enterprise_registry(ctx: LoadContext) -> pd.DataFrame:
-    return fetch(ctx, select(Enterprise.id, Enterprise.uscc, Enterprise.street_code, Enterprise.name_key,
-                             Enterprise.building_id, Enterprise.from_registry, Enterprise.registered_at),
-                 ["id", "uscc", "street_code", "name_key", "building_id", "from_registry", "registered_at"])
+    """The enterprise table's identities, read once per run of files and dropped on every write to it
+    (``enterprises_changed``): a day's inbox has hundreds of report files against the same registry."""
+    if "enterprises" not in ctx.cache:
+        ctx.cache["enterprises"] = fetch(
+            ctx, select(Enterprise.id, Enterprise.uscc, Enterprise.street_code, Enterprise.name_key,
+                        Enterprise.building_id, Enterprise.from_registry, Enterprise.registered_at),
+            ["id", "uscc", "street_code", "name_key", "building_id", "from_registry", "registered_at"])
+    return ctx.cache["enterprises"]
+
+
+def enterprises_changed(ctx: LoadContext) -> None:
+    ctx.cache.pop("enterprises", None)
 
 
 def load_enterprises(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFrame]:
@@ -519,6 +531,7 @@ def _first_seen_enterprises(ctx: LoadContext, rows: pd.DataFrame) -> list[int]:
     })
     new["building_id"] = ensure_buildings(ctx, first, first["effective_at"]).astype(object).where(lambda s: s.notna(), None)
     bulk_insert(ctx, Enterprise.__table__, new)
+    enterprises_changed(ctx)
     registry = enterprise_registry(ctx)
     ids = match_enterprises(rows, registry)
     return ids.astype(int).tolist()
@@ -534,6 +547,7 @@ def _attach_uscc(ctx: LoadContext, frame: pd.DataFrame, registry: pd.DataFrame) 
     for ident, code in rows.drop_duplicates("enterprise_id")[["enterprise_id", "uscc"]].itertuples(index=False):
         if code not in taken:
             ctx.session.connection().execute(update(Enterprise).where(Enterprise.id == int(ident)).values(uscc=code))
+            enterprises_changed(ctx)
             taken.add(code)
 
 
@@ -575,10 +589,12 @@ def _refill_reports(ctx: LoadContext, enterprise_ids: list[int]) -> None:
     first = raw.groupby("enterprise_id")["effective_at"].min()
     t = Enterprise.__table__
     for ident, moment in first.items():
-        ctx.session.connection().execute(
+        moved = ctx.session.connection().execute(
             update(t).where(t.c.id == int(ident), t.c.from_registry.is_(False), t.c.registered_at > moment)
             .values(registered_at=moment)
         )
+        if moved.rowcount:
+            enterprises_changed(ctx)
 
 
 # --- returning staff ------------------------------------------------------------------------

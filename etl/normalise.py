@@ -8,6 +8,7 @@ NumPy operations, so a million-row file normalises in seconds.
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -93,6 +94,7 @@ def clean_scalar(value: Any) -> str | None:
     return None if text.lower() in EMPTY_MARKERS else text
 
 
+@functools.lru_cache(maxsize=65_536)
 def header_key(value: Any) -> str:
     """The form in which header spellings are compared: case, spaces, width and units ignored."""
     text = clean_scalar(value) or ""

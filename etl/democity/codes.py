@@ -74,12 +74,21 @@ def _county_table() -> dict[str, list[tuple[int, int]]]:
     return table
 
 
+@lru_cache(maxsize=1)
+def _codes_by_prefix() -> dict[str, list[str]]:
+    index: dict[str, list[str]] = {}
+    for code in sorted(_county_table()):
+        for k in (2, 4):
+            index.setdefault(code[:k], []).append(code)
+    return index
+
+
 @lru_cache(maxsize=4096)
 def _codes_valid_in(prefixes: tuple[str, ...], year: int) -> tuple[str, ...]:
-    return tuple(sorted(
-        code for code, spans in _county_table().items()
-        if code.startswith(prefixes) and any(a <= year <= b for a, b in spans)
-    ))
+    table, index = _county_table(), _codes_by_prefix()
+    found = {code for p in prefixes for code in index.get(p, ())
+             if code.startswith(p) and any(a <= year <= b for a, b in table[code])}
+    return tuple(sorted(found))
 
 
 def area_codes_valid_in(prefixes: list[str], year: int) -> list[str]:

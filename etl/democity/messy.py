@@ -90,16 +90,17 @@ def spell_dates(values: np.ndarray, style: np.ndarray, target: str, with_time: b
         return out
     names = DATETIME_STYLES if with_time else DATE_STYLES
     unit = "s" if with_time else "D"
-    keys = values.astype(f"datetime64[{unit}]").astype(np.int64)
-    frame = pd.DataFrame({"k": keys[present], "s": style[present]})
-    uniq = frame.drop_duplicates()
-    spelled = {}
-    for k, s in zip(uniq["k"].tolist(), uniq["s"].tolist()):
+    keys = values.astype(f"datetime64[{unit}]").astype(np.int64)[present]
+    combo = keys * 16 + style[present]
+    uniq, inverse = np.unique(combo, return_inverse=True)
+    spelled = np.empty(len(uniq), dtype=object)
+    for i, c in enumerate(uniq.tolist()):
+        k, s = divmod(c, 16)
         if with_time:
-            spelled[(k, s)] = _spell_datetime(datetime(1970, 1, 1) + timedelta(seconds=k), names[s], target)
+            spelled[i] = _spell_datetime(datetime(1970, 1, 1) + timedelta(seconds=k), names[s], target)
         else:
-            spelled[(k, s)] = _spell_date(date(1970, 1, 1) + timedelta(days=k), names[s], target)
-    out[present] = [spelled[(k, s)] for k, s in zip(frame["k"].tolist(), frame["s"].tolist())]
+            spelled[i] = _spell_date(date(1970, 1, 1) + timedelta(days=k), names[s], target)
+    out[present] = spelled[inverse]
     return out
 
 
@@ -143,17 +144,24 @@ def spell_mobiles(numbers: np.ndarray, rng: np.random.Generator, p_odd: float = 
     numbers = np.asarray(numbers, dtype=np.int64)
     out = np.full(len(numbers), None, dtype=object)
     present = numbers > 0
+    if not present.any():
+        return out
     s = numbers[present].astype(str)
     style = np.where(rng.random(len(s)) < p_odd, rng.integers(1, 7, len(s)), 0)
-    a, b, c = (np.array([x[:3] for x in s]), np.array([x[3:7] for x in s]), np.array([x[7:] for x in s])) if len(s) else (s, s, s)
+    add = np.char.add
+    a = np.array([x[:3] for x in s.tolist()])
+    b = np.array([x[3:7] for x in s.tolist()])
+    c = np.array([x[7:] for x in s.tolist()])
+    spaced = add(add(add(add(a, " "), b), " "), c)
+    dashed = add(add(add(add(a, "-"), b), "-"), c)
     variants = [
         s,
-        np.char.add(np.char.add(np.char.add(np.char.add(a, " "), b), " "), c) if len(s) else s,
-        np.char.add(np.char.add(np.char.add(np.char.add(a, "-"), b), "-"), c) if len(s) else s,
-        np.char.add("+86 ", s) if len(s) else s,
-        np.char.add(np.char.add("+86-", np.char.add(np.char.add(np.char.add(np.char.add(a, "-"), b), "-"), c))) if len(s) else s,
-        np.char.add("0086", s) if len(s) else s,
-        np.array([x.translate(FULL_WIDTH) for x in s]) if len(s) else s,
+        spaced,
+        dashed,
+        add("+86 ", s),
+        add("+86-", dashed),
+        add("0086", s),
+        np.array([x.translate(FULL_WIDTH) for x in s.tolist()]),
     ]
     result = np.empty(len(s), dtype=object)
     for k, v in enumerate(variants):

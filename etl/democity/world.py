@@ -108,10 +108,12 @@ def load_hierarchy(w: World) -> None:
     n_comm = rng.integers(2, 5, len(s))
     street_idx = np.repeat(np.arange(len(s)), n_comm)
     village = np.repeat(s["is_town"].to_numpy(), n_comm) & (rng.random(len(street_idx)) < 0.45)
-    comm_names = draw_unique(lambda g, m, a: names.community_names(g, m, village_draw(g, m, village, a)),
-                             rng, len(street_idx), groups=street_idx)
-    # village flag must follow the drawn name
-    village = np.char.endswith(comm_names.astype(str), "村委会")
+    comm_names = np.empty(len(street_idx), dtype=object)
+    for flag in (False, True):
+        sel = np.flatnonzero(village == flag)
+        comm_names[sel] = draw_unique(
+            lambda g, m, a, flag=flag: names.community_names(g, m, np.full(m, flag)), rng, len(sel),
+            groups=street_idx[sel])
     seq = np.zeros(len(street_idx), dtype=int)
     res_no = np.zeros(len(s), dtype=int)
     vil_no = np.zeros(len(s), dtype=int)
@@ -124,19 +126,12 @@ def load_hierarchy(w: World) -> None:
             seq[i] = res_no[st]
     w.communities = pd.DataFrame({
         "code": [f"{s['code'].iat[st]}{q:03d}" for st, q in zip(street_idx.tolist(), seq.tolist())],
-        "name": comm_names,
+        "name": comm_names.astype(str),
         "street_idx": street_idx,
         "level": np.where(village, "村委", "居委"),
     })
     starts = np.concatenate([[0], np.cumsum(n_comm)[:-1]])
     w.streets["comm_start"], w.streets["comm_n"] = starts, n_comm
-
-
-def village_draw(rng: np.random.Generator, m: int, village: np.ndarray, attempt: int) -> np.ndarray:
-    """Village flags for a redraw: first draw follows the plan, redraws pick at random."""
-    if attempt == 0 and m == len(village):
-        return village
-    return rng.random(m) < 0.3
 
 
 # --- buildings ---------------------------------------------------------------------------------
@@ -319,7 +314,8 @@ def make_story(w: World) -> None:
     A = actual[ent]
     P = planned[ent]
     state = (A != NONE) & (A <= day)
-    announce = (A != NONE) & (day < A) & (A <= day + 3) & (rng.random(m) < 0.3)
+    announcer = (rng.random(n) < 0.3)[ent]  # says "reopened" a few days ahead, with the date
+    announce = (A != NONE) & (day < A) & (A <= day + 3) & announcer
     reopened = (state | announce).astype(np.int8)
     prev = np.r_[-1, reopened[:-1]]
     prev = np.where(first_of, -1, prev)
@@ -370,7 +366,7 @@ def make_staff(w: World) -> None:
     rng = stream(w.seed, "staff")
     e = w.e
     n = scaled(BASE_COUNTS["staff"], w.scale)
-    n_extra = 6 * max(1, int(round(3 * w.scale)))  # fresh people for deliberately bad rows
+    n_extra = 6 * max(2, int(round(3 * w.scale)))  # fresh people for deliberately bad rows
     total = n + n_extra
     ow = np.array([o[1] for o in names.ORIGINS], dtype=float)
     origin = rng.choice(len(names.ORIGINS), total, p=ow / ow.sum())
@@ -402,7 +398,6 @@ def make_staff(w: World) -> None:
                       np.where(ret <= -15, RELEASED,
                                np.where(hubei, np.where(rng.random(total) < 0.75, CENTRAL, HOME),
                                         np.where(rng.random(total) < 0.7, HOME, NOT_NEEDED))))
-    status = np.where(local & (ret <= -15), RELEASED, status)
     long_stay = (status == CENTRAL) & (rng.random(total) < 0.1)
     end = np.where(np.isin(status, [HOME, CENTRAL, RELEASED]), ret + np.where(long_stay, 21, 14), NONE)
     end_written = np.where(long_stay, True, np.where(status == RELEASED, rng.random(total) < 0.7,

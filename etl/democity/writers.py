@@ -69,9 +69,10 @@ def _rows(sheet: Sheet):
 def write_xlsx(path: Path, sheets: list[Sheet], numbers_as_ids: dict[tuple[str, int, int], float] | None = None) -> None:
     import xlsxwriter
 
+    big = sum(len(s.data) if s.data is not None else 0 for s in sheets) > 20000
     wb = xlsxwriter.Workbook(str(path), {
         "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False,
-        "constant_memory": sum(len(s.data) if s.data is not None else 0 for s in sheets) > 20000,
+        "constant_memory": big, "in_memory": not big,
     })
     wb.set_properties({"title": path.stem, "author": "onenet demo", "created": PINNED_TIME})
     title_fmt = wb.add_format({"bold": True, "font_size": 14, "align": "center"})
@@ -137,7 +138,8 @@ def _write_xlsx_row(ws, r: int, row: list[Any], date_fmt, dt_fmt, fmt=None) -> N
         elif t is bool or t is np.bool_:
             ws.write_boolean(r, c, bool(v), fmt)
         elif t is int or t is float or t is np.int64 or t is np.float64:
-            ws.write_number(r, c, v, fmt)
+            if v == v:  # NaN is an empty cell
+                ws.write_number(r, c, v, fmt)
         elif t is datetime:
             ws.write_datetime(r, c, v, dt_fmt)
         elif t is date:
@@ -278,4 +280,4 @@ def csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
     for col in frame.columns:
         values = frame[col].to_numpy(dtype=object)
         out[col] = [v if (v is None or type(v) is str) else _csv_cell(v) for v in values]
-    return pd.DataFrame(out, columns=frame.columns)
+    return pd.DataFrame(out, columns=frame.columns, dtype=object)
