@@ -1,0 +1,51 @@
+"""How far the demo city scales: generation and ingest time, rows per second.
+
+    python benchmarks/bench_demo_scale.py [--scale 10] [--db URL] [--dir DIR]
+
+Scale 1 is the default demo (about 14,000 enterprises and shops, 21,000 returning staff); the
+full city of Shanghai is about 2.5 million enterprises and 10 million returning staff, so scale
+10 is roughly a tenth of it in enterprises.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("ONENET_SECRET", "benchmark-secret")
+
+from etl.democity.generator import generate  # noqa: E402
+from etl.pipeline import Ingestor  # noqa: E402
+from schemas.db import make_engine  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", type=float, default=10.0)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--dir", default=None)
+    parser.add_argument("--db", default=None)
+    args = parser.parse_args()
+    work = Path(args.dir or tempfile.mkdtemp(prefix="onenet-scale-"))
+    url = args.db or f"sqlite:///{work / 'scale.db'}"
+
+    started = time.perf_counter()
+    city = generate(work / "city", seed=args.seed, scale=args.scale, progress=lambda m: print(f"  {m}", flush=True))
+    t_gen = time.perf_counter() - started
+    counts = city.truth["counts"]
+    print(f"generated scale {args.scale:g}: {counts['enterprises']:,} enterprises, {counts['shops']:,} shops, "
+          f"{counts['returning_staff']:,} returning staff, {len(city.files)} files in {t_gen:.1f} s", flush=True)
+
+    started = time.perf_counter()
+    results = Ingestor(make_engine(url), log=lambda m: None).ingest([city.inbox])
+    t_load = time.perf_counter() - started
+    rows = sum(r.rows for r in results)
+    print(f"ingested {rows:,} rows from {len(results)} files in {t_load:.1f} s ({rows / t_load:,.0f} rows/s) into {url}")
+
+
+if __name__ == "__main__":
+    main()
