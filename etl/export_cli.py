@@ -1,8 +1,78 @@
-"""`onenet export` (issue 6)."""
+"""`onenet export` (the analyst workbook) and `onenet remind` (a street's reminder list)."""
 from __future__ import annotations
 
 import argparse
+import getpass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from etl import config
+from schemas.models import Division
+
+
+def resolve_unit(session: Session, name_or_code: str, level: str) -> str:
+    """A district or street given by code, full name or short name (长宁 → 长宁区), unambiguously."""
+    rows = session.execute(select(Division.code, Division.name).where(Division.level == level)).all()
+    exact = [c for c, n in rows if name_or_code in (c, n)]
+    found = exact or [c for c, n in rows if n.startswith(name_or_code)]
+    if len(found) != 1:
+        what = "no" if not found else f"{len(found)}"
+        raise SystemExit(f"onenet: {what} {level} matches {name_or_code!r}"
+                         + ("" if not found else f" ({', '.join(found[:5])}); give the code instead"))
+    return found[0]
+
+
+def _day(text: str | None) -> date:
+    return date.fromisoformat(text) if text else config.local_now().date()
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from etl.cli import engine_from_args  # noqa: PLC0415
+    from etl.export import write_workbook  # noqa: PLC0415
+
+    with Session(engine_from_args(args)) as session:
+        if args.street:
+            scope = resolve_unit(session, args.street, "street")
+        elif args.district:
+            scope = resolve_unit(session, args.district, "district")
+        else:
+            scope = config.CITY_CODE
+        out = Path(args.out)
+        write_workbook(session, out, scope_code=scope, day=_day(args.date), user_name=args.user or getpass.getuser(),
+                       personal=args.personal)
+    print(f"analyst workbook for {scope} on {_day(args.date)} written to {out}")
+    return 0
+
+
+def cmd_remind(args: argparse.Namespace) -> int:
+    from etl.cli import engine_from_args  # noqa: PLC0415
+    from etl.reminders import write_reminders  # noqa: PLC0415
+
+    with Session(engine_from_args(args)) as session:
+        street = resolve_unit(session, args.street, "street")
+        out = Path(args.out)
+        write_reminders(session, out, street_code=street, day=_day(args.date), user_name=args.user or getpass.getuser())
+    print(f"reminder list of {street} on {_day(args.date)} written to {out} (A4 landscape, ready to print)")
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    pass
+    p = sub.add_parser("export", help="the analyst workbook (.xlsx) for the city, a district or a street")
+    p.add_argument("--out", required=True)
+    unit = p.add_mutually_exclusive_group()
+    unit.add_argument("--district", help="name or code")
+    unit.add_argument("--street", help="name or code")
+    p.add_argument("--date", help="YYYY-MM-DD (default: today)")
+    p.add_argument("--user", help="who exports (shown on the cover; default: the login name)")
+    p.add_argument("--personal", action="store_true", help="unmasked names and phones (for users granted personal data)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("remind", help="a street's reminder list (催报清单) of silent enterprises, ready to print")
+    p.add_argument("--street", required=True, help="name or code")
+    p.add_argument("--out", required=True)
+    p.add_argument("--date", help="YYYY-MM-DD (default: today)")
+    p.add_argument("--user")
+    p.set_defaults(func=cmd_remind)

@@ -1,0 +1,86 @@
+"""The reminder list (催报清单) of a street: silent enterprises by building, with whom to call, ready to print.
+
+One A4 landscape page wide, header rows repeated on every page, street, date and page numbers in the
+header and footer, so that an official can print it and work down it by phone.
+"""
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy.orm import Session
+
+from etl import config
+from etl.excel import Formats, display_width, open_workbook
+from etl.export import missing_buildings
+from etl.scope import load_scope
+
+HEADERS = ["序号", "楼宇", "地址", "业主/物业单位", "联系人", "联系电话", "未填报企业", "统一社会信用代码", "跟进状态", "备注"]
+WIDTHS = [5, 18, 24, 18, 8, 14, 28, 21, 10, 16]
+
+
+def write_reminders(session: Session, out: Path | IO[bytes], *, street_code: str, day: date, user_name: str) -> Path | IO[bytes]:
+    scope = load_scope(session, street_code)
+    if scope.level != "street":
+        raise ValueError(f"{street_code} is not a street: the reminder list is made per street")
+    buildings = missing_buildings(session, scope, day)
+    workbook = open_workbook(out, streaming=False)  # merged building cells are written after their rows
+    fmt = Formats(workbook)
+    cell = workbook.add_format({"border": 1, "text_wrap": True, "valign": "top", "font_size": 10})
+    group = workbook.add_format({"border": 1, "text_wrap": True, "valign": "top", "font_size": 10, "bold": True,
+                                 "bg_color": "#F2F2F2"})
+    sheet = workbook.add_worksheet("催报清单")
+    sheet.set_landscape()
+    sheet.set_paper(9)  # A4
+    sheet.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(2)
+    sheet.center_horizontally()
+    sheet.set_header(f"&L&\"-,Bold\"{scope.name} 催报清单&R统计日期 {day.isoformat()}")
+    sheet.set_footer(f"&L导出：{user_name}  {config.local_now():%Y-%m-%d %H:%M}&R第 &P 页 / 共 &N 页")
+    for i, w in enumerate(WIDTHS):
+        sheet.set_column(i, i, w)
+    silent_total = sum(len(b["silent"]) for b in buildings)
+    sheet.write_string(0, 0, f"{scope.name} 未填报企业催报清单（{day.isoformat()}）", fmt.title)
+    sheet.write_string(1, 0, f"{len(buildings)} 栋楼宇、{silent_total} 家企业截至当日未填报复工申报；"
+                             "请联系楼宇业主督促填报，并在系统中记录跟进状态。", fmt.note)
+    for i, h in enumerate(HEADERS):
+        sheet.write_string(2, i, h, fmt.header)
+    r = 3
+    for n, b in enumerate(buildings, start=1):
+        first = r
+        for name, uscc in b["silent"]:
+            sheet.set_row(r, _row_height(name))
+            sheet.write_string(r, 6, name, cell)
+            sheet.write_string(r, 7, uscc or "（无信用代码）", cell)
+            r += 1
+        values: list[Any] = [str(n), b["name"], b["address"], b["owner"], b["owner_contact"], b["owner_phone"]]
+        for c, value in enumerate(values):
+            _merged(sheet, first, r - 1, c, value, group)
+        _merged(sheet, first, r - 1, 8, b["follow_up"], cell)
+        _merged(sheet, first, r - 1, 9, b["follow_up_note"], cell)
+    if not buildings:
+        sheet.write_string(r, 0, "当日没有未填报的企业。", fmt.text)
+    workbook.close()
+    return out
+
+
+def _row_height(name: str) -> float:
+    lines = max(1, -(-display_width(name) // (WIDTHS[6] - 1)))
+    return 15 * lines
+
+
+def _merged(sheet: Any, first: int, last: int, col: int, value: Any, fmt: Any) -> None:
+    text = "" if value is None else str(value)
+    if last > first:
+        sheet.merge_range(first, col, last, col, text, fmt)
+    else:
+        sheet.write_string(first, col, text, fmt)
+
+
+def reminder_bytes(session: Session, *, street_code: str, day: date, user_name: str) -> bytes:
+    buffer = io.BytesIO()
+    write_reminders(session, buffer, street_code=street_code, day=day, user_name=user_name)
+    return buffer.getvalue()

@@ -1,0 +1,160 @@
+"""The analyst workbook and the reminder list, opened with openpyxl as an analyst would."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlalchemy.orm import Session
+
+from etl.excel import Column, Formats, open_workbook, write_sheet
+from etl.export import workbook_bytes, write_workbook
+from etl.figures import summary
+from etl.pipeline import Ingestor
+from etl.reminders import write_reminders
+from schemas.db import make_engine
+from tests.fixtures.messy import make_id, make_uscc
+
+ROOT = Path(__file__).resolve().parents[2]
+D = date(2020, 2, 11)
+JSL, XHL, LJZ = "310105002", "310105004", "310115007"
+U1, U2, U3 = make_uscc("91310105MA1FL0001"), make_uscc("91310105MA1FL0002"), make_uscc("91310115MA1HK0003")
+RAW_IDS = [make_id("310105", "19850312", "123"), make_id("310115", "19900101", "456")]
+
+
+def write(path: Path, rows: list[list[object]]) -> Path:
+    wb = openpyxl.Workbook()
+    for row in rows:
+        wb.active.append(row)
+    for row in wb.active.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"  # text that looks like a formula, as a hostile form would send it
+    wb.save(path)
+    return path
+
+
+@pytest.fixture
+def loaded(db_url: str, tmp_path: Path) -> str:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write(inbox / "区划.xlsx", [["区划代码", "区划名称", "级别", "上级代码"], [JSL, "江苏路街道", "街道", "310105"],
+                              [XHL, "新华路街道", "街道", "310105"], [LJZ, "陆家嘴街道", "街道", "310115"]])
+    write(inbox / "楼宇.xlsx", [["楼宇名称", "地址", "街道", "区", "业主单位", "联系人", "联系电话"],
+                              ["华鑫大厦", "江苏路1号", "江苏路", "长宁", "华鑫物业", "王经理", "13900000001"],
+                              ["陆家嘴中心", "世纪大道1号", "陆家嘴", "浦东", "陆家嘴物业", "赵经理", "13900000002"]])
+    write(inbox / "名录.xlsx", [["企业名称", "统一社会信用代码", "所在楼宇", "街道", "区", "类型"],
+                              ["上海甲有限公司", U1, "华鑫大厦", "江苏路", "长宁", "企业"],
+                              ['=HYPERLINK("http://x","乙")', U2, "华鑫大厦", "江苏路", "长宁", "企业"],
+                              ["上海丙有限公司", U3, "陆家嘴中心", "陆家嘴", "浦东", "企业"]])
+    write(inbox / "申报.xlsx", [["企业名称", "统一社会信用代码", "街道", "区", "是否复工", "员工总数", "已返岗人数", "填报时间"],
+                              ["上海甲有限公司", U1, "江苏路", "长宁", "是", 10, 6, "2020-02-10 09:00"]])
+    write(inbox / "返岗.xlsx", [["姓名", "身份证号", "手机号", "工作单位", "街道", "返沪日期", "隔离状态", "备注"],
+                              ["@SUM(1)", RAW_IDS[0], "13800138000", "上海甲有限公司", "江苏路", "2020-02-05", "居家隔离", "-1"],
+                              ["钱二", RAW_IDS[1], "13700137000", "上海丙有限公司", "陆家嘴", "2020-02-08", "无需隔离", None]])
+    results = Ingestor(make_engine(db_url), log=lambda m: None).ingest([inbox])
+    assert all(r.status == "loaded" for r in results), [r.error for r in results]
+    return db_url
+
+
+def open_bytes(data: bytes, tmp_path: Path) -> openpyxl.Workbook:
+    path = tmp_path / "out.xlsx"
+    path.write_bytes(data)
+    return openpyxl.load_workbook(path)
+
+
+def all_text(wb: openpyxl.Workbook) -> str:
+    return "\n".join(str(c.value) for ws in wb for row in ws.iter_rows() for c in row if c.value is not None)
+
+
+def test_city_workbook_sheets_formats_figures_and_masking(loaded: str, tmp_path: Path) -> None:
+    with Session(make_engine(loaded)) as session:
+        data = workbook_bytes(session, scope_code="310000", day=D, user_name="分析员甲")
+        expected = {r["code"]: r for r in summary(session, D, "street")}
+    wb = open_bytes(data, tmp_path)
+    assert wb.sheetnames == ["封面", "汇总-市", "汇总-区", "汇总-街道", "复工明细", "漏报楼宇", "返岗人员", "退回记录"]
+    cover = "\n".join(str(c.value) for row in wb["封面"].iter_rows() for c in row if c.value)
+    assert "上海市" in cover and "2020-02-11" in cover and "分析员甲" in cover
+
+    streets = wb["汇总-街道"]
+    header = [c.value for c in streets[1]]
+    assert header[:5] == ["区划代码", "名称", "企业数", "已复工", "复工率"]
+    assert streets.freeze_panes == "A2" and streets.auto_filter.ref
+    by_code = {row[0].value: row for row in streets.iter_rows(min_row=2)}
+    jsl = by_code[JSL]
+    assert jsl[2].value == expected[JSL]["enterprises"] == 2
+    assert jsl[3].value == expected[JSL]["reopened"] == 1
+    assert jsl[4].value == pytest.approx(expected[JSL]["reopening_rate"]) and jsl[4].number_format == "0.0%"
+
+    text = all_text(wb)
+    for raw in RAW_IDS:
+        assert raw not in text, "raw ID numbers never leave the database"
+    assert "310105********" in text and "138****8000" in text and "13800138000" not in text
+
+    # Injected formulas stayed text
+    for ws in wb:
+        for row in ws.iter_rows():
+            for c in row:
+                if isinstance(c.value, str) and c.value[:1] in "=+-@":
+                    assert c.data_type == "s", (ws.title, c.coordinate, c.value)
+    assert any(isinstance(c.value, str) and c.value.startswith("=HYPERLINK") for row in wb["复工明细"].iter_rows() for c in row)
+
+    missing = wb["漏报楼宇"]
+    rows = [[c.value for c in row] for row in missing.iter_rows(min_row=2)]
+    assert [r[2] for r in rows] == ["华鑫大厦", "陆家嘴中心"] or [r[2] for r in rows] == ["陆家嘴中心", "华鑫大厦"]
+    huaxin = next(r for r in rows if r[2] == "华鑫大厦")
+    assert huaxin[5:8] == ["王经理", "13900000001", 1]
+
+
+def test_a_street_users_workbook_holds_only_their_street(loaded: str, tmp_path: Path) -> None:
+    with Session(make_engine(loaded)) as session:
+        wb = open_bytes(workbook_bytes(session, scope_code=JSL, day=D, user_name="街道甲"), tmp_path)
+    assert "汇总-市" not in wb.sheetnames and "汇总-区" not in wb.sheetnames and "退回记录" not in wb.sheetnames
+    text = all_text(wb)
+    assert "陆家嘴" not in text and "上海丙有限公司" not in text and "钱二" not in text
+    assert [r[0].value for r in wb["汇总-街道"].iter_rows(min_row=2)] == [JSL]
+
+
+def test_sheets_split_at_the_row_limit(tmp_path: Path) -> None:
+    path = tmp_path / "split.xlsx"
+    wb = open_workbook(path)
+    names = write_sheet(wb, Formats(wb), "返岗人员", [Column("姓名"), Column("人数", "int")],
+                        ([f"人{i}", i] for i in range(25)), max_rows=11)
+    wb.close()
+    assert names == ["返岗人员", "返岗人员 (2)", "返岗人员 (3)"]
+    book = openpyxl.load_workbook(path)
+    assert [book[n].max_row for n in names] == [11, 11, 6]
+    assert book["返岗人员 (2)"]["A1"].value == "姓名" and book["返岗人员 (2)"]["A2"].value == "人10"
+
+
+def test_reminder_list_groups_silent_enterprises_by_building_for_a4(loaded: str, tmp_path: Path) -> None:
+    out = tmp_path / "催报清单.xlsx"
+    with Session(make_engine(loaded)) as session:
+        write_reminders(session, out, street_code=JSL, day=D, user_name="街道甲")
+    ws = openpyxl.load_workbook(out)["催报清单"]
+    assert ws.page_setup.orientation == "landscape" and str(ws.page_setup.paperSize) == "9"
+    assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth in (None, 1)  # 1 is the default
+    assert ws.page_setup.fitToHeight == 0
+    assert ws.print_title_rows == "$3:$3"
+    values = [[c.value for c in row] for row in ws.iter_rows(min_row=4)]
+    assert values[0][1] == "华鑫大厦" and values[0][5] == "13900000001"
+    assert values[0][6] == '=HYPERLINK("http://x","乙")' and ws.cell(4, 7).data_type == "s"
+    assert "上海甲有限公司" not in [v[6] for v in values], "an enterprise that reported is not on the list"
+
+
+def test_export_and_remind_commands(loaded: str, tmp_path: Path) -> None:
+    env = dict(os.environ)
+    out = tmp_path / "长宁.xlsx"
+    proc = subprocess.run([sys.executable, "-m", "etl.cli", "--db", loaded, "export", "--out", str(out), "--district", "长宁",
+                           "--date", D.isoformat()], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "汇总-区" in openpyxl.load_workbook(out).sheetnames
+    proc = subprocess.run([sys.executable, "-m", "etl.cli", "--db", loaded, "remind", "--street", "江苏路", "--out",
+                           str(tmp_path / "r.xlsx"), "--date", D.isoformat()], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"310105002", proc.stdout)
