@@ -158,3 +158,21 @@ def test_export_and_remind_commands(loaded: str, tmp_path: Path) -> None:
                            str(tmp_path / "r.xlsx"), "--date", D.isoformat()], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert re.search(r"310105002", proc.stdout)
+
+
+def test_libreoffice_prints_the_reminder_list_on_a4_landscape_with_every_column(loaded: str, tmp_path: Path) -> None:
+    """The printed page a street official gets: LibreOffice (installed by .ci/run) renders it to PDF."""
+    out = tmp_path / "催报清单.xlsx"
+    with Session(make_engine(loaded)) as session:
+        write_reminders(session, out, street_code=JSL, day=D, user_name="街道甲")
+    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(out)],
+                   check=True, capture_output=True, timeout=180, env={**os.environ, "HOME": str(tmp_path)})
+    pdf = out.with_suffix(".pdf")
+    info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
+    width, height = map(float, re.search(r"Page size:\s+([\d.]+) x ([\d.]+)", info).groups())
+    assert (round(width), round(height)) == (842, 595), info
+    pages = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout.split("\f")
+    for page in (p for p in pages if p.strip()):
+        compact = page.replace(" ", "")
+        for header in ("序号", "楼宇", "地址", "联系电话", "未填报企业", "统一社会信用代码", "跟进状态", "备注"):
+            assert header in compact, f"column {header} cut from a printed page"
