@@ -370,8 +370,10 @@ def read_tables(path: Path) -> list[Table]:
         table = read_csv_table(path)
         tables = [table] if table else []
     elif path.suffix.lower() in JSON_LINES_SUFFIXES:
-        from etl.intake import read_jsonl  # noqa: PLC0415 - form-tool exports share the intake's mapping
-
+        try:
+            from etl.intake import read_jsonl  # noqa: PLC0415 - form-tool exports share the intake's mapping
+        except ImportError as exc:
+            raise UnreadableFile("本安装不含扫码填报模块，无法读取表单工具导出的 .jsonl：请导出为 .xlsx 或 .csv 再导入") from exc
         tables = read_jsonl(path)
     else:
         tables = [
