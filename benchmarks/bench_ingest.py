@@ -11,8 +11,6 @@ Prints seconds and ratios:
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import os
 import sqlite3
 import sys

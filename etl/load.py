@@ -8,7 +8,6 @@ empty cell never erases a value.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -187,8 +186,6 @@ def _in_chunks(values: Iterable[Any], size: int = 5_000) -> Iterable[list[Any]]:
         yield values[i : i + size]
 
 
-def _provenance(ctx: LoadContext, rows: pd.Series) -> list[list[Any]]:
-    return [[ctx.batch_id, ctx.sheet, int(r)] for r in rows]
 
 
 def _merge_sources(old: str | None, fields: Iterable[str], where: list[Any]) -> str:

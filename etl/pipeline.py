@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from etl import config
 from etl.aggregate import refresh_aggregates
-from etl.load import LOADERS, Counts, LoadContext
+from etl.load import LOADERS, LoadContext
 from etl.normalise import ERRORS, explicit_years
 from etl.read import SUPPORTED_SUFFIXES, Table, UnreadableFile, read_tables, sniff_kinds
 from etl.resolve import Hierarchy

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import numpy as np
 import pandas as pd
 
 from etl import config
@@ -95,6 +94,3 @@ def apply_defaults(kind: S.SourceKind, frame: pd.DataFrame) -> pd.DataFrame:
         return out
     return frame
 
-
-def rejected_index(errors: pd.DataFrame) -> np.ndarray:
-    return errors["idx"].unique() if not errors.empty else np.array([], dtype=int)

@@ -7,7 +7,7 @@ Header matching ignores case, spaces, full-width forms and a trailing unit such 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Parser names, implemented in etl.normalise.PARSERS.
 TEXT, NAME, ID_NUMBER, USCC, PHONE, DATE, DATETIME, BOOL, INT, FLOAT = (

@@ -131,8 +131,6 @@ def resident_ids(rng: np.random.Generator, prefixes_per_origin: list[list[str]],
     return np.hstack([int_digits(area, 6), int_digits(birth_num, 8), int_digits(seq, 3)])
 
 
-def ric_strings(first17: np.ndarray) -> np.ndarray:
-    return np.char.add(digits_to_str(first17), ric_check(first17))
 
 
 def old_ids(first17: np.ndarray) -> np.ndarray:

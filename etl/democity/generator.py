@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-import numpy as np
 
 from etl.democity import geo, truth as truth_mod, world
 from etl.democity.inbox import InboxWriter

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Callable
 
@@ -479,7 +479,7 @@ class InboxWriter:
 
     def report_cells(self, rows: np.ndarray, fields: list[str], rng: np.random.Generator, target: str,
                      gbk: bool, as_copy: np.ndarray, bool_style: int, submitted_style: np.ndarray | None) -> pd.DataFrame:
-        w, e, r, b = self.w, self.w.e, self.w.r, self.w.b
+        e, r, b = self.w.e, self.w.r, self.w.b
         ent = r["ent"][rows]
         n = len(rows)
         uscc = np.where(r["show_uscc"][rows], e["uscc"][ent], "")
@@ -519,7 +519,7 @@ class InboxWriter:
         return frame({f: cols[f] for f in fields})
 
     def write_reports(self) -> None:
-        w, r, e = self.w, self.w.r, self.w.e
+        w, r = self.w, self.w.r
         kind = S.REOPENING_REPORT
         in_sheet = ~r["qr"] | r["copy"]
         rows_all = np.flatnonzero(in_sheet)
@@ -628,7 +628,7 @@ class InboxWriter:
     def staff_cells(self, people: np.ndarray, second: np.ndarray, fields: list[str], rng: np.random.Generator,
                     target: str, gbk: bool, submitted: bool = False) -> pd.DataFrame:
         """Cells of returning-staff rows; ``second`` marks a person's second appearance."""
-        w, p, e, b = self.w, self.w.p, self.w.e, self.w.b
+        p, e, b = self.w.p, self.w.e, self.w.b
         n = len(people)
         ent = p["ent"][people]
         id18 = p["id18"][people].astype(object)

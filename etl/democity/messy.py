@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import numpy as np
-import pandas as pd
 
 from etl.democity.codes import excel_serial
 
@@ -199,12 +198,6 @@ def pad(cells: np.ndarray, rng: np.random.Generator, p: float, gbk: bool = False
     return cells
 
 
-def full_width_digits(cells: np.ndarray, rng: np.random.Generator, p: float) -> np.ndarray:
-    cells = np.asarray(cells, dtype=object).copy()
-    for i in np.flatnonzero(rng.random(len(cells)) < p).tolist():
-        if isinstance(cells[i], str):
-            cells[i] = cells[i].translate(FULL_WIDTH)
-    return cells
 
 
 def choose(rng: np.random.Generator, n: int, options: list, p: list[float] | None = None) -> np.ndarray:

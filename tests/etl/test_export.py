@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from etl.excel import Column, Formats, open_workbook, write_sheet
-from etl.export import workbook_bytes, write_workbook
+from etl.export import workbook_bytes
 from etl.figures import summary
 from etl.pipeline import Ingestor
 from etl.reminders import write_reminders
