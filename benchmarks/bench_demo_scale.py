@@ -2,9 +2,11 @@
 
     python benchmarks/bench_demo_scale.py [--scale 10] [--db URL] [--dir DIR]
 
-Scale 1 is the default demo (about 14,000 enterprises and shops, 21,000 returning staff); the
-full city of Shanghai is about 2.5 million enterprises and 10 million returning staff, so scale
-10 is roughly a tenth of it in enterprises.
+Scale 1 is the default demo (6,000 enterprises, 3,000 shops, 20,000 returning staff); the full
+city of Shanghai is about 2.5 million enterprises and 10 million returning staff, so scale 50
+(300,000 enterprises, 1,000,000 returning staff) is a tenth of it.  Measured here (2 cores, SQLite):
+scale 10 generates in 23 s and ingests 432,000 rows in 353 s; scale 45 generates in 85 s and
+ingests 1.94 million rows in 1,020 s, every figure equal to the generator's truth.
 """
 from __future__ import annotations
 
