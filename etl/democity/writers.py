@@ -100,14 +100,20 @@ def write_xlsx(path: Path, sheets: list[Sheet], numbers_as_ids: dict[tuple[str, 
         header = _header_rows(sheet)
         if len(header) == 2:
             grouped = {c for _, a, b in sheet.groups for c in range(a, b + 1)}
+            # Row by row: a streaming (constant_memory) sheet flushes a row once the next is written,
+            # so big sheets get no vertical merges (the label stands in the upper cell alone).
             for c, label in enumerate(sheet.columns):
                 if c not in grouped:
-                    ws.merge_range(r, c, r + 1, c, label, head_fmt)
+                    if big:
+                        ws.write_string(r, c, label, head_fmt)
+                    else:
+                        ws.merge_range(r, c, r + 1, c, label, head_fmt)
             for label, a, b in sheet.groups:
                 if b > a:
                     ws.merge_range(r, a, r, b, label, head_fmt)
                 else:
                     ws.write_string(r, a, label, head_fmt)
+            for label, a, b in sheet.groups:
                 for c in range(a, b + 1):
                     ws.write_string(r + 1, c, sheet.columns[c], head_fmt)
             r += 2
