@@ -652,7 +652,7 @@ def load_staff(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFr
     records["sheet"] = ctx.sheet
     records["row_number"] = frame["_row"]
     records["submission_id"] = frame.get("submission_id")
-    records["is_current"] = None  # the column's server default (true) applies
+    records["is_current"] = True
     records["filled_fields"] = None
     counts = Counts()
     duplicated = records["person_key"].duplicated(keep=False)

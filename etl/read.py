@@ -182,7 +182,7 @@ def table_from_rows(rows: list[list[Any]], sheet: str | None, first_row_number: 
     by_column = list(zip(*body)) if body else [()] * width
     frame = pd.DataFrame({c: _column(by_column[c]) for c in keep})
     frame["_row"] = range(first_row_number + start, first_row_number + start + len(frame))
-    frame = _drop_non_data(frame, cols, {header_key(match.labels[c]) for c in cols})
+    frame = _drop_non_data(frame, cols, {header_key(label) for label in match.labels.values()})
     frame.columns = [*(match.columns[c] for c in cols), "_row"]
     ignored = [label for c, label in match.labels.items() if c not in match.columns]
     headers = {match.columns[c]: match.labels.get(c, match.columns[c]) for c in cols}
@@ -315,7 +315,7 @@ def read_csv_table(path: Path, head_only: bool = False) -> Table | None:
             raise UnreadableFile(f"CSV 格式错误，无法解析（{exc}）：请用 Excel 打开后另存为 CSV 再导入") from exc
     frame = frame.astype("string[pyarrow]")
     frame["_row"] = range(skip + 1, skip + 1 + len(frame))
-    frame = _drop_non_data(frame, cols, {header_key(match.labels[c]) for c in cols})
+    frame = _drop_non_data(frame, cols, {header_key(label) for label in match.labels.values()})
     frame.columns = [*(match.columns[c] for c in cols), "_row"]
     headers = {match.columns[c]: match.labels.get(c, match.columns[c]) for c in cols}
     ignored = [label for c, label in match.labels.items() if c not in match.columns]
