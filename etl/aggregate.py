@@ -1,8 +1,499 @@
-"""Pre-aggregated figures for the dashboard (issue 4)."""
+"""Pre-aggregated figures for the dashboard (issue 4).
+
+``etl.figures.street_figures`` is the definition of the figures (SPEC §5); it runs one SQL query per
+day over every report of the city.  The dashboard needs the figures of every campaign day (trends,
+change since the day before) in well under a second, so they are computed here once per ingest for
+all days at once, in memory, and stored in the tables of ``schemas.aggregates``.  The computation
+follows street_figures rule for rule; tests/etl/test_aggregate.py holds the two equal.
+
+Campaign days: February of the campaign year, widened to the first and last day that reports
+count on (at most ``MAX_DAYS`` days, the latest ones).
+"""
 from __future__ import annotations
 
+import calendar
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Table, delete, func, insert, or_, select, text
 from sqlalchemy.orm import Session
+
+from etl import config
+from schemas.aggregates import AggBuildingSpan, AggEnterpriseSpan, AggMeta, AggStaff, AggStreetDay, AggStreetPlan
+from schemas.models import Building, Division, Enterprise, ReopeningReport, ReturningStaff
+from schemas.sources import SHOP_KIND
+
+MAX_DAYS = 400
+META_KEY = "range"
+COUNT_COLUMNS = ("enterprises", "reopened", "shops", "shops_open", "staff_total", "staff_returned", "reported",
+                 "reported_on_time", "buildings", "buildings_missing", "returning_staff", "in_quarantine")
+_LOCK_ID = 4_202_002  # PostgreSQL advisory lock: one refresh at a time
+
+
+@dataclass(frozen=True)
+class DayRange:
+    first: date
+    last: date
+    data_last: date | None
+
+    @property
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
+
+    def offset(self, day: date) -> int:
+        return (day - self.first).days
+
+
+def day_range(session: Session) -> DayRange:
+    """The campaign days to aggregate: February of the campaign year and every day reports count on."""
+    year = config.CAMPAIGN_YEAR
+    first, last = date(year, 2, 1), date(year, 2, calendar.monthrange(year, 2)[1])
+    lo, hi = session.execute(select(func.min(ReopeningReport.effective_at), func.max(ReopeningReport.effective_at))).one()
+    data_last = None
+    if hi is not None:
+        lo, hi = _as_datetime(lo), _as_datetime(hi)
+        first, last, data_last = min(first, lo.date()), max(last, hi.date()), hi.date()
+    if (last - first).days >= MAX_DAYS:
+        first = last - timedelta(days=MAX_DAYS - 1)
+    return DayRange(first, last, data_last)
+
+
+def _as_datetime(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
 def refresh_aggregates(session: Session, street_codes: set[str] | None = None) -> None:
-    """Rebuild the pre-aggregated tables (for ``street_codes`` only, when given) inside the caller's transaction."""
+    """Rebuild the pre-aggregated tables (for ``street_codes`` only, when given) inside the caller's transaction.
+
+    A partial refresh (one QR submission) also recomputes the districts of those streets (returning
+    staff whose rows name no street are keyed by district).  When the campaign days changed since
+    the last refresh, everything is rebuilt.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
+    session.flush()
+    rng = day_range(session)
+    meta = session.get(AggMeta, META_KEY)
+    codes: set[str] | None = None
+    if street_codes is not None and meta is not None and (meta.first_day, meta.last_day) == (rng.first, rng.last):
+        codes = _with_districts(session, {c for c in street_codes if c})
+    result = compute(session, rng, codes)
+    _replace(session, result, codes)
+    if meta is None:
+        meta = AggMeta(key=META_KEY, first_day=rng.first, last_day=rng.last, refreshed_at=config.local_now())
+        session.add(meta)
+    meta.first_day, meta.last_day, meta.data_last_day = rng.first, rng.last, rng.data_last
+    meta.refreshed_at = config.local_now()
+    session.flush()
+
+
+def _with_districts(session: Session, streets: set[str]) -> set[str]:
+    parents = session.scalars(select(Division.parent_code).where(Division.code.in_(streets))).all()
+    return streets | {p for p in parents if p}
+
+
+# --------------------------------------------------------------------------- computation
+
+
+@dataclass
+class Aggregates:
+    street_day: pd.DataFrame
+    building_spans: pd.DataFrame
+    enterprise_spans: pd.DataFrame
+    plans: pd.DataFrame
+    staff: pd.DataFrame
+
+
+def _frame(session: Session, stmt: Any, columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(session.execute(stmt).all(), columns=columns)
+
+
+def _day_offsets(values: pd.Series, rng: DayRange) -> np.ndarray:
+    """Day offsets from the first campaign day of date/datetime values (NaN where missing)."""
+    stamps = pd.to_datetime(values, errors="coerce")
+    return ((stamps.dt.normalize() - pd.Timestamp(rng.first)) / pd.Timedelta(days=1)).to_numpy(dtype=float)
+
+
+def compute(session: Session, rng: DayRange, codes: set[str] | None = None) -> Aggregates:
+    """Every aggregate for the days of ``rng``; for the units keyed by ``codes`` only, when given."""
+    n_days = len(rng.days)
+    end = datetime.combine(rng.last + timedelta(days=1), time())
+
+    ent_filter: Any = True
+    bld_filter: Any = True
+    if codes is not None:
+        code_list = sorted(codes)
+        bld_filter = Building.street_code.in_(code_list)
+        ent_filter = or_(Enterprise.street_code.in_(code_list),
+                         Enterprise.building_id.in_(select(Building.id).where(bld_filter)))
+
+    ents = _frame(session, select(Enterprise.id, Enterprise.street_code, Enterprise.building_id, Enterprise.kind,
+                                  Enterprise.registered_at).where(ent_filter),
+                  ["id", "street_code", "building_id", "kind", "registered_at"]).sort_values("id", ignore_index=True)
+    blds = _frame(session, select(Building.id, Building.street_code, Building.registered_at).where(bld_filter),
+                  ["id", "street_code", "registered_at"]).sort_values("id", ignore_index=True)
+    reps = _frame(session, select(ReopeningReport.enterprise_id, ReopeningReport.id, ReopeningReport.effective_at,
+                                  ReopeningReport.planned_reopen_date, ReopeningReport.reopened,
+                                  ReopeningReport.actual_reopen_date, ReopeningReport.staff_total,
+                                  ReopeningReport.staff_returned)
+                  .where(ReopeningReport.effective_at < end,
+                         ReopeningReport.enterprise_id.in_(select(Enterprise.id).where(ent_filter))),
+                  ["enterprise_id", "id", "effective_at", "planned", "reopened", "actual", "staff_total",
+                   "staff_returned"])
+
+    # Keys of the street-level table: every street an enterprise or building names.
+    keys = sorted(set(ents["street_code"].dropna()) | set(blds["street_code"].dropna()))
+    key_index = {k: i for i, k in enumerate(keys)}
+
+    n_e = len(ents)
+    e_key = ents["street_code"].map(key_index).to_numpy(dtype=np.int64)
+    e_shop = (ents["kind"] == SHOP_KIND).to_numpy()
+    e_reg_day = np.nan_to_num(_day_offsets(ents["registered_at"], rng), nan=-np.inf)
+    e_pos = {int(i): p for p, i in enumerate(ents["id"])}
+    b_pos_of = {int(i): p for p, i in enumerate(blds["id"])}
+    e_bpos = np.array([b_pos_of.get(int(b), -1) if pd.notna(b) else -1 for b in ents["building_id"]], dtype=np.int64)
+    b_key = blds["street_code"].map(key_index).to_numpy(dtype=np.int64)
+    b_reg_day = np.nan_to_num(_day_offsets(blds["registered_at"], rng), nan=-np.inf)
+
+    # Latest report per enterprise per day: keep each enterprise's last report of each day, then
+    # look up the last one at or before a day with a binary search on (enterprise, day).
+    reps["epos"] = reps["enterprise_id"].map(e_pos)
+    reps = reps.dropna(subset=["epos"])
+    reps["epos"] = reps["epos"].astype(np.int64)
+    reps["effective_at"] = pd.to_datetime(reps["effective_at"])
+    reps["rday"] = np.floor(_day_offsets(reps["effective_at"], rng)).astype(np.int64)
+    early = reps["effective_at"].dt.time < time(config.REPORT_DEADLINE_HOUR)
+    on_time_days = reps.loc[early & (reps["rday"] >= 0), ["epos", "rday"]].drop_duplicates()
+    reps = reps.sort_values(["epos", "rday", "effective_at", "id"], kind="stable")
+    latest = reps.drop_duplicates(["epos", "rday"], keep="last").reset_index(drop=True)
+
+    shift = int(max(0, -latest["rday"].min())) + 1 if len(latest) else 1
+    span = n_days + shift + 1
+    r_epos = latest["epos"].to_numpy(dtype=np.int64)
+    r_keys = r_epos * span + latest["rday"].to_numpy(dtype=np.int64) + shift
+    r_reopened = latest["reopened"].map(lambda v: v is True or v == 1).to_numpy(dtype=bool)
+    r_actual = _day_offsets(latest["actual"], rng)
+    r_planned = _day_offsets(latest["planned"], rng)
+    r_st = pd.to_numeric(latest["staff_total"], errors="coerce").to_numpy(dtype=float)
+    r_sr = pd.to_numeric(latest["staff_returned"], errors="coerce").to_numpy(dtype=float)
+    r_both = ~np.isnan(r_st) & ~np.isnan(r_sr)
+    all_epos = np.arange(n_e, dtype=np.int64)
+
+    counts = np.zeros((len(keys), n_days, len(COUNT_COLUMNS)), dtype=np.int64)
+    col = {c: i for i, c in enumerate(COUNT_COLUMNS)}
+    n_b = len(blds)
+    silent_m = np.zeros((n_b, n_days), dtype=np.int64)
+    total_m = np.zeros((n_b, n_days), dtype=np.int64)
+    breg_m = np.zeros((n_b, n_days), dtype=bool)
+    plan_parts = []
+    on_time_by_day = {d: g["epos"].to_numpy() for d, g in on_time_days.groupby("rday")}
+    n_k = len(keys)
+
+    def add(name: str, day: int, mask: np.ndarray, weights: np.ndarray | None = None, key_of: np.ndarray = e_key) -> None:
+        w = None if weights is None else weights[mask]
+        counts[:, day, col[name]] += np.bincount(key_of[mask], weights=w, minlength=n_k).astype(np.int64)[:n_k]
+
+    for d in range(n_days):
+        if len(r_keys):
+            idx = np.searchsorted(r_keys, all_epos * span + d + shift, side="right") - 1
+            has = idx >= 0
+            has[has] = r_epos[idx[has]] == all_epos[has]
+        else:
+            idx = np.zeros(n_e, dtype=np.int64)
+            has = np.zeros(n_e, dtype=bool)
+        safe = np.where(has, idx, 0)
+        reopened = has & r_reopened[safe] if len(r_keys) else has
+        if len(r_keys):
+            actual = r_actual[safe]
+            reopened &= np.isnan(actual) | (actual <= d)
+            both = has & r_both[safe]
+            st = np.where(both, np.nan_to_num(r_st[safe]), 0)
+            sr = np.where(both, np.nan_to_num(r_sr[safe]), 0)
+        else:
+            st = sr = np.zeros(n_e)
+        reg = e_reg_day <= d
+        firm = reg & ~e_shop
+        shop = reg & e_shop
+        on_time = np.zeros(n_e, dtype=bool)
+        if d in on_time_by_day:
+            on_time[on_time_by_day[d]] = True
+        add("enterprises", d, firm)
+        add("reopened", d, firm & reopened)
+        add("shops", d, shop)
+        add("shops_open", d, shop & reopened)
+        add("staff_total", d, firm, st)
+        add("staff_returned", d, firm, sr)
+        add("reported", d, firm & has)
+        add("reported_on_time", d, firm & on_time)
+
+        in_bld = firm & (e_bpos >= 0)
+        total_m[:, d] = np.bincount(e_bpos[in_bld], minlength=n_b)[:n_b]
+        silent_m[:, d] = np.bincount(e_bpos[in_bld & ~has], minlength=n_b)[:n_b]
+        breg = b_reg_day <= d
+        breg_m[:, d] = breg
+        add("buildings", d, breg, key_of=b_key)
+        add("buildings_missing", d, breg & (silent_m[:, d] > 0), key_of=b_key)
+
+        if len(r_keys):
+            planned = r_planned[safe]
+            waiting = firm & has & ~reopened & ~np.isnan(planned)
+            if waiting.any():
+                plan_parts.append(pd.DataFrame({"k": e_key[waiting], "day": d, "planned": planned[waiting].astype(np.int64)}))
+
+    staff_counts, staff_groups = _staff(session, rng, codes)
+    street_day = _street_day_frame(keys, counts, rng)
+    street_day = _merge_staff(street_day, staff_counts)
+
+    plans = pd.DataFrame(columns=["code", "day", "planned", "pending"])
+    if plan_parts:
+        p = pd.concat(plan_parts, ignore_index=True)
+        p = p.groupby(["k", "day", "planned"], as_index=False).size()
+        plans = pd.DataFrame({"code": np.array(keys, dtype=object)[p["k"].to_numpy()],
+                              "day": [rng.days[d] for d in p["day"]],
+                              "planned": [rng.first + timedelta(days=int(x)) for x in p["planned"]],
+                              "pending": p["size"].to_numpy()})
+
+    building_spans = _building_spans(blds, silent_m, total_m, breg_m, rng)
+    enterprise_spans = _enterprise_spans(ents, e_shop, latest, rng)
+
+    if codes is not None:
+        street_day = street_day[street_day["code"].isin(codes)]
+        plans = plans[plans["code"].isin(codes)]
+        building_spans = building_spans[building_spans["street_code"].isin(codes)]
+        enterprise_spans = enterprise_spans[enterprise_spans["street_code"].isin(codes)]
+    return Aggregates(street_day, building_spans, enterprise_spans, plans, staff_groups)
+
+
+def _street_day_frame(keys: list[str], counts: np.ndarray, rng: DayRange) -> pd.DataFrame:
+    n_k, n_d, _ = counts.shape
+    frame = pd.DataFrame(counts.reshape(n_k * n_d, -1), columns=list(COUNT_COLUMNS))
+    frame.insert(0, "code", np.repeat(np.array(keys, dtype=object), n_d))
+    frame.insert(1, "day", np.tile(np.array(rng.days, dtype=object), n_k))
+    return frame
+
+
+def _merge_staff(street_day: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
+    """Add returning_staff / in_quarantine (keyed by street, else district, else '') to the street rows."""
+    if staff.empty:
+        return street_day
+    merged = street_day.merge(staff, on=["code", "day"], how="outer", suffixes=("", "_s"))
+    for c in COUNT_COLUMNS:
+        merged[c] = merged[c].fillna(0).astype(np.int64)
+    for c in ("returning_staff", "in_quarantine"):
+        merged[c] = merged[c] + merged.pop(c + "_s").fillna(0).astype(np.int64)
+    return merged
+
+
+def _staff(session: Session, rng: DayRange, codes: set[str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Returning staff per key and day (distinct people, as street_figures counts them), and the page groups."""
+    street = func.coalesce(Enterprise.street_code, ReturningStaff.street_code)
+    stmt = (select(street, ReturningStaff.district_code, ReturningStaff.person_key, ReturningStaff.origin,
+                   ReturningStaff.return_date, ReturningStaff.quarantine_end)
+            .select_from(ReturningStaff)
+            .outerjoin(Enterprise, Enterprise.id == ReturningStaff.enterprise_id)
+            .where(ReturningStaff.is_current.is_(True), ReturningStaff.return_date.is_not(None),
+                   ReturningStaff.return_date <= rng.last))
+    if codes is not None:
+        code_list = sorted(codes)
+        stmt = stmt.where(or_(street.in_(code_list), (street.is_(None) & ReturningStaff.district_code.in_(code_list))))
+    rows = _frame(session, stmt, ["street", "district", "person", "origin", "return_date", "quarantine_end"])
+    empty_counts = pd.DataFrame(columns=["code", "day", "returning_staff", "in_quarantine"])
+    empty_groups = pd.DataFrame(columns=["code", "origin", "return_date", "quarantine_end", "people"])
+    if rows.empty:
+        return empty_counts, empty_groups
+    rows["code"] = rows["street"].where(rows["street"].notna(), rows["district"]).fillna("")
+    rows["street"] = rows["street"].fillna("\0")
+    rows["district"] = rows["district"].fillna("\0")
+    n_days = len(rng.days)
+    rows["rd"] = np.clip(_day_offsets(rows["return_date"], rng), 0, None).astype(np.int64)
+    rows["qe"] = _day_offsets(rows["quarantine_end"], rng)
+
+    code_list = sorted(rows["code"].unique())
+    code_index = {c: i for i, c in enumerate(code_list)}
+    group = ["street", "district", "person"]
+
+    firsts = rows.groupby(group, as_index=False).agg(code=("code", "first"), rd=("rd", "min"))
+    arrivals = np.zeros((len(code_list), n_days + 1), dtype=np.int64)
+    np.add.at(arrivals, (firsts["code"].map(code_index).to_numpy(), firsts["rd"].to_numpy()), 1)
+    people = np.cumsum(arrivals[:, :n_days], axis=1)
+
+    q = rows[rows["qe"].notna()].copy()
+    q["start"] = q["rd"]
+    q["end"] = np.minimum(q["qe"], n_days - 1).astype(np.int64)
+    q = q[(q["start"] <= q["end"]) & (q["start"] < n_days)]
+    diff = np.zeros((len(code_list), n_days + 1), dtype=np.int64)
+    repeated = q.duplicated(group, keep=False)
+    single = q[~repeated]
+    ci = single["code"].map(code_index).to_numpy()
+    np.add.at(diff, (ci, single["start"].to_numpy()), 1)
+    np.add.at(diff, (ci, single["end"].to_numpy() + 1), -1)
+    quarantined = np.cumsum(diff[:, :n_days], axis=1)
+    multi = q[repeated]
+    if not multi.empty:
+        lengths = (multi["end"] - multi["start"] + 1).to_numpy()
+        expanded = multi.loc[multi.index.repeat(lengths), [*group, "code", "start"]].reset_index(drop=True)
+        expanded["d"] = expanded["start"].to_numpy() + _ranges(lengths)
+        expanded = expanded.drop_duplicates([*group, "d"])
+        np.add.at(quarantined, (expanded["code"].map(code_index).to_numpy(), expanded["d"].to_numpy()), 1)
+
+    counts = pd.DataFrame({
+        "code": np.repeat(np.array(code_list, dtype=object), n_days),
+        "day": np.tile(np.array(rng.days, dtype=object), len(code_list)),
+        "returning_staff": people.ravel(),
+        "in_quarantine": quarantined.ravel(),
+    })
+    counts = counts[(counts["returning_staff"] > 0) | (counts["in_quarantine"] > 0)]
+
+    groups = (rows.assign(origin=rows["origin"].fillna(""), quarantine_end=rows["quarantine_end"].astype(object))
+              .groupby(["code", "origin", "return_date", "quarantine_end"], dropna=False)["person"].nunique()
+              .reset_index(name="people"))
+    groups["origin"] = groups["origin"].replace("", None)
+    groups["quarantine_end"] = groups["quarantine_end"].where(groups["quarantine_end"].notna(), None)
+    return counts, groups
+
+
+def _ranges(lengths: np.ndarray) -> np.ndarray:
+    """0..n-1 for each n of ``lengths``, concatenated."""
+    if not len(lengths):
+        return np.zeros(0, dtype=np.int64)
+    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return np.arange(int(lengths.sum()), dtype=np.int64) - starts
+
+
+def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of equal values along each row: (row, first column, last column)."""
+    n_rows, n_cols = values.shape
+    if n_rows == 0 or n_cols == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    change = np.ones_like(values, dtype=bool)
+    change[:, 1:] = values[:, 1:] != values[:, :-1]
+    rows, starts = np.nonzero(change)
+    flat = rows * n_cols + starts
+    ends_flat = np.append(flat[1:], n_rows * n_cols) - 1
+    ends = np.minimum(ends_flat - rows * n_cols, n_cols - 1)
+    return rows, starts, ends
+
+
+def _building_spans(blds: pd.DataFrame, silent: np.ndarray, total: np.ndarray, registered: np.ndarray,
+                    rng: DayRange) -> pd.DataFrame:
+    columns = ["building_id", "street_code", "day_from", "day_to", "enterprises", "silent"]
+    value = np.where(registered & (silent > 0), silent * (1 << 31) + total, 0)
+    rows, starts, ends = _runs(value)
+    keep = value[rows, starts] > 0
+    rows, starts, ends = rows[keep], starts[keep], ends[keep]
+    if not len(rows):
+        return pd.DataFrame(columns=columns)
+    days = np.array(rng.days, dtype=object)
+    return pd.DataFrame({
+        "building_id": blds["id"].to_numpy()[rows].astype(np.int64),
+        "street_code": blds["street_code"].to_numpy()[rows],
+        "day_from": days[starts],
+        "day_to": days[ends],
+        "enterprises": total[rows, starts],
+        "silent": silent[rows, starts],
+    })
+
+
+def _enterprise_spans(ents: pd.DataFrame, e_shop: np.ndarray, latest: pd.DataFrame, rng: DayRange) -> pd.DataFrame:
+    columns = ["enterprise_id", "report_id", "street_code", "building_id", "is_shop", "day_from", "day_to",
+               "planned_reopen_date", "reopened", "actual_reopen_date"]
+    if latest.empty:
+        return pd.DataFrame(columns=columns)
+    n_days = len(rng.days)
+    lat = latest.sort_values(["epos", "rday"], kind="stable").reset_index(drop=True)
+    nxt = lat.groupby("epos")["rday"].shift(-1)
+    start = np.maximum(lat["rday"].to_numpy(), 0)
+    stop = np.where(nxt.isna(), n_days - 1, nxt.fillna(0).to_numpy() - 1).astype(np.int64)
+    keep = start <= stop
+    lat, start, stop = lat[keep], start[keep], stop[keep]
+    epos = lat["epos"].to_numpy()
+    days = np.array(rng.days, dtype=object)
+    building = ents["building_id"].to_numpy(dtype=object)[epos]
+    return pd.DataFrame({
+        "enterprise_id": ents["id"].to_numpy()[epos].astype(np.int64),
+        "report_id": lat["id"].to_numpy().astype(np.int64),
+        "street_code": ents["street_code"].to_numpy()[epos],
+        "building_id": pd.array([None if pd.isna(b) else int(b) for b in building], dtype="Int64"),
+        "is_shop": e_shop[epos],
+        "day_from": days[start],
+        "day_to": days[stop],
+        "planned_reopen_date": [_py_date(v) for v in lat["planned"]],
+        "reopened": [None if v is None or (isinstance(v, float) and np.isnan(v)) else bool(v) for v in lat["reopened"]],
+        "actual_reopen_date": [_py_date(v) for v in lat["actual"]],
+    }, columns=columns)
+
+
+def _py_date(value: Any) -> date | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return pd.Timestamp(value).date()
+
+
+# --------------------------------------------------------------------------- storage
+
+
+def _replace(session: Session, result: Aggregates, codes: set[str] | None) -> None:
+    tables: list[tuple[Table, pd.DataFrame, Any]] = [
+        (AggStreetDay.__table__, result.street_day, AggStreetDay.code),
+        (AggBuildingSpan.__table__, result.building_spans, AggBuildingSpan.street_code),
+        (AggEnterpriseSpan.__table__, result.enterprise_spans, AggEnterpriseSpan.street_code),
+        (AggStreetPlan.__table__, result.plans, AggStreetPlan.code),
+        (AggStaff.__table__, result.staff, AggStaff.code),
+    ]
+    for table, frame, key in tables:
+        if codes is None:
+            session.execute(delete(table))
+        else:
+            session.execute(delete(table).where(key.in_(sorted(codes))))
+        _insert(session, table, frame)
+
+
+def _records(frame: pd.DataFrame) -> Iterable[tuple[Any, ...]]:
+    for row in frame.itertuples(index=False, name=None):
+        yield tuple(_py(v) for v in row)
+
+
+def _py(value: Any) -> Any:
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, (float, np.floating)):
+        return None if np.isnan(value) else float(value)
+    if value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    return value
+
+
+def _insert(session: Session, table: Table, frame: pd.DataFrame) -> None:
+    if frame.empty:
+        return
+    columns = list(frame.columns)
+    if session.get_bind().dialect.name == "postgresql":
+        raw = session.connection().connection.driver_connection
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({','.join(columns)}) FROM STDIN") as copy:
+            for record in _records(frame):
+                copy.write_row(record)
+        return
+    stmt = insert(table)
+    batch: list[dict[str, Any]] = []
+    for record in _records(frame):
+        batch.append(dict(zip(columns, record)))
+        if len(batch) >= 20_000:
+            session.execute(stmt, batch)
+            batch = []
+    if batch:
+        session.execute(stmt, batch)
