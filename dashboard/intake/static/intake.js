@@ -1,0 +1,385 @@
+/* onenet QR intake form: inline validation, staff rows, paste from a spreadsheet, idempotent submit.
+ * The server runs the same checks (the ingest pipeline's); these only tell the person early. */
+(function () {
+  "use strict";
+  var form = document.getElementById("intake");
+  if (!form) { return; }
+  var token = form.getAttribute("data-token");
+  var maxStaff = parseInt(form.getAttribute("data-max-staff"), 10) || 500;
+  var rowsBox = document.getElementById("staff-rows");
+  var template = document.getElementById("staff-row-template");
+  var sidInput = document.getElementById("submission_id");
+  var errorsBox = document.getElementById("form-errors");
+  var submitBtn = document.getElementById("submit-btn");
+  var statusLine = document.getElementById("submit-status");
+  var SID_KEY = "onenet-intake-sid:" + token;
+
+  /* ---------------------------------------------------------------- submission id (made on the phone) */
+  function newId() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") { return window.crypto.randomUUID(); }
+    var b = new Uint8Array(16);
+    if (window.crypto && window.crypto.getRandomValues) { window.crypto.getRandomValues(b); }
+    else { for (var i = 0; i < 16; i++) { b[i] = Math.floor(Math.random() * 256); } }
+    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+  function store(key, value) { try { if (value === null) { sessionStorage.removeItem(key); } else { sessionStorage.setItem(key, value); } } catch (e) { /* private mode */ } }
+  function stored(key) { try { return sessionStorage.getItem(key); } catch (e) { return null; } }
+  function freshId() { sidInput.value = newId(); store(SID_KEY, sidInput.value); }
+  sidInput.value = stored(SID_KEY) || "";
+  if (!sidInput.value) { freshId(); }
+
+  /* ---------------------------------------------------------------- value checks (SPEC §3 / GB 11643 / GB 32100) */
+  function half(s) {
+    return String(s || "").replace(/[\uff01-\uff5e]/g, function (c) { return String.fromCharCode(c.charCodeAt(0) - 0xfee0); })
+      .replace(/[\u3000\u00a0]/g, " ").trim();
+  }
+  function validDate(y, m, d) {
+    var t = new Date(y, m - 1, d);
+    return t.getFullYear() === y && t.getMonth() === m - 1 && t.getDate() === d;
+  }
+  var ID_W = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], ID_C = "10X98765432";
+  function checkId(raw) {
+    var v = half(raw).replace(/\s/g, "").toUpperCase();
+    if (!v) { return "请填写身份证号"; }
+    if (/^\d(\.\d+)?E\+?\d+$/.test(v)) { return "身份证号被存成了数字（科学计数法），末几位已丢失：请按原件重新输入"; }
+    var birth;
+    if (/^\d{15}$/.test(v)) { birth = "19" + v.slice(6, 12); }
+    else if (/^\d{17}[\dX]$/.test(v)) {
+      var sum = 0;
+      for (var i = 0; i < 17; i++) { sum += (v.charCodeAt(i) - 48) * ID_W[i]; }
+      if (ID_C.charAt(sum % 11) !== v.charAt(17)) { return "身份证号校验位不符：请逐位核对（末位可能是 X）"; }
+      birth = v.slice(6, 14);
+    } else { return "身份证号应为 18 位（末位可为 X），已输入 " + v.length + " 位"; }
+    var y = +birth.slice(0, 4), m = +birth.slice(4, 6), d = +birth.slice(6, 8);
+    if (!validDate(y, m, d) || y < 1900 || new Date(y, m - 1, d) > new Date()) { return "身份证号中的出生日期无效：请核对"; }
+    return "";
+  }
+  function checkPhone(raw) {
+    var v = half(raw).replace(/[\s\-()（）]/g, "");
+    if (!v) { return ""; }
+    v = v.replace(/^(\+86|0086)/, "");
+    if (/^1[3-9]\d{9}$/.test(v) || /^0\d{9,11}$/.test(v) || /^[2-9]\d{7}$/.test(v)) { return ""; }
+    if (/^1\d*$/.test(v)) { return "手机号应为 11 位，已输入 " + v.length + " 位"; }
+    return "电话号码无法识别：手机为 11 位（如 13800138000），座机如 021-12345678";
+  }
+  function normDate(raw) {
+    var v = half(raw).replace(/\s/g, ""), m;
+    if (!v) { return ""; }
+    if ((m = /^(\d{4})[-\/.年](\d{1,2})[-\/.月](\d{1,2})日?$/.exec(v)) || (m = /^(\d{4})(\d{2})(\d{2})$/.exec(v))) {
+      var y = +m[1], mo = +m[2], d = +m[3];
+      if (validDate(y, mo, d)) { return y + "-" + ("0" + mo).slice(-2) + "-" + ("0" + d).slice(-2); }
+    }
+    return null;
+  }
+  function checkDate(raw, el) {
+    if (el && el.validity && el.validity.badInput) { return "日期无效：请重新选择"; }
+    var v = half(raw);
+    if (!v) { return ""; }
+    var n = normDate(v);
+    if (n === null) { return "日期无法识别：请写成 2020-02-10"; }
+    var y = +n.slice(0, 4);
+    if (y < 2000 || y > 2100) { return "年份不对：请核对"; }
+    return "";
+  }
+  function checkCount(raw) {
+    var v = half(raw).replace(/[\s,人名个位]/g, "");
+    if (!v) { return ""; }
+    return /^\d+$/.test(v) ? "" : "请填写不小于 0 的整数";
+  }
+  var U_ALPHA = "0123456789ABCDEFGHJKLMNPQRTUWXY", U_W = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+  function checkUscc(raw) {
+    var v = half(raw).replace(/\s/g, "").toUpperCase();
+    if (!v) { return ""; }
+    if (!/^[0-9A-HJ-NPQRTUWXY]{18}$/.test(v)) { return "统一社会信用代码应为 18 位数字或大写字母（不含 I、O、Z、S、V），已输入 " + v.length + " 位"; }
+    var sum = 0;
+    for (var i = 0; i < 17; i++) { sum += U_ALPHA.indexOf(v.charAt(i)) * U_W[i]; }
+    return U_ALPHA.charAt((31 - sum % 31) % 31) === v.charAt(17) ? "" : "统一社会信用代码校验位不符：请对照营业执照核对";
+  }
+
+  /* ---------------------------------------------------------------- showing messages */
+  function holder(el) { return el.closest(".f") || el.parentNode; }
+  function setMsg(el, msg) {
+    var box = holder(el), span = box.querySelector(".msg");
+    if (msg) {
+      if (!span) { span = document.createElement("span"); span.className = "msg"; box.appendChild(span); }
+      span.textContent = msg; box.classList.add("invalid"); el.setAttribute("aria-invalid", "true");
+    } else {
+      if (span) { span.parentNode.removeChild(span); }
+      box.classList.remove("invalid"); el.removeAttribute("aria-invalid");
+    }
+    return msg;
+  }
+  function rowIsEmpty(row) {
+    return Array.prototype.every.call(row.querySelectorAll("input, select"), function (i) { return !half(i.value); });
+  }
+  function checkField(el) {
+    var kind = el.getAttribute("data-check"), v = el.value, msg = "";
+    var row = el.closest(".staff-row");
+    if (kind === "id") { msg = row && rowIsEmpty(row) ? "" : checkId(v); }
+    else if (kind === "phone") { msg = checkPhone(v); }
+    else if (kind === "date") { msg = checkDate(v, el); }
+    else if (kind === "count") { msg = checkCount(v); if (!msg && (el.id === "staff_total" || el.id === "staff_returned")) { msg = ""; checkTotals(); } }
+    else if (kind === "uscc") { msg = checkUscc(v); }
+    else if (kind === "enterprise") { msg = v ? "" : "请选择企业（列表中没有时选最后一项新登记）"; }
+    else if (kind === "required") { msg = half(v) ? "" : "请填写企业名称"; }
+    else if (kind === "reopened") { return checkReopened(); }
+    else if (kind === "name") {
+      msg = "";
+      if (row) { var id = row.querySelector("[data-check=id]"); if (id.getAttribute("data-touched")) { setMsg(id, rowIsEmpty(row) ? "" : checkId(id.value)); } }
+    }
+    return setMsg(el, msg);
+  }
+  function checkTotals() {
+    var t = document.getElementById("staff_total"), r = document.getElementById("staff_returned");
+    var tv = half(t.value), rv = half(r.value);
+    if (/^\d+$/.test(tv) && /^\d+$/.test(rv) && +rv > +tv) { return setMsg(r, "已返岗人数大于员工总数：请核对"); }
+    if (!checkCount(r.value)) { setMsg(r, ""); }
+    return "";
+  }
+  function checkReopened() {
+    var chosen = form.querySelector("input[name=reopened]:checked");
+    var group = document.getElementById("reopened-group"), span = group.querySelector(".msg");
+    if (chosen) { if (span) { span.parentNode.removeChild(span); } group.classList.remove("invalid"); return ""; }
+    if (!span) { span = document.createElement("span"); span.className = "msg"; group.appendChild(span); }
+    span.textContent = "请选择是否已复工"; group.classList.add("invalid");
+    return span.textContent;
+  }
+  function isRequiredNow(el) {
+    if (el.closest("[hidden]")) { return false; }
+    var kind = el.getAttribute("data-check");
+    return kind === "enterprise" || kind === "required" || kind === "reopened";
+  }
+
+  /* as the person types: complete values at once, everything once the field is left */
+  form.addEventListener("input", function (ev) {
+    var el = ev.target, kind = el.getAttribute && el.getAttribute("data-check");
+    if (!kind) { return; }
+    if (kind === "id") {
+      var v = half(el.value).replace(/\s/g, "");
+      if (el.getAttribute("data-touched") || v.length >= 18) { el.setAttribute("data-touched", "1"); checkField(el); }
+      return;
+    }
+    if (kind === "phone" && !el.getAttribute("data-touched")) {
+      var p = half(el.value).replace(/[\s\-]/g, "");
+      if (!(p.length >= 11 || /[^\d+]/.test(p))) { return; }
+    }
+    if (kind === "uscc" && half(el.value).length < 18 && !el.getAttribute("data-touched")) { return; }
+    checkField(el);
+  });
+  form.addEventListener("focusout", function (ev) {
+    var el = ev.target, kind = el.getAttribute && el.getAttribute("data-check");
+    if (!kind || kind === "reopened") { return; }
+    el.setAttribute("data-touched", "1");
+    if (kind === "enterprise" || kind === "required") { if (half(el.value)) { checkField(el); } return; }
+    checkField(el);
+  });
+  form.addEventListener("change", function (ev) {
+    var el = ev.target;
+    if (el.name === "reopened") { checkReopened(); toggleDates(); }
+    if (el.id === "enterprise_id") { toggleNew(); checkField(el); }
+    if (el.tagName === "SELECT" || el.type === "date") { checkField(el); }
+  });
+
+  function toggleNew() {
+    var isNew = document.getElementById("enterprise_id").value === "new";
+    document.getElementById("new-enterprise").hidden = !isNew;
+    if (isNew) { document.getElementById("enterprise_name").focus(); }
+  }
+  function toggleDates() {
+    var chosen = form.querySelector("input[name=reopened]:checked");
+    var open = chosen && chosen.value === "是";
+    document.getElementById("actual-wrap").hidden = chosen ? !open : false;
+    document.getElementById("planned-wrap").hidden = chosen ? !!open : false;
+  }
+
+  /* ---------------------------------------------------------------- staff rows */
+  function rows() { return Array.prototype.slice.call(rowsBox.querySelectorAll(".staff-row")); }
+  function renumber() {
+    var all = rows(), filled = 0;
+    all.forEach(function (row, i) {
+      row.querySelector(".row-no").textContent = "第 " + (i + 1) + " 人";
+      if (!rowIsEmpty(row)) { filled++; }
+    });
+    document.getElementById("staff-count").textContent = String(filled);
+  }
+  function addRow(focus) {
+    if (rows().length >= maxStaff) { showErrors(["返岗人员一次最多 " + maxStaff + " 行：请分批提交"]); return null; }
+    var row = template.content.firstElementChild.cloneNode(true);
+    rowsBox.appendChild(row);
+    renumber();
+    if (focus) { row.querySelector("input").focus(); }
+    return row;
+  }
+  document.getElementById("add-row").addEventListener("click", function () { addRow(true); });
+  rowsBox.addEventListener("click", function (ev) {
+    if (!ev.target.classList.contains("remove-row")) { return; }
+    var row = ev.target.closest(".staff-row");
+    if (rows().length > 1) { row.parentNode.removeChild(row); }
+    else { row.querySelectorAll("input, select").forEach(function (i) { i.value = ""; setMsg(i, ""); }); }
+    renumber();
+  });
+  rowsBox.addEventListener("input", renumber);
+
+  /* ---------------------------------------------------------------- paste from a spreadsheet */
+  var COLUMNS = ["name", "id_number", "phone", "origin", "return_date", "quarantine_status"];
+  var HEADERS = {
+    name: ["姓名", "名字", "员工姓名", "人员姓名"],
+    id_number: ["身份证号", "身份证号码", "证件号码", "公民身份号码", "身份证"],
+    phone: ["手机号", "手机号码", "联系电话", "电话", "联系方式"],
+    origin: ["来源地", "返沪前所在地", "出发地", "从何地返沪"],
+    return_date: ["返沪日期", "返沪时间", "到沪日期", "抵沪日期", "返岗日期"],
+    quarantine_status: ["隔离状态", "隔离情况"]
+  };
+  var QUARANTINE = { "居家": "居家隔离", "集中": "集中隔离", "解除": "已解除", "已解除隔离": "已解除", "无": "无需隔离", "无需": "无需隔离", "否": "无需隔离" };
+  function headerField(cell) {
+    var key = half(cell).replace(/[\s*:：]/g, "");
+    for (var f in HEADERS) { if (HEADERS[f].indexOf(key) >= 0) { return f; } }
+    return null;
+  }
+  function splitLine(line) {
+    if (line.indexOf("\t") >= 0) { return line.split("\t"); }
+    if (line.indexOf(",") >= 0 || line.indexOf("，") >= 0) { return line.split(/[,，]/); }
+    return line.trim().split(/\s+/);
+  }
+  function parsePaste(text) {
+    var lines = String(text || "").replace(/\r\n?/g, "\n").split("\n").filter(function (l) { return l.trim(); });
+    var order = COLUMNS, out = [];
+    if (lines.length) {
+      var head = splitLine(lines[0]).map(headerField);
+      if (head.filter(Boolean).length >= 2) { order = head; lines.shift(); }
+    }
+    lines.forEach(function (line) {
+      var cells = splitLine(line), rec = {};
+      order.forEach(function (f, i) { if (f && cells[i] !== undefined) { rec[f] = half(cells[i]); } });
+      if (Object.keys(rec).some(function (k) { return rec[k]; })) { out.push(rec); }
+    });
+    return out;
+  }
+  function fillRow(row, rec) {
+    COLUMNS.forEach(function (f) {
+      var el = row.querySelector("[name=staff_" + f + "]"), v = rec[f] || "";
+      if (f === "return_date") { var d = normDate(v); v = d || ""; if (d === null && rec[f]) { el.setAttribute("data-raw", rec[f]); } }
+      if (f === "quarantine_status") { v = QUARANTINE[v] || v; }
+      if (el.tagName === "SELECT") {
+        var ok = Array.prototype.some.call(el.options, function (o) { return o.value === v; });
+        el.value = ok ? v : "";
+      } else { el.value = v; }
+    });
+    row.querySelectorAll("[data-check]").forEach(function (el) { el.setAttribute("data-touched", "1"); checkField(el); });
+    var rd = row.querySelector("[name=staff_return_date]");
+    if (rd.getAttribute("data-raw")) { setMsg(rd, "日期“" + rd.getAttribute("data-raw") + "”无法识别：请重新选择"); rd.removeAttribute("data-raw"); }
+  }
+  function applyPaste(text) {
+    var recs = parsePaste(text), added = 0;
+    recs.forEach(function (rec) {
+      var row = rows().filter(rowIsEmpty)[0] || addRow(false);
+      if (!row) { return; }
+      fillRow(row, rec); added++;
+    });
+    renumber();
+    return added;
+  }
+  document.getElementById("toggle-paste").addEventListener("click", function () {
+    var panel = document.getElementById("paste-panel");
+    panel.hidden = !panel.hidden;
+    if (!panel.hidden) { document.getElementById("paste-box").focus(); }
+  });
+  document.getElementById("paste-apply").addEventListener("click", function () {
+    var box = document.getElementById("paste-box"), n = applyPaste(box.value);
+    document.getElementById("paste-result").textContent = n ? "已添加 " + n + " 人，请检查标红的项目" : "没有识别到人员行";
+    if (n) { box.value = ""; }
+  });
+  /* pasting several spreadsheet lines straight into a row's field fills rows from there */
+  rowsBox.addEventListener("paste", function (ev) {
+    var text = (ev.clipboardData || window.clipboardData).getData("text");
+    if (!/[\t\n]/.test(text.trim())) { return; }
+    ev.preventDefault();
+    applyPaste(text);
+  });
+
+  /* ---------------------------------------------------------------- submit */
+  function showErrors(messages) {
+    if (!messages.length) { errorsBox.hidden = true; errorsBox.textContent = ""; return; }
+    var ul = document.createElement("ul");
+    messages.forEach(function (m) { var li = document.createElement("li"); li.textContent = m; ul.appendChild(li); });
+    errorsBox.textContent = "";
+    var p = document.createElement("strong"); p.textContent = "请先修改以下问题："; errorsBox.appendChild(p);
+    errorsBox.appendChild(ul); errorsBox.hidden = false;
+  }
+  function checkAll() {
+    var messages = [], first = null;
+    form.querySelectorAll("[data-check]").forEach(function (el) {
+      if (el.closest("[hidden]") || el.name === "reopened") { return; }
+      var kind = el.getAttribute("data-check");
+      if (!isRequiredNow(el) && !half(el.value) && kind !== "id") { setMsg(el, ""); return; }
+      el.setAttribute("data-touched", "1");
+      var msg = checkField(el);
+      if (msg) {
+        var row = el.closest(".staff-row");
+        messages.push((row ? row.querySelector(".row-no").textContent + "：" : "") + msg);
+        first = first || el;
+      }
+    });
+    var r = checkReopened();
+    if (r) { messages.unshift(r); first = first || form.querySelector("input[name=reopened]"); }
+    var t = checkTotals();
+    if (t) { messages.push(t); }
+    return { messages: messages, first: first };
+  }
+  function markServerErrors(errors) {
+    errors.forEach(function (e) {
+      var el = null;
+      if (e.section === "staff" && e.row) {
+        var row = rows()[e.row - 1];
+        if (row && e.field) { el = row.querySelector("[name=staff_" + e.field + "]"); }
+      } else if (e.field) { el = form.querySelector("[name=" + e.field + "]"); }
+      if (el && el.type !== "hidden") { setMsg(el, e.message.replace(/^返岗人员第 \d+ 行：/, "")); }
+    });
+  }
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var result = checkAll();
+    if (result.messages.length) {
+      showErrors(result.messages);
+      if (result.first) { result.first.focus(); }
+      errorsBox.scrollIntoView({ block: "start", behavior: "smooth" });
+      return;
+    }
+    showErrors([]);
+    submitBtn.disabled = true; statusLine.textContent = "正在提交…";
+    var body = new URLSearchParams(new FormData(form));
+    fetch(form.action, { method: "POST", body: body, credentials: "same-origin",
+                         headers: { "Accept": "application/json" } })
+      .then(function (resp) {
+        return resp.json().catch(function () { return { ok: false, errors: [{ message: "服务器返回异常（" + resp.status + "）：请稍后再试" }] }; })
+          .then(function (data) { return { status: resp.status, data: data, retry: resp.headers.get("Retry-After") }; });
+      })
+      .then(function (res) {
+        var data = res.data || {};
+        if (data.ok) {
+          statusLine.textContent = "提交成功，正在打开回执…";
+          store(SID_KEY, null);
+          window.location.assign(data.receipt_url);
+          return;
+        }
+        var errors = data.errors || [{ message: "提交失败（" + res.status + "）" }];
+        if (res.status === 409) {
+          freshId();
+          errors = [{ message: "这份表单之前已提交过（可能网络中断没有显示回执）。已为本次修改生成新的提交编号，请核对内容后再次点击“提交”。" }];
+        }
+        markServerErrors(errors);
+        showErrors(errors.map(function (e) { return e.message; }));
+        errorsBox.scrollIntoView({ block: "start", behavior: "smooth" });
+        statusLine.textContent = "";
+        submitBtn.disabled = false;
+      })
+      .catch(function () {
+        statusLine.textContent = "网络异常，未能确认是否提交成功：请检查网络后再次点击“提交”（不会重复登记）";
+        submitBtn.disabled = false;
+      });
+  });
+
+  toggleNew(); toggleDates(); renumber();
+})();
