@@ -120,7 +120,11 @@
     if (kind === "id") { msg = row && rowIsEmpty(row) ? "" : checkId(v); }
     else if (kind === "phone") { msg = checkPhone(v); }
     else if (kind === "date") { msg = checkDate(v, el); }
-    else if (kind === "count") { msg = checkCount(v); if (!msg && (el.id === "staff_total" || el.id === "staff_returned")) { msg = ""; checkTotals(); } }
+    else if (kind === "count") {
+      msg = checkCount(v);
+      if (!msg && el.id === "staff_returned") { msg = totalsMessage(); }
+      if (el.id === "staff_total") { setMsg(el, msg); checkTotals(); return msg; }
+    }
     else if (kind === "uscc") { msg = checkUscc(v); }
     else if (kind === "enterprise") { msg = v ? "" : "请选择企业（列表中没有时选最后一项新登记）"; }
     else if (kind === "required") { msg = half(v) ? "" : "请填写企业名称"; }
@@ -131,12 +135,13 @@
     }
     return setMsg(el, msg);
   }
+  function totalsMessage() {
+    var tv = half(document.getElementById("staff_total").value), rv = half(document.getElementById("staff_returned").value);
+    return /^\d+$/.test(tv) && /^\d+$/.test(rv) && +rv > +tv ? "已返岗人数大于员工总数：请核对" : "";
+  }
   function checkTotals() {
-    var t = document.getElementById("staff_total"), r = document.getElementById("staff_returned");
-    var tv = half(t.value), rv = half(r.value);
-    if (/^\d+$/.test(tv) && /^\d+$/.test(rv) && +rv > +tv) { return setMsg(r, "已返岗人数大于员工总数：请核对"); }
-    if (!checkCount(r.value)) { setMsg(r, ""); }
-    return "";
+    var r = document.getElementById("staff_returned");
+    return setMsg(r, checkCount(r.value) || totalsMessage());
   }
   function checkReopened() {
     var chosen = form.querySelector("input[name=reopened]:checked");
@@ -167,6 +172,10 @@
     }
     if (kind === "uscc" && half(el.value).length < 18 && !el.getAttribute("data-touched")) { return; }
     checkField(el);
+  });
+  /* the summary of problems goes once the last of them is fixed */
+  form.addEventListener("input", function () {
+    if (!errorsBox.hidden && !form.querySelector(".msg")) { showErrors([]); }
   });
   form.addEventListener("focusout", function (ev) {
     var el = ev.target, kind = el.getAttribute && el.getAttribute("data-check");
