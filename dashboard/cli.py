@@ -1,8 +1,78 @@
-"""`onenet serve`, `onenet users`, `onenet qr` (issues 4 and 5)."""
+"""`onenet serve` and `onenet users` (issue 4)."""
 from __future__ import annotations
 
 import argparse
+import getpass
+import sys
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from dashboard.app import run  # noqa: PLC0415
+    from etl.cli import engine_from_args  # noqa: PLC0415
+
+    engine_from_args(args)
+    print(f"onenet dashboard at http://{args.host}:{args.port}/  (Ctrl+C stops it)", flush=True)
+    run(args.db, host=args.host, port=args.port)
+    return 0
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise ValueError("the two passwords differ")
+    return first
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from dashboard.auth import ROLE_LABELS, create_user, set_password  # noqa: PLC0415
+    from etl.cli import engine_from_args  # noqa: PLC0415
+    from schemas.models import User  # noqa: PLC0415
+
+    engine = engine_from_args(args)
+    try:
+        with Session(engine) as session, session.begin():
+            if args.action == "add":
+                if not args.role or not args.scope:
+                    raise ValueError("users add needs --role and --scope")
+                create_user(session, args.name, _password(args), args.role, args.scope, args.display_name, args.personal)
+                print(f"user {args.name} added ({ROLE_LABELS[args.role]}, scope {args.scope})")
+            elif args.action == "passwd":
+                set_password(session, args.name, _password(args))
+                print(f"password of {args.name} changed")
+            elif args.action == "disable":
+                user = session.scalar(select(User).where(User.username == args.name))
+                if user is None:
+                    raise ValueError(f"no user {args.name!r}: see `onenet users list`")
+                user.active = False
+                print(f"user {args.name} disabled")
+            else:
+                print(f"{'user':16} {'role':14} {'scope':10} {'personal':8} active")
+                for u in session.scalars(select(User).order_by(User.username)):
+                    print(f"{u.username:16} {ROLE_LABELS.get(u.role, u.role):14} {u.scope_code:10} "
+                          f"{'yes' if u.can_see_personal_data else 'no':8} {'yes' if u.active else 'no'}")
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    pass
+    p = sub.add_parser("serve", help="the web app: dashboard and QR intake form")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8050)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("users", help="dashboard users: add, list, passwd, disable")
+    p.add_argument("action", choices=("add", "list", "passwd", "disable"))
+    p.add_argument("name", nargs="?", default="")
+    p.add_argument("--role", choices=("admin", "city", "district", "street", "analyst"))
+    p.add_argument("--scope", help="division code the user sees (310000 city, 310105 a district, 9 digits a street)")
+    p.add_argument("--display-name")
+    p.add_argument("--personal", action="store_true", help="may see unmasked personal data")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin (scripts)")
+    p.set_defaults(func=cmd_users)

@@ -270,7 +270,7 @@ def compute(session: Session, rng: DayRange, codes: set[str] | None = None) -> A
 
 def _street_day_frame(keys: list[str], counts: np.ndarray, rng: DayRange) -> pd.DataFrame:
     n_k, n_d, _ = counts.shape
-    frame = pd.DataFrame(counts.reshape(n_k * n_d, -1), columns=list(COUNT_COLUMNS))
+    frame = pd.DataFrame(counts.reshape(n_k * n_d, len(COUNT_COLUMNS)), columns=list(COUNT_COLUMNS))
     frame.insert(0, "code", np.repeat(np.array(keys, dtype=object), n_d))
     frame.insert(1, "day", np.tile(np.array(rng.days, dtype=object), n_k))
     return frame

@@ -1,0 +1,186 @@
+"""The Dash app: shell (header, filters, breadcrumb, download), pages (dash.page_registry), login.
+
+The view a page shows (unit, day, building) is its query string: filters, map clicks and chart
+clicks only change the URL, and each page's layout function renders from it on the server, cut to
+the user's scope (dashboard.context).  Everything is served from this process: Bootstrap CSS and
+plotly.js are local assets, the map is drawn without tiles.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+from sqlalchemy import Engine
+
+from dashboard import context
+from dashboard.context import PAGE_URL
+from dashboard import queries as q
+from dashboard.auth import current_account, init_login
+
+HERE = Path(__file__).resolve().parent
+TITLE = "一网统管·复工复产"
+PAGES = (("/", "总览"), ("/reopening", "复工"), ("/missing", "漏报"), ("/staff", "返岗人员"), ("/quality", "数据质量"))
+EXPORT_SECTIONS = {
+    "/": ("summary",),
+    "/reopening": ("summary", "reopening"),
+    "/missing": ("missing",),
+    "/staff": ("staff",),
+    "/quality": ("summary", "rejects"),
+}
+
+
+def shell() -> html.Div:
+    """The frame around every page; its contents are filled by callbacks from the URL."""
+    account = current_account()
+    user = (f"{account.label} · {account.role_label}") if account else ""
+    return html.Div([
+        html.Header(dbc.Container([
+            html.Div([html.Span("◆", className="onenet-logo"), TITLE], className="onenet-brand"),
+            html.Nav(id="nav", className="onenet-nav"),
+            html.Div([html.Span(user, id="user-label", className="me-2"),
+                      html.A("退出", href="/logout", className="link-light")], className="onenet-user"),
+        ], fluid=True, className="onenet-header-inner"), className="onenet-header"),
+        dbc.Container([
+            html.Div([
+                html.Div([html.Label("日期", htmlFor="f-day", className="filter-label"),
+                          dcc.DatePickerSingle(id="f-day", display_format="YYYY-MM-DD", first_day_of_week=1, placeholder="选择日期",
+                                               clearable=False)], className="filter"),
+                html.Div([html.Label("区", htmlFor="f-district", className="filter-label"),
+                          dcc.Dropdown(id="f-district", placeholder="全市", searchable=True)], className="filter filter-wide"),
+                html.Div([html.Label("街镇", htmlFor="f-street", className="filter-label"),
+                          dcc.Dropdown(id="f-street", placeholder="全部街镇", searchable=True)], className="filter filter-wide"),
+                html.Div([dbc.Button("导出 Excel", id="download-btn", color="primary", outline=True, size="sm"),
+                          dcc.Download(id="download")], className="filter filter-action"),
+            ], className="filter-bar"),
+            html.Nav(id="crumbs", className="onenet-crumbs", **{"aria-label": "breadcrumb"}),
+            dcc.Loading(dash.page_container, type="dot", color="#1f5fa8", delay_show=300),
+        ], fluid=True, className="onenet-main"),
+    ])
+
+
+def _nav(pathname: str, search: str) -> list[Any]:
+    return [dcc.Link(label, href=path + search, className="onenet-nav-link" + (" active" if path == pathname else ""))
+            for path, label in PAGES]
+
+
+def _crumbs(view: context.View, pathname: str) -> list[Any]:
+    items: list[Any] = []
+    path = view.divs.path(view.code)
+    scope = view.account.scope_code
+    trail = path[path.index(scope):] if scope in path else [view.code]
+    for code in trail:
+        items.append(dcc.Link(view.divs.display(code), href=pathname + view.query(unit=code, building=None),
+                              className="crumb", id={"crumb": code}))
+    if view.building is not None:
+        with context.session() as s:
+            b = q.building(s, view.building)
+        items.append(html.Span(b.name if b else "", className="crumb crumb-current"))
+    elif items:
+        items[-1] = html.Span(view.divs.display(view.code), className="crumb crumb-current")
+    return items
+
+
+@callback(
+    Output("nav", "children"), Output("crumbs", "children"),
+    Output("f-day", "date"), Output("f-day", "min_date_allowed"), Output("f-day", "max_date_allowed"),
+    Output("f-district", "options"), Output("f-district", "value"), Output("f-district", "disabled"),
+    Output("f-street", "options"), Output("f-street", "value"), Output("f-street", "disabled"),
+    Input(PAGE_URL, "pathname"), Input(PAGE_URL, "search"),
+)
+def show_filters(pathname: str | None, search: str | None) -> tuple[Any, ...]:
+    """Filters and breadcrumb as the URL says, with only the districts and streets of the user's scope."""
+    params = context.parse_query(search)
+    with context.session() as s:
+        view = context.current_view(s, params.get("unit"), params.get("day"), params.get("building"))
+    divs, scope = view.divs, view.account.scope_code
+    scope_level = divs.level.get(scope, "city")
+    district = divs.ancestor(view.code, "district")
+    street = divs.ancestor(view.code, "street")
+    districts = divs.sub_units(scope) if scope_level == "city" else ([scope] if scope_level == "district" else
+                                                                       [divs.ancestor(scope, "district")])
+    district_options = [{"label": divs.display(c), "value": c} for c in districts if c]
+    street_parent = district if scope_level == "city" else (scope if scope_level == "district" else None)
+    streets = divs.sub_units(street_parent) if street_parent else [scope]
+    street_options = [{"label": divs.display(c), "value": c} for c in streets]
+    nav_search = view.query(building=None)
+    return (_nav(pathname or "/", nav_search), _crumbs(view, pathname or "/"),
+            view.day.isoformat(), view.campaign.first.isoformat(), view.campaign.last.isoformat(),
+            district_options, district, scope_level != "city",
+            street_options, street, scope_level == "street" or (scope_level == "city" and district is None))
+
+
+@callback(
+    Output(PAGE_URL, "search", allow_duplicate=True),
+    Input("f-day", "date"), Input("f-district", "value"), Input("f-street", "value"),
+    State(PAGE_URL, "search"),
+    prevent_initial_call=True,
+)
+def apply_filters(day: str | None, district: str | None, street: str | None, search: str | None) -> Any:
+    """A changed filter becomes a new URL (the page then renders for it); an unchanged one does nothing."""
+    params = context.parse_query(search)
+    current_unit = params.get("unit")
+    trigger = ctx.triggered_id
+    unit = current_unit
+    building = params.get("building")
+    if trigger == "f-district":
+        unit, building = district or None, None
+    elif trigger == "f-street":
+        unit, building = street or district or None, None
+    new = context.query_string(unit, (day or params.get("day") or "")[:10] or None, building)
+    old = context.query_string(current_unit, params.get("day"), params.get("building"))
+    if new == old or (trigger != "f-day" and unit == current_unit):
+        return no_update
+    return new
+
+
+@callback(
+    Output("download", "data"),
+    Input("download-btn", "n_clicks"),
+    State(PAGE_URL, "pathname"), State(PAGE_URL, "search"),
+    prevent_initial_call=True,
+)
+def download(n_clicks: int | None, pathname: str | None, search: str | None) -> Any:
+    """What the page shows, as the analyst workbook, for the page's unit and day and the user's scope."""
+    from etl.export import workbook_bytes  # noqa: PLC0415
+
+    if not n_clicks:
+        return no_update
+    params = context.parse_query(search)
+    with context.session() as s:
+        view = context.current_view(s, params.get("unit"), params.get("day"), params.get("building"))
+        data = workbook_bytes(s, scope_code=view.code, day=view.day, user_name=view.account.label,
+                              sections=EXPORT_SECTIONS.get(pathname or "/", ("summary",)),
+                              personal=view.account.can_see_personal_data)
+    page = dict(PAGES).get(pathname or "/", "总览")
+    return dcc.send_bytes(data, f"onenet_{page}_{view.name}_{view.day.isoformat()}.xlsx")
+
+
+def create_app(engine: Engine) -> dash.Dash:
+    context.bind(engine)
+    app = dash.Dash(
+        __name__, use_pages=True, pages_folder=str(HERE / "pages"), assets_folder=str(HERE / "assets"),
+        serve_locally=True, title=TITLE, update_title=None, suppress_callback_exceptions=True,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    app.layout = shell
+    init_login(app.server, engine)
+    try:
+        from dashboard.intake import register_intake  # noqa: PLC0415
+    except ImportError:
+        pass
+    else:
+        register_intake(app.server, engine)
+    return app
+
+
+def run(url: str | None = None, host: str = "127.0.0.1", port: int = 8050) -> None:
+    from schemas.db import init_db, make_engine  # noqa: PLC0415
+
+    engine = make_engine(url)
+    init_db(engine)
+    app = create_app(engine)
+    app.run(host=host, port=port, debug=bool(os.environ.get("ONENET_DEBUG")))

@@ -1,0 +1,282 @@
+"""Building blocks of the pages: number formats, figure cards, tables and the charts (plotly figures).
+
+Everything here is a pure function of data the query layer returned; nothing here touches the database.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import dcc, html
+from plotly.colors import sample_colorscale
+
+from etl import config
+
+FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, WenQuanYi Micro Hei, sans-serif"
+RATE_SCALE = "RdYlGn"
+BLUE, GREY, RED, GREEN = "#1f5fa8", "#8a94a6", "#c0392b", "#2e8b57"
+GRAPH_CONFIG = {"displayModeBar": False, "displaylogo": False, "responsive": True, "locale": "zh-CN",
+                "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"], "toImageButtonOptions": {"scale": 2}}
+
+HEADLINES = (
+    # key, label, rate?, what it counts
+    ("reopening_rate", "复工率", True, "已复工 ÷ 登记企业"),
+    ("enterprises", "登记企业", False, "不含沿街商铺"),
+    ("reopened", "已复工企业", False, "截至当日"),
+    ("reporting_coverage", "填报率", True, "已填报 ÷ 登记企业"),
+    ("staff_return_rate", "返岗率", True, "已返岗 ÷ 员工总数"),
+    ("shop_reopening_rate", "沿街商铺开业率", True, "单列，不计入复工率"),
+    ("buildings_missing", "漏报楼宇", False, "有未填报企业的楼宇"),
+    ("returning_staff", "返岗人员", False, "已返沪返岗人数"),
+    ("in_quarantine", "隔离中", False, "当日仍在隔离期"),
+    ("timeliness", "及时率", True, f"{config.REPORT_DEADLINE_HOUR}:00 前填报"),
+    ("shops", "沿街商铺", False, "登记商铺"),
+    ("buildings", "楼宇", False, "登记楼宇"),
+)
+
+
+def fmt_int(value: int | float | None) -> str:
+    return "–" if value is None else f"{int(value):,}"
+
+
+def fmt_pct(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def fmt_day(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return value.isoformat()
+
+
+def change(now: float | int | None, before: float | int | None, rate: bool) -> tuple[str, str]:
+    """'较前一日 +1.2 个百分点' and a colour class for a figure against the day before."""
+    if now is None or before is None:
+        return "较前一日 –", "text-muted"
+    delta = (now - before) * (100 if rate else 1)
+    if abs(delta) < 1e-9:
+        return "较前一日持平", "text-muted"
+    sign = "+" if delta > 0 else "−"
+    amount = f"{abs(delta):.1f} 个百分点" if rate else f"{abs(int(delta)):,}"
+    return f"较前一日 {sign}{amount}", "text-success" if delta > 0 else "text-danger"
+
+
+def kpi_card(key: str, label: str, value: str, note: str, delta: tuple[str, str] | None = None) -> dbc.Col:
+    body = [html.Div(label, className="kpi-label"), html.Div(value, id=f"fig-{key}", className="kpi-value")]
+    if delta:
+        body.append(html.Div(delta[0], className=f"kpi-delta {delta[1]}"))
+    body.append(html.Div(note, className="kpi-note"))
+    return dbc.Col(html.Div(body, className="kpi-card"), xs=6, md=4, xl=2)
+
+
+def section(title: str, *children: Any, subtitle: str | None = None, id: str | None = None) -> html.Section:
+    head = [html.H2(title, className="section-title")]
+    if subtitle:
+        head.append(html.Div(subtitle, className="section-subtitle"))
+    kwargs = {"id": id} if id else {}
+    return html.Section([html.Div(head, className="section-head"), *children], className="onenet-section", **kwargs)
+
+
+def table(columns: Sequence[tuple[str, str]], rows: Iterable[dict[str, Any]], id: str | None = None,
+          empty: str = "暂无数据") -> html.Div:
+    """A plain, responsive table: ``columns`` are (key, Chinese header)."""
+    body = [html.Tr([html.Td(_cell(r.get(k))) for k, _ in columns]) for r in rows]
+    if not body:
+        return html.Div(empty, className="empty-note", id=id) if id else html.Div(empty, className="empty-note")
+    kwargs = {"id": id} if id else {}
+    return html.Div(html.Table([html.Thead(html.Tr([html.Th(h) for _, h in columns])), html.Tbody(body)],
+                               className="table table-sm table-hover align-middle mb-0 onenet-table"),
+                    className="table-responsive", **kwargs)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return fmt_day(value)
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return "" if value is None else value
+
+
+def graph(figure: go.Figure, id: str, height: int = 360, toolbar: bool = False) -> dcc.Graph:
+    config = {**GRAPH_CONFIG, "displayModeBar": "hover"} if toolbar else GRAPH_CONFIG
+    return dcc.Graph(id=id, figure=figure, config=config, style={"height": f"{height}px"}, className="onenet-graph")
+
+
+def _layout(fig: go.Figure, **extra: Any) -> go.Figure:
+    settings: dict[str, Any] = {"font": {"family": FONT, "size": 13, "color": "#1f2937"},
+                                "margin": {"l": 10, "r": 10, "t": 10, "b": 10}, "paper_bgcolor": "rgba(0,0,0,0)",
+                                "plot_bgcolor": "#ffffff", "hoverlabel": {"font": {"family": FONT}}, "separators": ".,"}
+    fig.update_layout(**{**settings, **extra})
+    return fig
+
+
+def rate_colour(rate: float | None) -> str:
+    return "#d5d9e0" if rate is None else sample_colorscale(RATE_SCALE, [min(max(rate, 0.0), 1.0)])[0]
+
+
+# --------------------------------------------------------------------------- map
+
+
+def _rings(geometry: dict[str, Any]) -> list[list[list[float]]]:
+    """Outer rings of a Polygon / MultiPolygon (holes are not drawn)."""
+    if geometry["type"] == "Polygon":
+        return [geometry["coordinates"][0]]
+    if geometry["type"] == "MultiPolygon":
+        return [poly[0] for poly in geometry["coordinates"]]
+    return []
+
+
+def _centre(rings: list[list[list[float]]]) -> tuple[float, float]:
+    biggest = max(rings, key=len)
+    xs, ys = [p[0] for p in biggest], [p[1] for p in biggest]
+    return (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+
+
+def unit_map(units: list[dict[str, Any]], shapes: dict[str, Any], points: dict[str, tuple[float, float]],
+             buildings: list[dict[str, Any]] | None = None, selected_building: int | None = None) -> go.Figure:
+    """Units coloured by reopening rate (polygons where known, points otherwise); buildings as points.
+
+    Drawn on plain axes in longitude/latitude: no tile server, no base map to fetch.  A click on a
+    unit's label or point carries ``["unit", code]``, on a building ``["building", id]``.
+    """
+    fig = go.Figure()
+    by_code = {f["id"]: f for f in shapes.get("features", [])}
+    label_x, label_y, label_text, label_data, label_colour, label_hover = [], [], [], [], [], []
+    for u in units:
+        rate = u.get("reopening_rate")
+        hover = f"{u['name']}<br>复工率 {fmt_pct(rate)}（{fmt_int(u['reopened'])}/{fmt_int(u['enterprises'])} 家）<br>漏报楼宇 {fmt_int(u['buildings_missing'])} 栋"
+        feature = by_code.get(u["code"])
+        if feature is not None:
+            rings = _rings(feature["geometry"])
+            if not rings:
+                continue
+            xs: list[float | None] = []
+            ys: list[float | None] = []
+            for ring in rings:
+                xs += [p[0] for p in ring] + [None]
+                ys += [p[1] for p in ring] + [None]
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", fill="toself", fillcolor=rate_colour(rate),
+                                     line={"color": "#ffffff", "width": 1}, hoveron="fills", hoverinfo="text",
+                                     text=hover, name=u["name"], showlegend=False))
+            x, y = _centre(rings)
+        elif u["code"] in points:
+            x, y = points[u["code"]]
+        else:
+            continue
+        label_x.append(x)
+        label_y.append(y)
+        label_text.append(u["name"])
+        label_data.append(["unit", u["code"]])
+        label_colour.append(rate if rate is not None else float("nan"))
+        label_hover.append(hover)
+    if label_x:
+        with_polygons = any(u["code"] in by_code for u in units)
+        fig.add_trace(go.Scatter(
+            x=label_x, y=label_y, mode="markers+text", text=label_text, textposition="middle center",
+            textfont={"size": 11, "color": "#111827"}, customdata=label_data, hovertext=label_hover, hoverinfo="text",
+            marker={"size": 16 if with_polygons else 22, "color": label_colour, "colorscale": RATE_SCALE, "cmin": 0, "cmax": 1,
+                    "opacity": 0.35 if with_polygons else 0.9, "line": {"color": "#ffffff", "width": 1},
+                    "colorbar": {"title": {"text": "复工率"}, "tickformat": ".0%", "thickness": 12, "len": 0.8}},
+            name="unit-labels", showlegend=False))
+    if buildings:
+        placed = [b for b in buildings if b.get("lng") is not None and b.get("lat") is not None]
+        fig.add_trace(go.Scatter(
+            x=[b["lng"] for b in placed], y=[b["lat"] for b in placed], mode="markers",
+            customdata=[["building", b["building_id"]] for b in placed],
+            hovertext=[f"{b['building']}<br>{b['address']}<br>未填报 {b['silent']} / {b['enterprises']} 家" for b in placed],
+            hoverinfo="text", name="buildings", showlegend=False,
+            marker={"size": [16 if b["building_id"] == selected_building else 11 for b in placed],
+                    "color": [RED if b["silent"] else GREEN for b in placed],
+                    "line": {"color": ["#111827" if b["building_id"] == selected_building else "#ffffff" for b in placed],
+                             "width": 2},
+                    "symbol": "square"}))
+    mid_lat = _mid_latitude(fig)
+    fig.update_xaxes(visible=False, fixedrange=False)
+    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1 / max(math.cos(math.radians(mid_lat)), 0.2))
+    return _layout(fig, dragmode="pan", clickmode="event", hovermode="closest")
+
+
+def _mid_latitude(fig: go.Figure) -> float:
+    ys = [y for trace in fig.data for y in (trace.y or []) if y is not None]
+    return (min(ys) + max(ys)) / 2 if ys else 31.2
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def rate_bars(units: list[dict[str, Any]], key: str = "reopening_rate", label: str = "复工率") -> go.Figure:
+    """One bar per unit (highest first) against the city's target line; a click carries ["unit", code]."""
+    ordered = sorted(units, key=lambda u: (u.get(key) is None, -(u.get(key) or 0)))
+    fig = go.Figure(go.Bar(
+        y=[u["name"] for u in ordered], x=[u.get(key) or 0 for u in ordered], orientation="h",
+        customdata=[["unit", u["code"]] for u in ordered],
+        marker={"color": [rate_colour(u.get(key)) for u in ordered], "line": {"color": "#ffffff", "width": 0.5}},
+        text=[fmt_pct(u.get(key)) for u in ordered], textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}<br>" + label + " %{x:.1%}<extra></extra>", name=label))
+    fig.add_vline(x=config.REOPENING_TARGET, line={"color": RED, "dash": "dash", "width": 2},
+                  annotation={"text": f"目标 {config.REOPENING_TARGET:.0%}", "font": {"color": RED}}, annotation_position="top")
+    fig.update_xaxes(title=f"{label}（%）", tickformat=".0%", range=[0, 1.12], gridcolor="#eef0f4")
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    return _layout(fig, bargap=0.25, margin={"l": 10, "r": 30, "t": 24, "b": 10})
+
+
+def trend_chart(series: dict[str, list[dict[str, Any]]], main: str, target: bool = True) -> go.Figure:
+    """Reopening rate and reporting coverage of the unit over the campaign, sub-units as thin lines."""
+    fig = go.Figure()
+    for code, rows in series.items():
+        if code == main:
+            continue
+        fig.add_trace(go.Scatter(x=[r["day"] for r in rows], y=[r["reopening_rate"] for r in rows], mode="lines",
+                                 line={"width": 1}, opacity=0.45, name=rows[0]["name"] if rows else code,
+                                 customdata=[["unit", code]] * len(rows),
+                                 hovertemplate="%{fullData.name} %{x|%m-%d} 复工率 %{y:.1%}<extra></extra>"))
+    rows = series.get(main, [])
+    fig.add_trace(go.Scatter(x=[r["day"] for r in rows], y=[r["reopening_rate"] for r in rows], mode="lines+markers",
+                             line={"width": 3, "color": BLUE}, name="复工率",
+                             hovertemplate="%{x|%m-%d} 复工率 %{y:.1%}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=[r["day"] for r in rows], y=[r["reporting_coverage"] for r in rows], mode="lines",
+                             line={"width": 3, "color": GREEN, "dash": "dot"}, name="填报率",
+                             hovertemplate="%{x|%m-%d} 填报率 %{y:.1%}<extra></extra>"))
+    if target:
+        fig.add_hline(y=config.REOPENING_TARGET, line={"color": RED, "dash": "dash"},
+                      annotation={"text": f"目标 {config.REOPENING_TARGET:.0%}", "font": {"color": RED}},
+                      annotation_position="top left")
+    fig.update_yaxes(title="比率（%）", tickformat=".0%", range=[0, 1.05], gridcolor="#eef0f4")
+    fig.update_xaxes(title="日期", tickformat="%m-%d", gridcolor="#eef0f4")
+    return _layout(fig, legend={"orientation": "h", "y": -0.25}, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+
+
+def projection_chart(days: list[date], projected: list[int], enterprises: int) -> go.Figure:
+    fig = go.Figure(go.Scatter(x=days, y=projected, mode="lines+markers", line={"shape": "hv", "color": BLUE, "width": 3},
+                               name="按计划预计复工企业", hovertemplate="%{x|%m-%d} 预计 %{y:,} 家<extra></extra>"))
+    if enterprises:
+        fig.add_hline(y=config.REOPENING_TARGET * enterprises, line={"color": RED, "dash": "dash"},
+                      annotation={"text": f"目标 {config.REOPENING_TARGET:.0%}（{math.ceil(config.REOPENING_TARGET * enterprises):,} 家）",
+                                  "font": {"color": RED}}, annotation_position="top left")
+    fig.update_yaxes(title="复工企业（家）", rangemode="tozero", gridcolor="#eef0f4")
+    fig.update_xaxes(title="日期", tickformat="%m-%d", gridcolor="#eef0f4")
+    return _layout(fig, showlegend=False)
+
+
+def count_bars(labels: list[str], values: list[int], title: str, unit: str = "人", colour: str = BLUE,
+               horizontal: bool = False) -> go.Figure:
+    bar = go.Bar(x=values if horizontal else labels, y=labels if horizontal else values,
+                 orientation="h" if horizontal else "v", marker={"color": colour}, text=[f"{v:,}" for v in values],
+                 textposition="outside", cliponaxis=False,
+                 hovertemplate=("%{y}" if horizontal else "%{x}") + f"：%{{{'x' if horizontal else 'y'}:,}} {unit}<extra></extra>")
+    fig = go.Figure(bar)
+    value_axis = fig.update_xaxes if horizontal else fig.update_yaxes
+    value_axis(title=f"{title}（{unit}）", rangemode="tozero", gridcolor="#eef0f4")
+    label_axis = fig.update_yaxes if horizontal else fig.update_xaxes
+    label_axis(type="category", automargin=True)
+    if horizontal:
+        fig.update_yaxes(autorange="reversed")
+    return _layout(fig, bargap=0.3, margin={"l": 10, "r": 30, "t": 16, "b": 10})

@@ -1,0 +1,117 @@
+"""漏报: buildings missing reports on the day, most silent enterprises first, with the owner's contact;
+each expands to its silent enterprises and carries a follow-up status that is kept in the database."""
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import MATCH, Input, Output, State, callback, dcc, html, no_update
+
+from dashboard import components as ui
+from dashboard import context
+from dashboard.context import PAGE_URL
+from dashboard import queries as q
+
+dash.register_page(__name__, path="/missing", name="漏报", title="漏报 · 一网统管", order=2)
+
+SHOWN = 200
+STATUS_OPTIONS = [{"label": label, "value": code} for code, label in q.FOLLOW_UP_STATUSES.items()]
+
+
+def _follow_text(b: dict[str, Any]) -> str:
+    if not b["status"]:
+        return "尚未跟进"
+    when = ui.fmt_day(b["set_at"])
+    return f"{b['status']} · {b['set_by']} · {when}" + (f" · {b['note']}" if b["note"] else "")
+
+
+def building_card(b: dict[str, Any]) -> html.Div:
+    bid = b["building_id"]
+    phone = b["owner_phone"]
+    return html.Div([
+        html.Div([
+            html.Span(b["building"], className="b-name me-2"),
+            html.Span(b["street"], className="text-muted me-2"),
+            html.Span(f"未填报 {b['silent']} / {b['enterprises']} 家", className="b-silent"),
+        ]),
+        html.Div([b["address"], "　业主：", b["owner"] or "–", "　联系人：", b["owner_contact"] or "–", "　电话：",
+                  html.A(phone, href=f"tel:{phone}") if phone else "–"], className="small text-muted"),
+        html.Div([
+            dcc.Dropdown(id={"type": "follow-status", "building": bid}, options=STATUS_OPTIONS, value=b["status_code"] or None,
+                         placeholder="跟进状态", clearable=False, searchable=False, style={"minWidth": "10rem"}),
+            dbc.Input(id={"type": "follow-note", "building": bid}, placeholder="备注（可选）", value=b["note"], size="sm",
+                      maxLength=500, style={"maxWidth": "18rem"}),
+            dbc.Button("保存", id={"type": "follow-save", "building": bid}, size="sm", color="primary"),
+            dbc.Button("查看未填报企业", id={"type": "expand", "building": bid}, size="sm", color="secondary", outline=True),
+            html.Span(_follow_text(b), id={"type": "follow-state", "building": bid}, className="follow-status"),
+        ], className="follow-row"),
+        html.Div(id={"type": "silent-list", "building": bid}),
+    ], className="building-card", id=f"building-{bid}")
+
+
+def layout(unit: str | None = None, day: str | None = None, building: str | None = None, **_: Any) -> Any:
+    with context.session() as s:
+        view = context.current_view(s, unit, day, building)
+        figures = q.unit_figures(s, view.divs, view.campaign, view.code, view.day)
+        buildings = q.missing_buildings(s, view.divs, view.campaign, view.code, view.day, limit=SHOWN)
+    silent = figures["enterprises"] - figures["reported"]
+    shown = f"，下面列出未填报企业最多的 {SHOWN} 栋" if figures["buildings_missing"] > SHOWN else ""
+    return html.Div([
+        html.H1(f"{view.name} · 漏报楼宇 · {view.day.isoformat()}", className="page-title", id="page-title"),
+        dbc.Row([
+            ui.kpi_card("buildings_missing", "漏报楼宇", ui.fmt_int(figures["buildings_missing"]),
+                        f"共 {figures['buildings']:,} 栋楼宇"),
+            ui.kpi_card("silent", "未填报企业", ui.fmt_int(silent), f"登记企业 {figures['enterprises']:,} 家"),
+            ui.kpi_card("reporting_coverage", "填报率", ui.fmt_pct(figures["reporting_coverage"]), "已填报 ÷ 登记企业"),
+        ], className="g-2 kpi-row"),
+        ui.section(f"有未填报企业的楼宇{shown}",
+                   html.Div([building_card(b) for b in buildings] or [html.Div("当日没有漏报楼宇", className="empty-note")],
+                            id="missing-list"),
+                   subtitle="按未填报企业数排序；请联系楼宇业主督促企业扫码填报，并记录跟进情况"),
+    ], className="page page-missing")
+
+
+@callback(Output({"type": "silent-list", "building": MATCH}, "children"),
+          Input({"type": "expand", "building": MATCH}, "n_clicks"),
+          State({"type": "expand", "building": MATCH}, "id"), State(PAGE_URL, "search"),
+          prevent_initial_call=True)
+def expand(n_clicks: int | None, ident: dict[str, Any], search: str | None) -> Any:
+    if not n_clicks:
+        return no_update
+    if n_clicks % 2 == 0:
+        return None
+    params = context.parse_query(search)
+    with context.session() as s:
+        view = context.current_view(s, params.get("unit"), params.get("day"))
+        b = q.building(s, int(ident["building"]))
+        if b is None or not context.in_scope(view.divs, view.account.scope_code, b.street_code):
+            return html.Div("无权查看该楼宇", className="text-danger")
+        rows = [r for r in q.building_enterprises(s, b.id, view.day) if not r["reported"] and not r["is_shop"]]
+    return ui.table([("enterprise", "未填报企业"), ("uscc", "统一社会信用代码"), ("kind", "类型")], rows,
+                    empty="该楼宇的企业均已填报")
+
+
+@callback(Output({"type": "follow-state", "building": MATCH}, "children"),
+          Input({"type": "follow-save", "building": MATCH}, "n_clicks"),
+          State({"type": "follow-save", "building": MATCH}, "id"),
+          State({"type": "follow-status", "building": MATCH}, "value"),
+          State({"type": "follow-note", "building": MATCH}, "value"),
+          State(PAGE_URL, "search"),
+          prevent_initial_call=True)
+def save_follow_up(n_clicks: int | None, ident: dict[str, Any], status: str | None, note: str | None,
+                   search: str | None) -> Any:
+    """Record who called the building owner and what came of it (kept in follow_up, shown on reload)."""
+    if not n_clicks:
+        return no_update
+    if status not in q.FOLLOW_UP_STATUSES:
+        return "请先选择跟进状态"
+    params = context.parse_query(search)
+    with context.session() as s, s.begin():
+        view = context.current_view(s, params.get("unit"), params.get("day"))
+        b = q.building(s, int(ident["building"]))
+        if b is None or not context.in_scope(view.divs, view.account.scope_code, b.street_code):
+            return "无权修改该楼宇"
+        f = q.record_follow_up(s, b.id, view.day, status, note, view.account.label)
+        return _follow_text({"status": q.FOLLOW_UP_STATUSES[f.status], "set_by": f.set_by, "set_at": f.set_at,
+                             "note": f.note or ""})

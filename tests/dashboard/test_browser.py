@@ -1,0 +1,329 @@
+"""The dashboard in a real headless chromium, against `onenet serve` on a real database of the demo city.
+
+Screenshots of every page at desktop and phone width are kept under the test's tmp folder
+(``screens/``) for a person to look at.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from datetime import date
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+from sqlalchemy.orm import Session
+
+from dashboard.auth import create_user, ensure_demo_users
+from dashboard.components import HEADLINES
+from etl import figures
+from etl.democity.generator import generate
+from schemas.db import init_db, make_engine
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+DAY = "2020-02-21"
+PAGES = ("/", "/reopening", "/missing", "/staff", "/quality")
+DESKTOP, PHONE = (1440, 1000), (390, 844)
+STREET_USER, STREET_PASSWORD = "jiangsulu", "street-pass-2020"
+
+
+@dataclass
+class Site:
+    url: str
+    db_url: str
+    env: dict[str, str]
+    shots: Path
+    downloads: Path
+    street: str
+    street_name: str
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def onenet(site_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "etl.cli", *args], cwd=ROOT, env=site_env, capture_output=True,
+                          text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    home = tmp_path_factory.mktemp("dashboard")
+    env = {**os.environ, "ONENET_SECRET": "browser-test-secret", "ONENET_DATA_DIR": str(home)}
+    env.pop("ONENET_DB", None)
+    db_url = f"sqlite:///{home / 'onenet.db'}"
+    city = generate(home / "demo", seed=7, scale=0.05)
+    onenet(env, "--db", db_url, "ingest", str(city.inbox), "--json")
+    engine = make_engine(db_url)
+    init_db(engine)
+    with Session(engine) as session, session.begin():
+        ensure_demo_users(session)
+        streets = figures.summary(session, date.fromisoformat(DAY), "street")
+        street = next(u for u in streets if u["parent_code"] == "310105" and u["buildings_missing"])
+        create_user(session, STREET_USER, STREET_PASSWORD, "street", street["code"], "街道工作人员", False)
+    engine.dispose()
+    port = _free_port()
+    log = open(home / "serve.log", "w")
+    server = subprocess.Popen([sys.executable, "-m", "etl.cli", "--db", db_url, "serve", "--port", str(port)],
+                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    shots, downloads = home / "screens", home / "downloads"
+    shots.mkdir()
+    downloads.mkdir()
+    yield Site(url, db_url, env, shots, downloads, street["code"], street["name"])
+    server.terminate()
+    server.wait(timeout=20)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
+                f"--window-size={DESKTOP[0]},{DESKTOP[1]}", "--lang=zh-CN"):
+        options.add_argument(arg)
+    options.add_experimental_option("prefs", {"download.default_directory": str(site.downloads),
+                                              "download.prompt_for_download": False})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(site.downloads)})
+    yield driver
+    driver.quit()
+
+
+def login(driver: WebDriver, site: Site, user: str, password: str) -> None:
+    driver.delete_all_cookies()
+    driver.get(site.url + "/login")
+    driver.find_element(By.ID, "username").send_keys(user)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.ID, "login-submit").click()
+    WebDriverWait(driver, 20).until(lambda d: "/login" not in d.current_url)
+    driver.get_log("browser")
+    driver.get_log("performance")
+
+
+def open_page(driver: WebDriver, site: Site, path: str, title_contains: str = "") -> str:
+    driver.get(site.url + path)
+    return wait_title(driver, title_contains)
+
+
+def wait_title(driver: WebDriver, contains: str = "") -> str:
+    WebDriverWait(driver, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: d.find_elements(By.ID, "page-title") and contains in d.find_element(By.ID, "page-title").text)
+    WebDriverWait(driver, 30).until(lambda d: not d.find_elements(By.CSS_SELECTOR, "[data-dash-is-loading='true']"))
+    return driver.find_element(By.ID, "page-title").text
+
+
+def summary(site: Site, level: str, day: str = DAY) -> dict[str, dict[str, Any]]:
+    proc = onenet(site.env, "--db", site.db_url, "summary", "--level", level, "--date", day, "--json")
+    return {u["code"]: u for u in json.loads(proc.stdout)}
+
+
+def shown(driver: WebDriver, key: str) -> str:
+    return driver.find_element(By.ID, f"fig-{key}").text
+
+
+def as_shown(value: Any, rate: bool) -> str:
+    if value is None:
+        return "–"
+    return f"{value * 100:.1f}%" if rate else f"{int(value):,}"
+
+
+def console_errors(driver: WebDriver) -> list[str]:
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def foreign_requests(driver: WebDriver) -> list[str]:
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    return [u for u in urls if u.split(":", 1)[0] in ("http", "https", "ws", "wss")
+            and not u.split("//", 1)[1].startswith("127.0.0.1")]
+
+
+def test_every_page_loads_without_console_errors_at_desktop_and_phone_width(browser: WebDriver, site: Site) -> None:
+    login(browser, site, "admin", "onenet-admin-2020")
+    problems = []
+    for width, height in (DESKTOP, PHONE):
+        browser.set_window_size(width, height)
+        for path in PAGES:
+            for unit in ("", "&unit=310105", f"&unit={site.street}"):
+                open_page(browser, site, f"{path}?day={DAY}{unit}")
+                time.sleep(0.5)
+                errors = console_errors(browser)
+                if errors:
+                    problems.append(f"{path} {unit} at {width}px: {errors[:3]}")
+                if unit == "&unit=310105":
+                    full = browser.execute_script("return document.body.scrollHeight")
+                    browser.set_window_size(width, min(full + 50, 6000))
+                    name = (path.strip("/") or "overview") + f"_{width}.png"
+                    browser.save_screenshot(str(site.shots / name))
+                    browser.set_window_size(width, height)
+                overflow = browser.execute_script(
+                    "return document.documentElement.scrollWidth > window.innerWidth + 1")
+                if overflow:
+                    problems.append(f"{path} {unit} at {width}px: the page scrolls sideways")
+    browser.set_window_size(*DESKTOP)
+    assert not problems, "\n".join(problems)
+    assert not foreign_requests(browser), "every request stays on localhost (no CDN, fonts or tiles)"
+
+
+def test_headline_figures_equal_onenet_summary(browser: WebDriver, site: Site) -> None:
+    login(browser, site, "admin", "onenet-admin-2020")
+    for level, code, query in (("city", "310000", ""), ("district", "310105", "&unit=310105"),
+                               ("street", site.street, f"&unit={site.street}")):
+        expected = summary(site, level)[code]
+        open_page(browser, site, f"/?day={DAY}{query}", expected["name"])
+        for key, _, rate, _ in HEADLINES:
+            assert shown(browser, key) == as_shown(expected[key], rate), f"{level} {key}"
+
+
+def test_drill_down_by_clicking_the_map_and_the_bars_and_back_by_the_breadcrumb(browser: WebDriver, site: Site) -> None:
+    login(browser, site, "admin", "onenet-admin-2020")
+    open_page(browser, site, f"/?day={DAY}", "上海市")
+    districts = summary(site, "district")
+    label = browser.find_elements(By.CSS_SELECTOR, "#map .scatterlayer .trace:last-child path.point")[0]
+    ActionChains(browser).move_to_element(label).click().perform()
+    WebDriverWait(browser, 30).until(lambda d: "unit=3101" in d.current_url)
+    district = browser.current_url.split("unit=")[1][:6]
+    title = wait_title(browser, districts[district]["name"])
+    assert shown(browser, "enterprises") == as_shown(districts[district]["enterprises"], False)
+
+    bar = browser.find_elements(By.CSS_SELECTOR, "#units-bar .barlayer .point path")[0]
+    ActionChains(browser).move_to_element(bar).click().perform()
+    WebDriverWait(browser, 30).until(lambda d: len(d.current_url.split("unit=")[1].split("&")[0]) == 9)
+    street = browser.current_url.split("unit=")[1].split("&")[0]
+    streets = summary(site, "street")
+    wait_title(browser, streets[street]["name"])
+    assert shown(browser, "enterprises") == as_shown(streets[street]["enterprises"], False)
+    crumbs = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#crumbs .crumb")]
+    assert crumbs == ["上海市", districts[district]["name"], streets[street]["name"]]
+
+    points = browser.find_elements(By.CSS_SELECTOR, "#map .scatterlayer .trace:last-child path.point")
+    if points:  # a street whose buildings have coordinates: down to a building
+        ActionChains(browser).move_to_element(points[0]).click().perform()
+        WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.ID, "building-panel"))
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#crumbs .crumb")) == 4
+
+    browser.find_element(By.CSS_SELECTOR, "#crumbs a.crumb").click()
+    assert "上海市" in wait_title(browser, "上海市") and title != "上海市"
+
+
+def choose(driver: WebDriver, dropdown_id: str, label: str) -> None:
+    driver.find_element(By.ID, dropdown_id).click()
+    option = WebDriverWait(driver, 10).until(EC.element_to_be_clickable(
+        (By.XPATH, f"//*[@role='option'][normalize-space(.)='{label}']")))
+    option.click()
+
+
+def test_filters_change_the_figures(browser: WebDriver, site: Site) -> None:
+    login(browser, site, "admin", "onenet-admin-2020")
+    open_page(browser, site, f"/?day={DAY}", "上海市")
+    districts = summary(site, "district")
+    choose(browser, "f-district", "长宁区")
+    wait_title(browser, "长宁区")
+    assert shown(browser, "enterprises") == as_shown(districts["310105"]["enterprises"], False)
+    assert shown(browser, "reopening_rate") == as_shown(districts["310105"]["reopening_rate"], True)
+
+    choose(browser, "f-street", site.street_name)
+    wait_title(browser, site.street_name)
+    assert shown(browser, "reporting_coverage") == as_shown(summary(site, "street")[site.street]["reporting_coverage"], True)
+
+    earlier = "2020-02-14"
+    day_input = browser.find_element(By.CSS_SELECTOR, "input#f-day")
+    day_input.click()
+    day_input.send_keys("\ue009a")  # Ctrl+A
+    day_input.send_keys(earlier + "\ue007")
+    wait_title(browser, earlier)
+    assert "day=" + earlier in browser.current_url
+    street_then = summary(site, "street", earlier)[site.street]
+    assert shown(browser, "reporting_coverage") == as_shown(street_then["reporting_coverage"], True)
+
+
+def test_follow_up_status_survives_a_reload(browser: WebDriver, site: Site) -> None:
+    login(browser, site, STREET_USER, STREET_PASSWORD)
+    open_page(browser, site, f"/missing?day={DAY}", site.street_name)
+    card = browser.find_elements(By.CSS_SELECTOR, ".building-card")[0]
+    building_id = card.get_attribute("id")
+    card.find_element(By.CSS_SELECTOR, "[id*='follow-status']").click()
+    WebDriverWait(browser, 10).until(EC.element_to_be_clickable(
+        (By.XPATH, "//*[@role='option'][normalize-space(.)='已承诺填报']"))).click()
+    note = card.find_element(By.CSS_SELECTOR, "input[id*='follow-note']")
+    note.send_keys("业主答应今天督促")
+    card.find_element(By.CSS_SELECTOR, "button[id*='follow-save']").click()
+    WebDriverWait(browser, 20).until(lambda d: "已承诺填报" in d.find_element(
+        By.CSS_SELECTOR, f"#{building_id} [id*='follow-state']").text)
+
+    card.find_element(By.CSS_SELECTOR, "button[id*='expand']").click()
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(
+        By.CSS_SELECTOR, f"#{building_id} [id*='silent-list']").text.strip())
+
+    browser.refresh()
+    wait_title(browser, site.street_name)
+    state = browser.find_element(By.CSS_SELECTOR, f"#{building_id} [id*='follow-state']").text
+    assert "已承诺填报" in state and "业主答应今天督促" in state and "街道工作人员" in state
+
+
+def test_a_user_sees_only_their_scope(browser: WebDriver, site: Site) -> None:
+    login(browser, site, "changning", "onenet-district-2020")
+    assert "长宁区" in open_page(browser, site, f"/?day={DAY}&unit=310101", "长宁区"), \
+        "a unit outside the scope falls back to the scope"
+    assert browser.find_element(By.ID, "f-district").get_attribute("disabled") is not None
+    browser.delete_all_cookies()
+    browser.get(site.url + "/")
+    WebDriverWait(browser, 10).until(lambda d: "/login" in d.current_url)
+    import urllib.error  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
+    request = urllib.request.Request(site.url + "/_dash-update-component", data=b"{}", method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 401
+
+
+def test_download_button_exports_what_the_page_shows_for_the_users_scope(browser: WebDriver, site: Site) -> None:
+    login(browser, site, STREET_USER, STREET_PASSWORD)
+    open_page(browser, site, f"/missing?day={DAY}&unit=310101", site.street_name)
+    before = set(site.downloads.iterdir())
+    browser.find_element(By.ID, "download-btn").click()
+    WebDriverWait(browser, 60).until(lambda d: [p for p in set(site.downloads.iterdir()) - before
+                                                if p.suffix == ".xlsx"])
+    path = next(p for p in set(site.downloads.iterdir()) - before if p.suffix == ".xlsx")
+    book = openpyxl.load_workbook(path, read_only=True)
+    assert "漏报楼宇" in book.sheetnames and "返岗人员" not in book.sheetnames
+    cover = {row[0]: row[1] for row in book["封面"].iter_rows(values_only=True) if row and row[0]}
+    assert cover["范围"].startswith(site.street_name) and cover["统计日期"] == DAY
+    streets = {row[1] for row in list(book["漏报楼宇"].iter_rows(values_only=True))[1:]}
+    assert streets == {site.street_name}
