@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from dateutil import parser as dateutil_parser
 from stdnum.cn import uscc as stdnum_uscc
 
 from etl import config
@@ -329,7 +330,7 @@ def parse_phone(raw: pd.Series) -> Parsed:
 
 _YMD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-_MD = re.compile(r"^(\d{1,2})\s*[月/.-]\s*(\d{1,2})\s*日?$")
+_MD = re.compile(r"^(\d{1,2})\s*[月/.-]\s*(\d{1,2})(?:\s*日|(?=\s|$))")
 _TIME = re.compile(r"(\d{1,2})\s*[:时點点]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2}))?")
 _SERIAL = re.compile(r"^\d{5}(\.\d+)?$")
 
@@ -345,6 +346,8 @@ def _date_parts(value: Any) -> DateParts | str:
         return value.year, value.month, value.day, None
     if isinstance(value, pd.Timestamp):
         return value.year, value.month, value.day, value.time()
+    if isinstance(value, time):
+        return "date_invalid"  # an Excel time cell: a time of day on no particular day
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if 20000 < value < 80000:
             moment = EXCEL_EPOCH + timedelta(days=float(value))
@@ -360,17 +363,16 @@ def _date_parts(value: Any) -> DateParts | str:
     if m := _COMPACT.match(text):
         return int(m[1]), int(m[2]), int(m[3]), None
     clock: time | None = None
+    year: int | None
     if m := _YMD.match(text):
         year, month, day = int(m[1]), int(m[2]), int(m[3])
         rest = text[m.end():]
     elif m := _MD.match(text):
-        return None, int(m[1]), int(m[2]), None
+        # 2月10日, 2/10 or 2-10, perhaps with a time: the year comes from elsewhere (parse_date_column)
+        year, month, day = None, int(m[1]), int(m[2])
+        rest = text[m.end():]
     else:
-        try:
-            stamp = pd.Timestamp(text)
-        except (ValueError, TypeError):
-            return "date_invalid"
-        return stamp.year, stamp.month, stamp.day, stamp.time()
+        return _free_form_date(text)
     if rest.strip():
         t = _TIME.search(rest)
         if not t:
@@ -382,6 +384,19 @@ def _date_parts(value: Any) -> DateParts | str:
             return "date_invalid"
         clock = time(hour, minute, second)
     return year, month, day, clock
+
+
+def _free_form_date(text: str) -> DateParts | str:
+    """Other spellings ("Feb 10, 2020 9:30"), read by dateutil.  What the text leaves out must not be filled
+    in from today: a text without a day ("9:30") is invalid, one without a year takes it from elsewhere."""
+    try:
+        a = dateutil_parser.parse(text, default=datetime(2000, 1, 1))
+        b = dateutil_parser.parse(text, default=datetime(2004, 2, 2))
+    except (ValueError, OverflowError, TypeError):
+        return "date_invalid"
+    if (a.month, a.day) != (b.month, b.day):
+        return "date_invalid"
+    return (a.year if a.year == b.year else None), a.month, a.day, a.time()
 
 
 def parse_date_column(raw: pd.Series, file_year: int | None, *, with_time: bool = False) -> Parsed:
