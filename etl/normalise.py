@@ -508,6 +508,23 @@ def _vocabulary(canonical: tuple[str, ...], aliases: dict[str, str], error: str)
     return parse_one
 
 
+_kind_by_alias = _vocabulary(S.ENTERPRISE_KINDS, S.KIND_ALIASES, "kind_invalid")
+
+
+def _parse_kind_one(value: Any) -> tuple[str | None, str | None]:
+    """企业 / 沿街商铺 / 个体工商户; a market-regulator export gives the legal form instead (有限责任公司（自然人
+    投资或控股）, 股份有限公司（非上市）, 个人独资企业 …): those are 企业, and 个体工商户 in any wording stays one."""
+    kind, error = _kind_by_alias(value)
+    if error is None:
+        return kind, None
+    text = (clean_scalar(value) or "").replace(" ", "")
+    if "个体" in text:
+        return "个体工商户", None
+    if any(word in text for word in S.LEGAL_FORM_WORDS):
+        return "企业", None
+    return None, error
+
+
 def _parse_code_one(value: Any) -> tuple[str | None, str | None]:
     text = clean_scalar(value)
     if text is None:
@@ -533,7 +550,7 @@ SCALAR_PARSERS: dict[str, Callable[[Any], tuple[Any, str | None]]] = {
     S.INT: _parse_int_one,
     S.FLOAT: _parse_float_one,
     S.QUARANTINE: _vocabulary(S.QUARANTINE_STATES, S.QUARANTINE_ALIASES, "quarantine_invalid"),
-    S.KIND: _vocabulary(S.ENTERPRISE_KINDS, S.KIND_ALIASES, "kind_invalid"),
+    S.KIND: _parse_kind_one,
     S.CODE: _parse_code_one,
     S.LEVEL: _parse_level_one,
     S.DISTRICT: lambda v: (clean_scalar(v), None),

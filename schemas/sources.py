@@ -189,6 +189,8 @@ IN_QUARANTINE = ("居家隔离", "集中隔离")
 ENTERPRISE_KINDS = ("企业", "沿街商铺", "个体工商户")
 SHOP_KIND = "沿街商铺"
 KIND_ALIASES = {"商铺": "沿街商铺", "沿街商户": "沿街商铺", "店铺": "沿街商铺", "个体": "个体工商户", "公司": "企业"}
+# Words of the legal forms a market-regulator register writes in 企业类型 (all of them 企业).
+LEGAL_FORM_WORDS = ("公司", "企业", "合伙", "合作社", "集团", "独资", "股份", "分支机构")
 LEVEL_ALIASES = {
     "市": "city",
     "区": "district",
