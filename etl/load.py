@@ -460,6 +460,10 @@ def load_reports(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.Data
     unknown = frame["enterprise_id"].isna()
     if unknown.any():
         frame.loc[unknown, "enterprise_id"] = _first_seen_enterprises(ctx, frame[unknown])
+        unclear = frame["enterprise_id"].isna()
+        errors = pd.concat([errors, errors_where(frame, unclear, "enterprise_name", "enterprise_ambiguous")],
+                           ignore_index=True)
+        frame = frame[~unclear]
     if "uscc" in frame and not registry.empty:
         _attach_uscc(ctx, frame, registry)
     if frame.empty:
@@ -510,28 +514,55 @@ def load_reports(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.Data
     return counts, errors
 
 
-def _first_seen_enterprises(ctx: LoadContext, rows: pd.DataFrame) -> list[int]:
-    """Enterprises first seen in a report join the registry, counting from their first report."""
-    identity = [f"u:{u}" if isinstance(u, str) else f"n:{s}:{k}"
-                for u, s, k in zip(rows.get("uscc", pd.Series(None, index=rows.index)), rows["street_code"], rows["name_key"])]
-    rows = rows.assign(_identity=identity)
-    first = rows.sort_values("effective_at", kind="stable").drop_duplicates("_identity")
-    new = pd.DataFrame({
-        "uscc": first.get("uscc"),
-        "name": first["enterprise_name"] if "enterprise_name" in first else first.get("uscc"),
-        "name_key": first["name_key"].where(first["name_key"].notna(), first.get("uscc")),
-        "street_code": first["street_code"],
-        "kind": "企业",
-        "from_registry": False,
-        "registered_at": first["effective_at"],
-        "sources": [json.dumps({"name": [ctx.batch_id, ctx.sheet, int(r)]}) for r in first["_row"]],
-    })
-    new["building_id"] = ensure_buildings(ctx, first, first["effective_at"]).astype(object).where(lambda s: s.notna(), None)
-    bulk_insert(ctx, Enterprise.__table__, new)
-    enterprises_changed(ctx)
-    registry = enterprise_registry(ctx)
-    ids = match_enterprises(rows, registry)
-    return ids.astype(int).tolist()
+def _first_seen_enterprises(ctx: LoadContext, rows: pd.DataFrame) -> pd.Series:
+    """Enterprises first seen in a report join the registry, counting from their first report.
+
+    Rows of one enterprise are those with its credit code, and those without one that give its name in
+    its street: reported once with the code and once without, it is still one enterprise.  A row without
+    a code whose name in its street belongs to several enterprises matches none (missing in the result).
+    """
+    uscc = rows["uscc"].astype(object) if "uscc" in rows else pd.Series(None, index=rows.index, dtype=object)
+    uscc = uscc.where(uscc.notna(), None)
+    place = pd.MultiIndex.from_arrays([rows["street_code"], rows["name_key"]])
+    coded = pd.DataFrame({"street_code": rows["street_code"], "name_key": rows["name_key"], "uscc": uscc})
+    coded = coded.dropna().drop_duplicates()
+    # Names that stand for more than one enterprise of the street, in these rows and the registry together
+    # (a registry enterprise of that name and no code, or of these rows' code, would have matched already).
+    taken = enterprise_registry(ctx)[["street_code", "name_key", "uscc"]]
+    counts = pd.concat([coded, taken], ignore_index=True).groupby(["street_code", "name_key"]).size()
+    ambiguous = set(counts[counts > 1].index)
+    code_of_name = coded.drop_duplicates(["street_code", "name_key"], keep=False).set_index(["street_code", "name_key"])["uscc"]
+    name_code = pd.Series(code_of_name.reindex(place).to_numpy(), index=rows.index, dtype=object)
+    unclear = uscc.isna() & pd.Series([p in ambiguous for p in place], index=rows.index, dtype=bool)
+    identity = pd.Series(
+        [f"u:{u}" if u is not None else f"u:{c}" if isinstance(c, str) else f"n:{s}:{k}"
+         for u, c, s, k in zip(uscc, name_code, rows["street_code"], rows["name_key"])],
+        index=rows.index,
+    )
+    clear = rows[~unclear].assign(_identity=identity[~unclear], uscc=uscc[~unclear].where(uscc[~unclear].notna(), name_code[~unclear]))
+    if not clear.empty:
+        ordered = clear.sort_values("effective_at", kind="stable")
+        first = ordered.groupby("_identity", sort=False).first()  # first non-empty value of each field
+        first[["_row", "effective_at"]] = ordered.drop_duplicates("_identity").set_index("_identity")[["_row", "effective_at"]]
+        first["uscc"] = first["uscc"].astype(object).where(first["uscc"].notna(), None)
+        names_given = first["enterprise_name"] if "enterprise_name" in first else pd.Series(None, index=first.index)
+        new = pd.DataFrame({
+            "uscc": first["uscc"],
+            "name": names_given.where(names_given.notna(), first["uscc"]),
+            "name_key": first["name_key"].where(first["name_key"].notna(), first["uscc"]),
+            "street_code": first["street_code"],
+            "kind": "企业",
+            "from_registry": False,
+            "registered_at": first["effective_at"],
+            "sources": [json.dumps({"name": [ctx.batch_id, ctx.sheet, int(r)]}) for r in first["_row"]],
+        })
+        new["building_id"] = ensure_buildings(ctx, first, first["effective_at"]).astype(object).where(lambda s: s.notna(), None)
+        bulk_insert(ctx, Enterprise.__table__, new.reset_index(drop=True))
+        enterprises_changed(ctx)
+    ids = pd.Series(pd.NA, index=rows.index, dtype="Int64")
+    if not clear.empty:
+        ids[clear.index] = match_enterprises(clear, enterprise_registry(ctx))
+    return ids
 
 
 def _attach_uscc(ctx: LoadContext, frame: pd.DataFrame, registry: pd.DataFrame) -> None:

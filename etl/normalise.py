@@ -59,6 +59,7 @@ ERRORS: dict[str, str] = {
     "street_missing": "无法确定所属街道：请填写街道，或填写已登记的统一社会信用代码/企业名称",
     "enterprise_missing": "缺少企业名称和统一社会信用代码，无法确定企业",
     "enterprise_unknown": "企业未登记且无法确定所属街道：请填写街道或先导入企业名录",
+    "enterprise_ambiguous": "该街道有多家企业叫这个名称：请填写统一社会信用代码",
     "parent_unknown": "上级区划代码不存在：请先导入上级区划",
     "district_missing": "无法确定所属区：请填写区或街道，或填写已登记的企业",
 }
