@@ -141,6 +141,9 @@ def resolve_divisions(frame: pd.DataFrame, hierarchy: Hierarchy) -> tuple[pd.Dat
 def match_enterprises(frame: pd.DataFrame, registry: pd.DataFrame, name_anywhere: bool = False) -> pd.Series:
     """Registry enterprise id for each row: by USCC, else name within street, else a city-unique name.
 
+    A row with a credit code found by name only matches an enterprise registered without a code (one with
+    another code is another enterprise).
+
     The city-unique name applies to rows without a street, and with ``name_anywhere`` to rows whose
     street holds no such name (a person registered by the street they live in, not where they work).
     ``registry`` has columns id, uscc, street_code, name_key.
@@ -166,6 +169,13 @@ def match_enterprises(frame: pd.DataFrame, registry: pd.DataFrame, name_anywhere
     if need.any():
         unique_names = registry.drop_duplicates("name_key", keep=False).set_index("name_key")["id"]
         result[need] = frame.loc[need, "name_key"].map(unique_names).astype("Int64")
+    if "uscc" in frame:
+        # A row that gives a credit code is that enterprise: its name may only find one registered without a code.
+        coded = frame["uscc"].notna() & result.notna()
+        if coded.any():
+            theirs = result[coded].map(registry.set_index("id")["uscc"])
+            conflict = theirs.notna() & (theirs != frame.loc[coded, "uscc"])
+            result[conflict[conflict].index] = pd.NA
     return result
 
 
