@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -35,11 +36,11 @@ def _isolated_secret(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     monkeypatch.delenv("ONENET_DB", raising=False)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database URL for an empty database, on each engine the product supports."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'onenet.db'}"
+@contextmanager
+def empty_database(kind: str, folder: Path) -> Iterator[str]:
+    """The URL of an empty database: an SQLite file in ``folder``, or a fresh schema on the server."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'onenet.db'}"
         return
     _ensure_pg_database()
     schema = f"t_{uuid.uuid4().hex[:12]}"
@@ -47,7 +48,19 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with engine.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in PG_BASE else "?"
-    yield f"{PG_BASE}{sep}options=-csearch_path%3D{schema}"
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    engine.dispose()
+    try:
+        yield f"{PG_BASE}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=ENGINES)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database URL for an empty database, on each engine the product supports."""
+    with empty_database(request.param, tmp_path) as url:
+        yield url
