@@ -1,15 +1,26 @@
 """Value rules of SPEC §3–§4, on columns as they come out of real files (text from CSV, objects from Excel)."""
 from __future__ import annotations
 
-from datetime import date, datetime
+import random
+from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
 import pytest
 from stdnum.cn import ric
+from stdnum.cn import uscc as stdnum_uscc
 
+from etl import config
 from etl.normalise import ERRORS, header_key, name_key, parse_column
+from etl.read import find_header
 from schemas import sources as S
-from tests.fixtures.messy import id15_to_18, make_id, wrong_check
+from tests.fixtures.messy import (
+    excel_serial,
+    fullwidth,
+    id15_to_18,
+    make_id,
+    make_uscc,
+    wrong_check,
+)
 
 VALID = make_id("310105", "19850312", "123")
 OLD15 = "310105850312123"
@@ -107,8 +118,6 @@ def test_id_check_character_and_birth_date_verified() -> None:
 
 
 def test_credit_codes_checked_by_gb_32100() -> None:
-    from tests.fixtures.messy import make_uscc  # noqa: PLC0415
-
     good = make_uscc("91310105MA1FL0001")
     bad = good[:-1] + ("0" if good[-1] != "0" else "1")
     values, errors = parse(S.USCC, [good, good.lower(), bad], text=True)
@@ -141,3 +150,373 @@ def test_every_header_spelling_of_the_spec_maps_to_its_field() -> None:
 def test_name_keys_identify_names_across_spellings() -> None:
     assert name_key("上海甲科技有限公司") == name_key(" 上海甲科技 有限公司") == name_key("上海甲科技有限公司（）")
     assert name_key("ＡＢＣ大厦") == name_key("abc大厦")
+
+
+# --------------------------------------------------------------------------- more spellings of SPEC §3
+#
+# The tests below use independent oracles: python-stdnum (cn.ric for GB 11643, cn.uscc for GB 32100)
+# and the check-character code of tests/fixtures/messy.py, never the product's own helpers.
+
+
+FEB10 = date(2020, 2, 10)
+
+
+@pytest.mark.parametrize("spelling", [
+    "2020-2-10", "2020-02-10", "2020/02/10", "2020.02.10", "2020年02月10日", "2020 年 2 月 10 日",
+    "２０２０－０２－１０", "２０２０年２月１０日", "\u30002020/2/10\u3000", "\xa02020.2.10\xa0", "20200210",
+    "２０２００２１０", "2月10日", "２月１０日", " 2月10日 ",
+])
+def test_date_spellings_with_full_width_digits_and_odd_spaces(spelling: str) -> None:
+    for text in (True, False):
+        values, errors = parse(S.DATE, [spelling], text=text)
+        assert values == [FEB10] and errors == [None], (spelling, text, values, errors)
+
+
+def test_date_cells_from_excel_as_serials_numbers_and_datetimes() -> None:
+    """What calamine hands over for Excel cells: serials (int/float), yyyymmdd numbers, datetimes."""
+    cells = [excel_serial(FEB10), float(excel_serial(FEB10)), 20200210, 20200210.0,
+             datetime(2020, 2, 10), datetime(2020, 2, 10, 23, 59, 59), pd.Timestamp("2020-02-10 08:00"), FEB10]
+    values, errors = parse(S.DATE, cells)
+    assert values == [FEB10] * len(cells) and errors == [None] * len(cells)
+
+
+@pytest.mark.parametrize("cell", [
+    "2020-02-10 09:30", "2020/2/10 9:30", "2020.2.10 09:30:00", "2020年2月10日 9:30", "2020-02-10T09:30:00",
+    "２０２０－０２－１０　０９：３０", datetime(2020, 2, 10, 9, 30), excel_serial(FEB10) + 9.5 / 24,
+])
+def test_submission_times_in_every_spelling(cell: object) -> None:
+    values, errors = parse(S.DATETIME, [cell], text=isinstance(cell, str))
+    assert values == [datetime(2020, 2, 10, 9, 30)] and errors == [None], (cell, values, errors)
+
+
+def test_a_date_without_time_as_submission_time_is_midnight() -> None:
+    values, errors = parse(S.DATETIME, ["2020-02-10", FEB10, excel_serial(FEB10)])
+    assert values == [datetime(2020, 2, 10)] * 3 and errors == [None] * 3
+
+
+def test_year_of_a_month_day_date_follows_the_majority_of_the_column() -> None:
+    values, errors = parse(S.DATE, ["2021-02-08", "2021/2/9", "2月10日", "2月11日", "20210212"], text=True)
+    assert values == [date(2021, 2, d) for d in (8, 9, 10, 11, 12)] and errors == [None] * 5
+
+
+def test_the_column_year_wins_over_the_file_year() -> None:
+    values, _ = parse(S.DATE, ["2022-03-01", "3月2日"], year=2021, text=True)
+    assert values == [date(2022, 3, 1), date(2022, 3, 2)]
+
+
+def test_the_campaign_year_is_the_configured_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(config, "CAMPAIGN_YEAR", 2022)
+    values, errors = parse(S.DATE, ["2月9日"], year=None, text=True)
+    assert values == [date(2022, 2, 9)] and errors == [None]
+
+
+def test_month_day_dates_that_do_not_exist_in_the_inferred_year_are_rejected() -> None:
+    values, errors = parse(S.DATE, ["2021-01-05", "2月29日"], text=True)   # 2021 is no leap year
+    assert values == [date(2021, 1, 5), None] and errors == [None, "date_invalid"]
+    values, errors = parse(S.DATE, ["2月29日"], year=2020, text=True)
+    assert values == [date(2020, 2, 29)] and errors == [None]
+
+
+@pytest.mark.parametrize("yes, no", [("ＴＲＵＥ", "ＦＡＬＳＥ"), ("Ｙ", "Ｎ"), ("１", "０"), ("true", "false"),
+                                     ("\u3000是\u3000", "\xa0否\xa0"), (" √ ", " × ")])
+def test_yes_no_with_full_width_and_padding(yes: str, no: str) -> None:
+    values, errors = parse(S.BOOL, [yes, no], text=True)
+    assert values == [True, False] and errors == [None, None]
+
+
+def test_yes_no_nonsense_is_rejected_not_guessed() -> None:
+    values, errors = parse(S.BOOL, ["也许", "2", "待定"], text=True)
+    assert values == [None, None, None] and errors == ["bool_invalid"] * 3
+
+
+def test_empty_cells_are_missing_not_errors() -> None:
+    for parser in (S.DATE, S.DATETIME, S.BOOL, S.PHONE, S.ID_NUMBER, S.USCC, S.INT, S.TEXT):
+        values, errors = parse(parser, ["", "\u3000", "\xa0 ", None], text=False)
+        assert values == [None] * 4 and errors == [None] * 4, parser
+
+
+def test_full_width_digits_in_numbers_and_codes() -> None:
+    values, errors = parse(S.INT, ["１２", "３０人", 45, 45.0], text=False)
+    assert values == [12, 30, 45, 45] and errors == [None] * 4
+    good = make_uscc("91310105MA1FL0001")
+    values, errors = parse(S.USCC, [fullwidth(good), "\u3000" + good + "\xa0", fullwidth(good.lower())], text=True)
+    assert values == [good] * 3 and errors == [None] * 3
+
+
+def test_nbsp_and_ideographic_spaces_inside_text_become_one_space() -> None:
+    values, _ = parse(S.TEXT, ["江苏路\xa0100号", "华鑫\u3000\u3000大厦", "\t备注\n"], text=True)
+    assert values == ["江苏路 100号", "华鑫 大厦", "备注"]
+
+
+@pytest.mark.parametrize("spelling", [
+    "+86 13800138000", "+86-138-0013-8000", "+8613800138000", "138 0013 8000", "\u3000138-0013-8000\xa0",
+    "＋８６ １３８ ００１３ ８０００",
+])
+def test_more_mobile_phone_spellings(spelling: str) -> None:
+    values, errors = parse(S.PHONE, [spelling], text=True)
+    assert values == ["13800138000"] and errors == [None], (spelling, values, errors)
+
+
+def test_phone_nonsense_is_rejected() -> None:
+    values, errors = parse(S.PHONE, ["12345", "电话打不通"], text=True)
+    assert values == [None, None] and errors == ["phone_invalid", "phone_invalid"]
+
+
+# --- resident IDs, with python-stdnum's cn.ric as the oracle
+
+AREAS = ("310101", "310104", "310105", "310106", "310115", "320102", "420102", "110101")
+
+
+def _random_valid_ids(rng: random.Random, n: int) -> list[str]:
+    out = []
+    for _ in range(n):
+        birth = date(1950, 1, 1) + timedelta(days=rng.randrange(20_000))
+        body = f"{rng.choice(AREAS)}{birth:%Y%m%d}{rng.randrange(1000):03d}"
+        out.append(body + ric.calc_check_digit(body + "0"))
+    return out
+
+
+def ric_ok(number: str) -> bool:
+    """stdnum's GB 11643 check character and birth date (not its birthplace-by-era table: an ID
+    of an area code that was renamed since is still a valid ID for onenet)."""
+    if len(number) != 18 or not number[:17].isdigit():
+        return False
+    try:
+        ric.get_birth_date(number)
+    except ValueError:
+        return False
+    return number[17] == ric.calc_check_digit(number)
+
+
+def test_check_characters_agree_with_stdnum_cn_ric() -> None:
+    rng = random.Random(11643)
+    valid = _random_valid_ids(rng, 1500)
+    assert all(ric_ok(v) for v in valid)
+    wrong = [v[:17] + rng.choice([c for c in "0123456789X" if c != v[17]]) for v in valid[:700]]
+    values, errors = parse(S.ID_NUMBER, valid + wrong, text=True)
+    for raw, value, error in zip(valid + wrong, values, errors):
+        if ric_ok(raw):
+            assert value == raw and error is None, (raw, value, error)
+        else:
+            assert value is None and error in {"id_checksum", "id_digits_lost"}, (raw, value, error)
+
+
+def test_valid_ids_from_excel_text_cells_too() -> None:
+    """The same IDs as objects (an .xlsx text column), padded and full-width as typed by an IME."""
+    valid = _random_valid_ids(random.Random(7), 50)
+    cells = [fullwidth(v) if i % 3 == 0 else f"\u3000{v}\xa0" if i % 3 == 1 else v.lower() for i, v in enumerate(valid)]
+    values, errors = parse(S.ID_NUMBER, cells, text=False)
+    assert values == valid and errors == [None] * len(valid)
+
+
+def test_fifteen_digit_ids_become_their_eighteen_digit_form() -> None:
+    rng = random.Random(15)
+    olds = [f"{rng.choice(AREAS)}{date(1940, 1, 1) + timedelta(days=rng.randrange(20_000)):%y%m%d}{rng.randrange(1000):03d}"
+            for _ in range(200)]
+    values, errors = parse(S.ID_NUMBER, olds, text=True)
+    assert errors == [None] * len(olds)
+    for old, new in zip(olds, values):
+        assert new == id15_to_18(old) and len(new) == 18 and ric_ok(new), (old, new)
+        assert new[6:8] == "19" and new[:6] == old[:6] and new[8:17] == old[6:15]
+
+
+def test_a_fifteen_digit_id_and_its_eighteen_digit_form_are_one_value() -> None:
+    values, _ = parse(S.ID_NUMBER, [OLD15, id15_to_18(OLD15), fullwidth(OLD15)], text=True)
+    assert values[0] == values[1] == values[2] == id15_to_18(OLD15)
+
+
+@pytest.mark.parametrize("cell", [
+    3.10105198503121e17, 310105198503121000, 310105198503121234,  # number cells: digits gone or not trustworthy
+    "3.10105E+17", "3.10105e+17", "3.10105E17", "3.101051985E+17", "３.１０１０５Ｅ＋１７", " 3.10105E+17 ",
+])
+def test_ids_stored_as_numbers_are_rejected_as_unrecoverable(cell: object) -> None:
+    values, errors = parse(S.ID_NUMBER, [cell], text=isinstance(cell, str))
+    assert values == [None] and errors == ["id_stored_as_number"], (cell, values, errors)
+    assert "无法恢复" in ERRORS[errors[0]]
+
+
+def test_ids_whose_last_digits_excel_turned_to_000_are_rejected_as_unrecoverable() -> None:
+    """Excel keeps 15 significant digits: an 18-digit ID pasted back as text ends in 000."""
+    lost = [v[:15] + "000" for v in _random_valid_ids(random.Random(3), 200)]
+    lost = [x for x in lost if not ric_ok(x)][:50]
+    values, errors = parse(S.ID_NUMBER, lost, text=True)
+    assert values == [None] * len(lost) and errors == ["id_digits_lost"] * len(lost)
+    assert "无法恢复" in ERRORS["id_digits_lost"]
+
+
+def test_a_real_id_that_happens_to_end_in_000_is_kept() -> None:
+    real = next(v for v in (f"{b}{s:03d}" + ric.calc_check_digit(f"{b}{s:03d}0")
+                            for b in ("31010519850312", "31010519900101", "31010519700707") for s in range(0, 1000, 100))
+                if v.endswith("000"))
+    assert ric_ok(real)
+    values, errors = parse(S.ID_NUMBER, [real], text=True)
+    assert values == [real] and errors == [None]
+
+
+def test_ids_with_impossible_birth_dates_or_wrong_shape_are_rejected() -> None:
+    bad_birth = [make_id("310105", "19850230", "123"), make_id("310105", "18000101", "123"),
+                 make_id("310105", f"{date.today().year + 1}0101", "123")]
+    shapes = ["31010519850312123", "3101051985031212345", "31010519850312123A", "身份证丢失"]
+    values, errors = parse(S.ID_NUMBER, bad_birth + shapes, text=True)
+    assert values == [None] * 7
+    assert errors == ["id_birth_date"] * 3 + ["id_format"] * 4
+
+
+# --- credit codes, with python-stdnum's cn.uscc and the fixture's own GB 32100 code as oracles
+
+def test_credit_code_check_characters_agree_with_stdnum_cn_uscc() -> None:
+    rng = random.Random(32100)
+    alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    codes = []
+    for _ in range(600):
+        body = "9" + rng.choice("123") + rng.choice(AREAS) + "".join(rng.choice(alphabet) for _ in range(9))
+        good = make_uscc(body)
+        assert stdnum_uscc.is_valid(good), good
+        codes.append(good)
+        codes.append(good[:17] + rng.choice([c for c in alphabet if c != good[17]]))
+    codes += ["91310105MA1FL000", "91310105MA1FL0001II", "9131010IMA1FL00012", "不是代码"]
+    values, errors = parse(S.USCC, codes, text=True)
+    for raw, value, error in zip(codes, values, errors):
+        if stdnum_uscc.is_valid(raw):
+            assert value == raw and error is None, raw
+        else:
+            assert value is None and error == "uscc_invalid", (raw, value, error)
+
+
+# --- header spellings: every one of SPEC §3, written out here from the SPEC (not from schemas/)
+
+SPEC_HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
+    "returning_staff": {
+        "name": ("姓名", "名字", "员工姓名", "人员姓名"),
+        "id_number": ("身份证号", "身份证号码", "证件号码", "公民身份号码", "身份证"),
+        "phone": ("手机号", "手机号码", "联系电话", "电话", "联系方式"),
+        "enterprise_name": ("企业名称", "单位名称", "公司名称", "所在单位", "工作单位"),
+        "uscc": ("统一社会信用代码", "信用代码", "社会信用代码"),
+        "building": ("楼宇", "楼宇名称", "所在楼宇", "办公楼宇"),
+        "street": ("街道", "所属街道", "街镇"),
+        "district": ("区", "所属区", "区县", "所在区"),
+        "origin": ("来源地", "返沪前所在地", "出发地", "从何地返沪"),
+        "return_date": ("返沪日期", "返沪时间", "到沪日期", "抵沪日期", "返岗日期"),
+        "quarantine_status": ("隔离状态", "隔离情况"),
+        "quarantine_end": ("隔离截止日期", "解除隔离日期", "隔离结束日期"),
+        "temperature": ("体温",),
+        "health": ("健康状况",),
+        "note": ("备注",),
+    },
+    "reopening_report": {
+        "enterprise_name": ("企业名称", "单位名称", "公司名称", "所在单位", "工作单位"),
+        "uscc": ("统一社会信用代码", "信用代码", "社会信用代码"),
+        "building": ("楼宇", "楼宇名称", "所在楼宇", "办公楼宇"),
+        "street": ("街道", "所属街道", "街镇"),
+        "district": ("区", "所属区", "区县", "所在区"),
+        "planned_reopen_date": ("计划复工日期", "拟复工日期", "预计复工时间"),
+        "reopened": ("是否复工", "复工状态", "已复工"),
+        "actual_reopen_date": ("实际复工日期", "复工日期"),
+        "staff_total": ("员工总数", "员工人数", "职工人数", "在职人数"),
+        "staff_returned": ("已返岗人数", "返岗人数", "到岗人数"),
+        "staff_quarantined": ("隔离人数",),
+        "contact_name": ("联系人", "负责人", "填报人"),
+        "contact_phone": ("联系电话",),
+        "submitted_at": ("填报时间", "提交时间"),
+    },
+    "division": {
+        "code": ("区划代码", "代码"),
+        "name": ("名称", "区划名称"),
+        "level": ("级别",),
+        "parent": ("上级代码", "上级区划代码"),
+    },
+    "building": {
+        "building": ("楼宇名称",),
+        "address": ("地址",),
+        "street": ("街道", "所属街道", "街镇"),
+        "district": ("区", "所属区", "区县", "所在区"),
+        "community": ("居委", "社区", "网格"),
+        "lng": ("经度",),
+        "lat": ("纬度",),
+        "owner": ("业主单位", "物业单位", "物业公司"),
+        "owner_contact": ("联系人",),
+        "owner_phone": ("联系电话",),
+        "building_type": ("楼宇类型",),
+    },
+    "enterprise": {
+        "enterprise_name": ("企业名称", "单位名称", "公司名称", "所在单位", "工作单位"),
+        "uscc": ("统一社会信用代码", "信用代码", "社会信用代码"),
+        "address": ("经营地址", "注册地址"),
+        "building": ("楼宇", "楼宇名称", "所在楼宇", "办公楼宇"),
+        "street": ("街道", "所属街道", "街镇"),
+        "district": ("区", "所属区", "区县", "所在区"),
+        "industry": ("行业",),
+        "staff_total": ("员工总数", "员工人数", "职工人数", "在职人数"),
+        "kind": ("类型",),
+    },
+}
+
+
+def _decorations(spelling: str) -> list[str]:
+    """The ways SPEC §3 says never matter: spaces, full-width forms, a trailing unit."""
+    mid = len(spelling) // 2
+    return [
+        spelling,
+        f" {spelling} ",
+        f"\u3000{spelling}\xa0",
+        spelling[:mid] + " " + spelling[mid:] if len(spelling) > 1 else spelling,
+        spelling[:mid] + "\u3000" + spelling[mid:] if len(spelling) > 1 else spelling,
+        f"{spelling}(℃)",
+        f"{spelling}（人）",
+        f"{spelling} (单位) ",
+        fullwidth(spelling),
+    ]
+
+
+def _header_cases() -> list[tuple[str, str, str]]:
+    return [(kind, field, spelling) for kind, fields in SPEC_HEADERS.items()
+            for field, spellings in fields.items() for spelling in spellings]
+
+
+@pytest.mark.parametrize("kind, field, spelling", _header_cases(), ids=lambda v: str(v))
+def test_every_spec_header_spelling_is_recognised_in_a_real_header_row(kind: str, field: str, spelling: str) -> None:
+    """A header row of the kind's canonical headers with one of them replaced by the spelling under
+    test (decorated in every way that must not matter) is detected as that kind, and the column maps
+    to the field."""
+    canonical = {f: spellings[0] for f, spellings in SPEC_HEADERS[kind].items()}
+    problems = []
+    for label in _decorations(spelling):
+        row = [label if f == field else h for f, h in canonical.items()]
+        match = find_header([row, ["x"] * len(row)])
+        col = list(canonical).index(field)
+        if match is None:
+            problems.append(f"{label!r}: no header found")
+        elif match.kind.name != kind or match.columns.get(col) != field:
+            problems.append(f"{label!r}: {match.kind.name} {match.columns.get(col)}")
+    assert not problems, problems
+
+
+def test_latin_headers_ignore_case_and_width() -> None:
+    assert header_key("ＬＮＧ") == header_key("lng") == header_key(" LNG ")
+
+
+@pytest.mark.parametrize("cell", ["2月10日 9:30", "2月10日9:30", "2月10日 09:30:00"])
+def test_submission_times_written_month_day_take_the_year_like_dates(cell: str) -> None:
+    """SPEC §3 lists 2月10日 among the date spellings; a 填报时间 written that way with a time takes its year from
+    the column (here 2021), like a date does."""
+    values, errors = parse(S.DATETIME, ["2021-02-09 08:00", cell], text=True)
+    assert values == [datetime(2021, 2, 9, 8, 0), datetime(2021, 2, 10, 9, 30)] and errors == [None, None], values
+
+
+@pytest.mark.parametrize("cell", ["2/10 9:30", "2-10 9:30", "2/10"])
+def test_a_month_day_without_year_never_lands_in_year_one(cell: str) -> None:
+    for parser in (S.DATE, S.DATETIME):
+        values, _ = parse(parser, [cell], year=2020, text=True)
+        value = values[0]
+        assert value is None or value.year == 2020, (parser, cell, value)
+
+
+def test_a_time_without_a_date_is_not_silently_dated_today() -> None:
+    """A 填报时间 cell holding only "9:30" (or an Excel time cell) says nothing about the day: it must not become
+    the day the file happens to be loaded."""
+    today = {config.local_now().date(), datetime.now().date(), datetime.now(UTC).date()}
+    for cell, text in (("9:30", True), ("09:30:00", True), (time(9, 30), False)):
+        values, errors = parse(S.DATETIME, [cell], text=text)
+        assert values[0] is None or values[0].date() not in today, (cell, values, errors)
+        if values[0] is None:
+            assert errors[0] == "datetime_invalid", (cell, errors)
