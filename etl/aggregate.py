@@ -318,7 +318,7 @@ def _staff(session: Session, rng: DayRange, codes: set[str] | None) -> tuple[pd.
 
     firsts = rows.groupby(group, as_index=False).agg(code=("code", "first"), rd=("rd", "min"))
     arrivals = np.zeros((len(code_list), n_days + 1), dtype=np.int64)
-    np.add.at(arrivals, (firsts["code"].map(code_index).to_numpy(), firsts["rd"].to_numpy()), 1)
+    np.add.at(arrivals, (firsts["code"].map(code_index).to_numpy(dtype=np.int64), firsts["rd"].to_numpy(dtype=np.int64)), 1)
     people = np.cumsum(arrivals[:, :n_days], axis=1)
 
     q = rows[rows["qe"].notna()].copy()
@@ -328,17 +328,18 @@ def _staff(session: Session, rng: DayRange, codes: set[str] | None) -> tuple[pd.
     diff = np.zeros((len(code_list), n_days + 1), dtype=np.int64)
     repeated = q.duplicated(group, keep=False)
     single = q[~repeated]
-    ci = single["code"].map(code_index).to_numpy()
-    np.add.at(diff, (ci, single["start"].to_numpy()), 1)
-    np.add.at(diff, (ci, single["end"].to_numpy() + 1), -1)
+    ci = single["code"].map(code_index).to_numpy(dtype=np.int64)
+    np.add.at(diff, (ci, single["start"].to_numpy(dtype=np.int64)), 1)
+    np.add.at(diff, (ci, single["end"].to_numpy(dtype=np.int64) + 1), -1)
     quarantined = np.cumsum(diff[:, :n_days], axis=1)
     multi = q[repeated]
     if not multi.empty:
-        lengths = (multi["end"] - multi["start"] + 1).to_numpy()
+        lengths = (multi["end"] - multi["start"] + 1).to_numpy(dtype=np.int64)
         expanded = multi.loc[multi.index.repeat(lengths), [*group, "code", "start"]].reset_index(drop=True)
         expanded["d"] = expanded["start"].to_numpy() + _ranges(lengths)
         expanded = expanded.drop_duplicates([*group, "d"])
-        np.add.at(quarantined, (expanded["code"].map(code_index).to_numpy(), expanded["d"].to_numpy()), 1)
+        np.add.at(quarantined, (expanded["code"].map(code_index).to_numpy(dtype=np.int64),
+                                expanded["d"].to_numpy(dtype=np.int64)), 1)
 
     counts = pd.DataFrame({
         "code": np.repeat(np.array(code_list, dtype=object), n_days),

@@ -327,3 +327,53 @@ def test_download_button_exports_what_the_page_shows_for_the_users_scope(browser
     assert cover["范围"].startswith(site.street_name) and cover["统计日期"] == DAY
     streets = {row[1] for row in list(book["漏报楼宇"].iter_rows(values_only=True))[1:]}
     assert streets == {site.street_name}
+
+
+def test_a_qr_submission_takes_the_enterprise_off_the_missing_list_at_once(
+        browser: WebDriver, site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kept last: a submission made now stretches the campaign days to today."""
+    import urllib.request  # noqa: PLC0415
+    import uuid  # noqa: PLC0415
+
+    from etl import config  # noqa: PLC0415
+    from etl.intake import building_token  # noqa: PLC0415
+    from schemas.models import Building  # noqa: PLC0415
+
+    monkeypatch.setenv("ONENET_SECRET", site.env["ONENET_SECRET"])
+    today = config.local_now().date().isoformat()
+    login(browser, site, STREET_USER, STREET_PASSWORD)
+    open_page(browser, site, f"/missing?day={today}", today)
+    card = browser.find_elements(By.CSS_SELECTOR, ".building-card")[0]
+    card_id = card.get_attribute("id")
+    before = card.find_element(By.CSS_SELECTOR, ".b-silent").text
+    card.find_element(By.CSS_SELECTOR, "button[id*='expand']").click()
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, f"#{card_id} [id*='silent-list'] td"))
+    silent = [td.text for td in browser.find_elements(By.CSS_SELECTOR, f"#{card_id} [id*='silent-list'] tbody tr td:first-child")]
+
+    engine = make_engine(site.db_url)
+    with Session(engine) as session:
+        building = session.get(Building, int(card_id.split("-")[1]))
+        token = building_token(building.street_code, building.name_key)
+    engine.dispose()
+
+    def call(method: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+        request = urllib.request.Request(f"{site.url}/api/intake/{token}", method=method,
+                                         data=json.dumps(body).encode() if body is not None else None,
+                                         headers={"Content-Type": "application/json", "Accept": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+
+    _, info = call("GET")
+    enterprise = next(e for e in info["enterprises"] if e["name"] == silent[0])
+    payload = {"submission_id": str(uuid.uuid4()), "enterprise_id": enterprise["id"], "是否复工": "已复工",
+               "员工总数": "20", "已返岗人数": "15"}
+    status, first = call("POST", payload)
+    assert status == 201
+
+    open_page(browser, site, f"/missing?day={today}", today)
+    cards = browser.find_elements(By.CSS_SELECTOR, f"#{card_id} .b-silent")
+    after = cards[0].text if cards else "未填报 0"
+    assert int(after.split()[1]) == int(before.split()[1]) - 1, (before, after)
+
+    status, again = call("POST", payload)
+    assert status == 200 and again["receipt"] == first["receipt"], "a retry of the same submission stores nothing new"
