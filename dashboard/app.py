@@ -183,4 +183,9 @@ def run(url: str | None = None, host: str = "127.0.0.1", port: int = 8050) -> No
     engine = make_engine(url)
     init_db(engine)
     app = create_app(engine)
-    app.run(host=host, port=port, debug=bool(os.environ.get("ONENET_DEBUG")))
+    if os.environ.get("ONENET_DEBUG"):
+        app.run(host=host, port=port, debug=True)
+        return
+    from waitress import serve  # noqa: PLC0415
+
+    serve(app.server, host=host, port=port, threads=8, ident="onenet")
