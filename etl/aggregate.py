@@ -109,7 +109,29 @@ class Aggregates:
 
 
 def _frame(session: Session, stmt: Any, columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(session.execute(stmt).all(), columns=columns)
+    """Rows of ``stmt`` as the driver returns them (dates stay ISO text on SQLite; parsed vectorised later).
+
+    The driver's plain tuples, not SQLAlchemy Row objects: pandas probes every Row for attributes,
+    which dominated a refresh over a million returning-staff rows.
+    """
+    conn = session.connection()
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params: Any = compiled.params
+    if compiled.positiontup is not None:
+        params = tuple(params[name] for name in compiled.positiontup)
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.execute(str(compiled), params)
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    return pd.DataFrame.from_records(rows, columns=columns)
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    """ISO text or date values → datetime.date objects (None where missing)."""
+    parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+    return pd.Series([None if pd.isna(v) else v.date() for v in parsed], index=values.index, dtype=object)
 
 
 def _day_offsets(values: pd.Series, rng: DayRange) -> np.ndarray:
@@ -353,7 +375,8 @@ def _staff(session: Session, rng: DayRange, codes: set[str] | None) -> tuple[pd.
               .groupby(["code", "origin", "return_date", "quarantine_end"], dropna=False)["person"].nunique()
               .reset_index(name="people"))
     groups["origin"] = groups["origin"].replace("", None)
-    groups["quarantine_end"] = groups["quarantine_end"].where(groups["quarantine_end"].notna(), None)
+    groups["return_date"] = _dates(groups["return_date"])
+    groups["quarantine_end"] = _dates(groups["quarantine_end"])
     return counts, groups
 
 
