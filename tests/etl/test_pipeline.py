@@ -259,13 +259,7 @@ def test_a_path_that_does_not_exist_fails_with_exit_1(db_url: str, tmp_path: Pat
     assert files[0]["status"] == "failed" and missing.name in (files[0].get("error") or ""), files
 
 
-AGGREGATE_BUG = pytest.mark.xfail(strict=True, raises=IndexError, reason=(
-    "etl/aggregate.py (not the loader's): with nobody in quarantine, the empty index array handed to np.add.at in "
-    "_staff is of object dtype.  Remove this marker when aggregate.py is fixed; strict, so it fails as soon as "
-    "the refresh works."))
-
-
-@pytest.mark.parametrize("with_street", [False, pytest.param(True, marks=AGGREGATE_BUG)], ids=["district_only", "with_street"])
+@pytest.mark.parametrize("with_street", [False, True], ids=["district_only", "with_street"])
 def test_dashboard_aggregates_refresh_after_a_first_load_of_returning_staff(
         db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, with_street: bool) -> None:
     """After a run the Ingestor refreshes the dashboard aggregates (etl.aggregate); with ONENET_DEBUG a failure
