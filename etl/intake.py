@@ -383,7 +383,8 @@ def submission_tables(sub: PreparedSubmission, received_at: datetime) -> list[Ta
                             REOPENING_SHEET)]
     if sub.staff:
         rows = sub.staff_rows or list(range(1, len(sub.staff) + 1))
-        tables.append(records_table(S.RETURNING_STAFF, [{**row, **where} for row in sub.staff], rows, STAFF_SHEET))
+        tables.append(records_table(S.RETURNING_STAFF, [{**row, **where, "submission_id": sub.submission_id}
+                                                        for row in sub.staff], rows, STAFF_SHEET))
     return tables
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, Index, Integer, String
+from sqlalchemy import Boolean, Date, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schemas.models import Base
@@ -96,7 +96,7 @@ class AggStaff(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(12), doc="same key as AggStreetDay.code")
-    origin: Mapped[str | None] = mapped_column(String(64))
+    origin: Mapped[str | None] = mapped_column(Text)
     return_date: Mapped[date] = mapped_column(Date)
     quarantine_end: Mapped[date | None] = mapped_column(Date)
     people: Mapped[int] = mapped_column(Integer)

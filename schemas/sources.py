@@ -75,6 +75,7 @@ RETURNING_STAFF = SourceKind(
         Field("health", "健康状况", (), TEXT),
         Field("note", "备注", (), TEXT),
         Field("submitted_at", "填报时间", ("提交时间",), DATETIME),
+        Field("submission_id", "提交编号", ("submission_id",), TEXT),
     ),
     distinctive=frozenset({"id_number", "name", "origin", "return_date", "quarantine_status"}),
     load_rank=4,

@@ -53,7 +53,8 @@ def test_form_submission_loads_through_the_pipeline_with_provenance(world: World
         assert report.enterprise_id == int(options["上海甲科技有限公司"])
         staff = s.scalars(select(ReturningStaff).where(ReturningStaff.batch_id == batch.id)).all()
         assert {p.id_masked for p in staff} == {P1[:6] + "********" + P1[-4:], P2[:6] + "********" + P2[-4:]}
-        assert all(p.enterprise_id == report.enterprise_id and p.submitted_at == report.submitted_at for p in staff)
+        assert all(p.enterprise_id == report.enterprise_id and p.submitted_at == report.submitted_at
+                   and p.submission_id == sid for p in staff)
         stored = s.get(Submission, sid)
         assert stored.batch_id == batch.id and stored.building_id == world.building_ids["华鑫大厦"] and stored.source == "form"
         for text in (stored.receipt, json.dumps(body, ensure_ascii=False)):
