@@ -176,7 +176,8 @@ def _py(value: Any) -> Any:
 
 
 def fetch(ctx: LoadContext, stmt: Any, columns: Sequence[str]) -> pd.DataFrame:
-    rows = ctx.session.connection().execute(stmt).all()
+    # Plain tuples: handed SQLAlchemy Rows, pandas probes each one for attributes (slow on big loads).
+    rows = [tuple(row) for row in ctx.session.connection().execute(stmt)]
     return pd.DataFrame(rows, columns=list(columns), dtype=object)
 
 
@@ -590,10 +591,11 @@ def _reports_of(ctx: LoadContext, enterprise_ids: list[int]) -> pd.DataFrame:
 def _raw_values(reports: pd.DataFrame) -> pd.DataFrame:
     """Undo the carry-forward: fields named in filled_fields were empty in the row itself."""
     raw = reports.copy()
-    for i, filled in raw["filled_fields"].items():
-        if isinstance(filled, str) and filled:
-            for f in filled.split(","):
-                raw.at[i, f] = None
+    listed = "," + raw["filled_fields"].where(raw["filled_fields"].notna(), "").astype(str) + ","
+    for f in REPORT_FIELDS:
+        carried = listed.str.contains(f",{f},", regex=False)
+        if carried.any():
+            raw.loc[carried, f] = None
     return raw
 
 
@@ -605,7 +607,9 @@ def _refill_reports(ctx: LoadContext, enterprise_ids: list[int]) -> None:
     raw = _raw_values(reports).sort_values(["enterprise_id", "effective_at", "id"], kind="stable")
     filled = raw.groupby("enterprise_id", sort=False)[REPORT_FIELDS].ffill()
     was_filled = raw[REPORT_FIELDS].isna() & filled.notna()
-    new_filled = was_filled.apply(lambda r: ",".join(f for f in REPORT_FIELDS if r[f]) or None, axis=1)
+    names = np.array(REPORT_FIELDS, dtype=object)
+    new_filled = pd.Series([",".join(names[row]) or None for row in was_filled.to_numpy(dtype=bool)],
+                           index=was_filled.index, dtype=object)
     current = reports.set_index("id").loc[raw["id"]]
     changed = _differs(filled[REPORT_FIELDS], current[REPORT_FIELDS]) | _differs(
         new_filled.to_frame("f"), current[["filled_fields"]].set_axis(["f"], axis=1))
@@ -614,15 +618,26 @@ def _refill_reports(ctx: LoadContext, enterprise_ids: list[int]) -> None:
         rows.insert(0, "id", raw.loc[rows.index, "id"])
         rows["filled_fields"] = new_filled[changed]
         bulk_update(ctx, ReopeningReport.__table__, rows)
-    first = raw.groupby("enterprise_id")["effective_at"].min()
+    _register_from_first_report(ctx, raw.groupby("enterprise_id")["effective_at"].min())
+
+
+def _register_from_first_report(ctx: LoadContext, first: pd.Series) -> None:
+    """Enterprises that joined the registry from a report count from their earliest report."""
     t = Enterprise.__table__
-    for ident, moment in first.items():
-        moved = ctx.session.connection().execute(
-            update(t).where(t.c.id == int(ident), t.c.from_registry.is_(False), t.c.registered_at > moment)
-            .values(registered_at=moment)
-        )
-        if moved.rowcount:
-            enterprises_changed(ctx)
+    found = pd.concat([fetch(ctx, select(t.c.id, t.c.registered_at).where(t.c.id.in_(chunk), t.c.from_registry.is_(False)),
+                             ["id", "registered_at"]) for chunk in _in_chunks(int(i) for i in first.index)]
+                      or [pd.DataFrame(columns=["id", "registered_at"])], ignore_index=True)
+    if found.empty:
+        return
+    earliest = pd.to_datetime(first.reindex(found["id"].astype(int)).to_numpy())
+    registered = pd.to_datetime(found["registered_at"].to_numpy())
+    later = registered > earliest
+    if not later.any():
+        return
+    moves = [{"ident": int(i), "moment": _py(m)} for i, m in zip(found["id"][later], earliest[later])]
+    ctx.session.connection().execute(
+        update(t).where(t.c.id == bindparam("ident")).values(registered_at=bindparam("moment")), moves)
+    enterprises_changed(ctx)
 
 
 # --- returning staff ------------------------------------------------------------------------
