@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session
 from etl import config
 from etl.aggregate import COUNT_COLUMNS, DayRange, compute, day_range
 from etl.figures import Day, ratio, street_figures
-from schemas.aggregates import AggBuildingSpan, AggEnterpriseSpan, AggMeta, AggStaff, AggStreetDay, AggStreetPlan
+from schemas.aggregates import (
+    AggBatchUnit, AggBuildingSpan, AggEnterpriseSpan, AggMeta, AggQuarantine, AggStaff, AggStreetDay, AggStreetPlan,
+)
 from schemas.models import (
     Boundary, Building, Division, Enterprise, FollowUp, ImportBatch, Reject, ReopeningReport, ReturningStaff,
 )
@@ -512,27 +514,24 @@ class StaffBreakdown:
 
 
 def staff_breakdown(session: Session, divs: Divisions, code: str, day: date, soon_days: int = 3) -> StaffBreakdown:
-    """Returning staff of a unit on ``day`` by origin, by return date, and quarantines ending soon."""
-    a = AggStaff
-    base = select(a.origin, a.return_date, a.quarantine_end, a.people).where(
-        a.return_date <= day, scoped_street_filter(a.code, divs, code))
-    origin: dict[str, int] = defaultdict(int)
-    arrivals: dict[date, int] = defaultdict(int)
-    ending: dict[date, int] = defaultdict(int)
-    quarantined = total = 0
-    for o, rd, qe, n in session.execute(base):
-        origin[o or "未填写"] += n
-        arrivals[rd] += n
-        total += n
-        if qe is not None and qe >= day:
-            quarantined += n
-            if qe <= day + timedelta(days=soon_days):
-                ending[qe] += n
+    """Returning staff of a unit on ``day`` by origin, by return date, and quarantines ending soon (SQL aggregates)."""
+    a, qa = AggStaff, AggQuarantine
+    where = [a.return_date <= day, scoped_street_filter(a.code, divs, code)]
+    people = func.sum(a.people)
+    by_origin = [(o or "未填写", int(n)) for o, n in session.execute(
+        select(a.origin, people).where(*where).group_by(a.origin).order_by(people.desc(), a.origin))]
+    arrivals = {d: int(n) for d, n in session.execute(
+        select(a.return_date, people).where(*where).group_by(a.return_date).order_by(a.return_date))}
+    in_quarantine = [qa.return_date <= day, qa.quarantine_end >= day, scoped_street_filter(qa.code, divs, code)]
+    ending = {d: int(n) for d, n in session.execute(
+        select(qa.quarantine_end, func.sum(qa.people))
+        .where(*in_quarantine, qa.quarantine_end <= day + timedelta(days=soon_days)).group_by(qa.quarantine_end))}
+    quarantined = session.scalar(select(func.sum(qa.people)).where(*in_quarantine)) or 0
     return StaffBreakdown(
-        by_origin=sorted(origin.items(), key=lambda kv: (-kv[1], kv[0])),
+        by_origin=by_origin,
         by_return_date=sorted(arrivals.items()),
         ending=[(day + timedelta(days=i), ending.get(day + timedelta(days=i), 0)) for i in range(soon_days + 1)],
-        in_quarantine=quarantined, total=total, arrived_today=arrivals.get(day, 0),
+        in_quarantine=int(quarantined), total=sum(arrivals.values()), arrived_today=arrivals.get(day, 0),
     )
 
 
@@ -550,8 +549,9 @@ def _mask_phone(phone: str | None) -> str:
 
 
 def staff_people(session: Session, divs: Divisions, code: str, day: date, personal: bool,
-                 soon_days: int = 3, limit: int = 300) -> tuple[int, list[dict[str, Any]]]:
-    """People in quarantine on ``day`` whose quarantine ends within ``soon_days`` (masked unless ``personal``)."""
+                 soon_days: int = 3, limit: int = 300) -> list[dict[str, Any]]:
+    """People in quarantine on ``day`` whose quarantine ends within ``soon_days``, soonest first (masked unless
+    ``personal``); how many there are in all is ``staff_breakdown(...).ending``."""
     street = func.coalesce(Enterprise.street_code, ReturningStaff.street_code)
     keys = divs.keys_under(code)
     where = [ReturningStaff.is_current.is_(True), ReturningStaff.return_date <= day,
@@ -559,7 +559,6 @@ def staff_people(session: Session, divs: Divisions, code: str, day: date, person
     if keys is not None:
         where.append(or_(street.in_(sorted(keys)), and_(street.is_(None), ReturningStaff.district_code.in_(sorted(keys)))))
     base = select(ReturningStaff).outerjoin(Enterprise, Enterprise.id == ReturningStaff.enterprise_id).where(*where)
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     rows = session.scalars(base.order_by(ReturningStaff.quarantine_end, ReturningStaff.id).limit(limit)).all()
     out = [{
         "name": r.name or "" if personal else _mask_name(r.name),
@@ -569,7 +568,7 @@ def staff_people(session: Session, divs: Divisions, code: str, day: date, person
         "origin": r.origin or "", "return_date": r.return_date, "quarantine_status": r.quarantine_status or "",
         "quarantine_end": r.quarantine_end,
     } for r in rows]
-    return int(total), out
+    return out
 
 
 # --------------------------------------------------------------------------- data quality
@@ -580,25 +579,7 @@ def batches_in_scope(session: Session, divs: Divisions, code: str) -> list[int] 
     keys = divs.keys_under(code)
     if keys is None:
         return None
-    key_list = sorted(keys)
-    ids = set(session.scalars(select(ReopeningReport.batch_id).join(Enterprise, Enterprise.id == ReopeningReport.enterprise_id)
-                              .where(Enterprise.street_code.in_(key_list)).distinct()))
-    street = func.coalesce(Enterprise.street_code, ReturningStaff.street_code)
-    ids |= set(session.scalars(select(ReturningStaff.batch_id).outerjoin(Enterprise, Enterprise.id == ReturningStaff.enterprise_id)
-                               .where(or_(street.in_(key_list), ReturningStaff.district_code.in_(key_list))).distinct()))
-    for model in (Building, Enterprise):
-        column = model.street_code
-        for sources in session.scalars(select(model.sources).where(column.in_(key_list), model.sources.is_not(None))):
-            ids |= _source_batches(sources)
-    return sorted(ids)
-
-
-def _source_batches(sources: str | None) -> set[int]:
-    try:
-        data = json.loads(sources or "{}")
-    except ValueError:
-        return set()
-    return {int(v[0]) for v in data.values() if isinstance(v, list) and v and isinstance(v[0], int)}
+    return sorted(session.scalars(select(AggBatchUnit.batch_id).where(AggBatchUnit.code.in_(sorted(keys))).distinct()))
 
 
 def ledger(session: Session, batch_ids: list[int] | None, limit: int = 2000) -> list[dict[str, Any]]:

@@ -23,7 +23,9 @@ from sqlalchemy import Table, delete, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from etl import config
-from schemas.aggregates import AggBuildingSpan, AggEnterpriseSpan, AggMeta, AggStaff, AggStreetDay, AggStreetPlan
+from schemas.aggregates import (
+    AggBatchUnit, AggBuildingSpan, AggEnterpriseSpan, AggMeta, AggQuarantine, AggStaff, AggStreetDay, AggStreetPlan,
+)
 from schemas.models import Building, Division, Enterprise, ReopeningReport, ReturningStaff
 from schemas.sources import SHOP_KIND
 
@@ -106,6 +108,8 @@ class Aggregates:
     enterprise_spans: pd.DataFrame
     plans: pd.DataFrame
     staff: pd.DataFrame
+    quarantine: pd.DataFrame
+    batch_units: pd.DataFrame
 
 
 def _frame(session: Session, stmt: Any, columns: list[str]) -> pd.DataFrame:
@@ -266,7 +270,7 @@ def compute(session: Session, rng: DayRange, codes: set[str] | None = None) -> A
             if waiting.any():
                 plan_parts.append(pd.DataFrame({"k": e_key[waiting], "day": d, "planned": planned[waiting].astype(np.int64)}))
 
-    staff_counts, staff_groups = _staff(session, rng, codes)
+    staff_counts, staff_groups, quarantine_groups = _staff(session, rng, codes)
     street_day = _street_day_frame(keys, counts, rng)
     street_day = _merge_staff(street_day, staff_counts)
 
@@ -287,7 +291,8 @@ def compute(session: Session, rng: DayRange, codes: set[str] | None = None) -> A
         plans = plans[plans["code"].isin(codes)]
         building_spans = building_spans[building_spans["street_code"].isin(codes)]
         enterprise_spans = enterprise_spans[enterprise_spans["street_code"].isin(codes)]
-    return Aggregates(street_day, building_spans, enterprise_spans, plans, staff_groups)
+    return Aggregates(street_day, building_spans, enterprise_spans, plans, staff_groups, quarantine_groups,
+                      _batch_units(session, codes))
 
 
 def _street_day_frame(keys: list[str], counts: np.ndarray, rng: DayRange) -> pd.DataFrame:
@@ -310,8 +315,9 @@ def _merge_staff(street_day: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
     return merged
 
 
-def _staff(session: Session, rng: DayRange, codes: set[str] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Returning staff per key and day (distinct people, as street_figures counts them), and the page groups."""
+def _staff(session: Session, rng: DayRange, codes: set[str] | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Returning staff per key and day (distinct people, as street_figures counts them), and the page groups
+    (by origin and return date; by return date and end of quarantine)."""
     street = func.coalesce(Enterprise.street_code, ReturningStaff.street_code)
     stmt = (select(street, ReturningStaff.district_code, ReturningStaff.person_key, ReturningStaff.origin,
                    ReturningStaff.return_date, ReturningStaff.quarantine_end)
@@ -324,9 +330,10 @@ def _staff(session: Session, rng: DayRange, codes: set[str] | None) -> tuple[pd.
         stmt = stmt.where(or_(street.in_(code_list), (street.is_(None) & ReturningStaff.district_code.in_(code_list))))
     rows = _frame(session, stmt, ["street", "district", "person", "origin", "return_date", "quarantine_end"])
     empty_counts = pd.DataFrame(columns=["code", "day", "returning_staff", "in_quarantine"])
-    empty_groups = pd.DataFrame(columns=["code", "origin", "return_date", "quarantine_end", "people"])
+    empty_groups = pd.DataFrame(columns=["code", "origin", "return_date", "people"])
+    empty_quarantine = pd.DataFrame(columns=["code", "return_date", "quarantine_end", "people"])
     if rows.empty:
-        return empty_counts, empty_groups
+        return empty_counts, empty_groups, empty_quarantine
     rows["code"] = rows["street"].where(rows["street"].notna(), rows["district"]).fillna("")
     rows["street"] = rows["street"].fillna("\0")
     rows["district"] = rows["district"].fillna("\0")
@@ -371,13 +378,40 @@ def _staff(session: Session, rng: DayRange, codes: set[str] | None) -> tuple[pd.
     })
     counts = counts[(counts["returning_staff"] > 0) | (counts["in_quarantine"] > 0)]
 
-    groups = (rows.assign(origin=rows["origin"].fillna(""), quarantine_end=rows["quarantine_end"].astype(object))
-              .groupby(["code", "origin", "return_date", "quarantine_end"], dropna=False)["person"].nunique()
-              .reset_index(name="people"))
+    groups = (rows.assign(origin=rows["origin"].fillna(""))
+              .groupby(["code", "origin", "return_date"])["person"].nunique().reset_index(name="people"))
     groups["origin"] = groups["origin"].replace("", None)
     groups["return_date"] = _dates(groups["return_date"])
-    groups["quarantine_end"] = _dates(groups["quarantine_end"])
-    return counts, groups
+    quarantine = (rows[rows["quarantine_end"].notna()]
+                  .groupby(["code", "return_date", "quarantine_end"])["person"].nunique().reset_index(name="people"))
+    quarantine["return_date"] = _dates(quarantine["return_date"])
+    quarantine["quarantine_end"] = _dates(quarantine["quarantine_end"])
+    return counts, groups, quarantine
+
+
+def _batch_units(session: Session, codes: set[str] | None) -> pd.DataFrame:
+    """(batch, unit) pairs: reports by their enterprise's street, staff by street (else district), and the
+    registry files named in the provenance of buildings and enterprises."""
+    staff_unit = func.coalesce(Enterprise.street_code, ReturningStaff.street_code, ReturningStaff.district_code)
+    queries = [
+        select(ReopeningReport.batch_id, Enterprise.street_code).join(Enterprise, Enterprise.id == ReopeningReport.enterprise_id),
+        select(ReturningStaff.batch_id, staff_unit).outerjoin(Enterprise, Enterprise.id == ReturningStaff.enterprise_id),
+    ]
+    if codes is not None:
+        queries[0] = queries[0].where(Enterprise.street_code.in_(sorted(codes)))
+        queries[1] = queries[1].where(staff_unit.in_(sorted(codes)))
+    parts = [_frame(session, stmt.distinct(), ["batch_id", "code"]) for stmt in queries]
+    for model in (Building, Enterprise):
+        stmt = select(model.street_code, model.sources).where(model.sources.is_not(None))
+        if codes is not None:
+            stmt = stmt.where(model.street_code.in_(sorted(codes)))
+        named = _frame(session, stmt, ["code", "sources"])
+        batches = named["sources"].astype(str).str.findall(r"\[(\d+),")
+        pairs = pd.DataFrame({"code": named["code"], "batch_id": batches}).explode("batch_id").dropna()
+        parts.append(pairs[["batch_id", "code"]])
+    out = pd.concat(parts, ignore_index=True).dropna()
+    out["batch_id"] = out["batch_id"].astype(np.int64)
+    return out.drop_duplicates(ignore_index=True)
 
 
 def _ranges(lengths: np.ndarray) -> np.ndarray:
@@ -472,6 +506,8 @@ def _replace(session: Session, result: Aggregates, codes: set[str] | None) -> No
         (AggEnterpriseSpan.__table__, result.enterprise_spans, AggEnterpriseSpan.street_code),
         (AggStreetPlan.__table__, result.plans, AggStreetPlan.code),
         (AggStaff.__table__, result.staff, AggStaff.code),
+        (AggQuarantine.__table__, result.quarantine, AggQuarantine.code),
+        (AggBatchUnit.__table__, result.batch_units, AggBatchUnit.code),
     ]
     for table, frame, key in tables:
         if codes is None:

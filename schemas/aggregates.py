@@ -89,7 +89,7 @@ class AggStreetPlan(Base):
 
 
 class AggStaff(Base):
-    """Current returning-staff records grouped for the 返岗人员 page (one current record per person)."""
+    """Current returning staff (one record per person) by unit, origin and return date, for the 返岗人员 page."""
 
     __tablename__ = "agg_staff"
     __table_args__ = (Index("ix_agg_staff_code", "code", "return_date"),)
@@ -98,8 +98,29 @@ class AggStaff(Base):
     code: Mapped[str] = mapped_column(String(12), doc="same key as AggStreetDay.code")
     origin: Mapped[str | None] = mapped_column(Text)
     return_date: Mapped[date] = mapped_column(Date)
-    quarantine_end: Mapped[date | None] = mapped_column(Date)
     people: Mapped[int] = mapped_column(Integer)
+
+
+class AggQuarantine(Base):
+    """The same people by unit, return date and end of quarantine (those with a quarantine end)."""
+
+    __tablename__ = "agg_quarantine"
+    __table_args__ = (Index("ix_agg_quarantine_code", "code", "quarantine_end"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), doc="same key as AggStreetDay.code")
+    return_date: Mapped[date] = mapped_column(Date)
+    quarantine_end: Mapped[date] = mapped_column(Date)
+    people: Mapped[int] = mapped_column(Integer)
+
+
+class AggBatchUnit(Base):
+    """Which import batches brought data of which unit (street, else district): the ledger cut to a scope."""
+
+    __tablename__ = "agg_batch_unit"
+
+    batch_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), primary_key=True, index=True)
 
 
 class AggMeta(Base):

@@ -24,9 +24,10 @@ def layout(unit: str | None = None, day: str | None = None, building: str | None
         view = context.current_view(s, unit, day, building)
         figures = q.unit_figures(s, view.divs, view.campaign, view.code, view.day)
         staff = q.staff_breakdown(s, view.divs, view.code, view.day, SOON_DAYS)
-        total, people = q.staff_people(s, view.divs, view.code, view.day, view.account.can_see_personal_data, SOON_DAYS)
+        people = q.staff_people(s, view.divs, view.code, view.day, view.account.can_see_personal_data, SOON_DAYS)
         units = q.sub_unit_figures(s, view.divs, view.campaign, view.code, view.day)
     origins = staff.by_origin[:15]
+    total = sum(n for _, n in staff.ending)
     masked = "" if view.account.can_see_personal_data else "（姓名、手机号已脱敏）"
     parts = [
         html.H1(f"{view.name} · 返岗人员 · {view.day.isoformat()}", className="page-title", id="page-title"),

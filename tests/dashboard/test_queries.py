@@ -85,12 +85,23 @@ def test_personal_data_is_masked_unless_granted(city_db: str) -> None:
     with Session(make_engine(city_db)) as s:
         divs = q.load_divisions(s)
         day = date(2020, 2, 14)
-        total, masked = q.staff_people(s, divs, "310000", day, personal=False, soon_days=14)
-        _, plain = q.staff_people(s, divs, "310000", day, personal=True, soon_days=14)
-        assert total and masked
+        masked = q.staff_people(s, divs, "310000", day, personal=False, soon_days=14)
+        plain = q.staff_people(s, divs, "310000", day, personal=True, soon_days=14)
+        ending = sum(n for _, n in q.staff_breakdown(s, divs, "310000", day, soon_days=14).ending)
+        assert masked and len(masked) == min(ending, 300)
         for m, p in zip(masked, plain):
             assert m["id_masked"] == p["id_masked"] and "*" in m["id_masked"] and len(m["id_masked"]) == 18
             if p["name"] and len(p["name"]) > 1:
                 assert m["name"] != p["name"] and m["name"][0] == p["name"][0]
             if p["phone"]:
                 assert "****" in m["phone"]
+
+
+def test_the_ledger_of_a_district_holds_its_files_and_not_other_districts_files(city_db: str) -> None:
+    with Session(make_engine(city_db)) as s:
+        divs = q.load_divisions(s)
+        assert q.batches_in_scope(s, divs, "310000") is None
+        files = [row["file"] for row in q.ledger(s, q.batches_in_scope(s, divs, "310105"))]
+        everything = [row["file"] for row in q.ledger(s, None)]
+    assert any("长宁" in f for f in files)
+    assert not any("浦东" in f for f in files) and any("浦东" in f for f in everything)
