@@ -3,7 +3,7 @@
 The view a page shows (unit, day, building) is its query string: filters, map clicks and chart
 clicks only change the URL, and each page's layout function renders from it on the server, cut to
 the user's scope (dashboard.context).  Everything is served from this process: Bootstrap CSS and
-plotly.js are local assets, the map is drawn without tiles.
+plotly.js are local assets, the map is drawn without tiles unless ONENET_TILE_URL names a tile server.
 """
 from __future__ import annotations
 

@@ -141,11 +141,13 @@ def _centre(rings: list[list[list[float]]]) -> tuple[float, float]:
 
 
 def unit_map(units: list[dict[str, Any]], shapes: dict[str, Any], points: dict[str, tuple[float, float]],
-             buildings: list[dict[str, Any]] | None = None, selected_building: int | None = None) -> go.Figure:
+             buildings: list[dict[str, Any]] | None = None, selected_building: int | None = None,
+             tile_url: str | None = None) -> go.Figure:
     """Units coloured by reopening rate (polygons where known, points otherwise); buildings as points.
 
-    Drawn on plain axes in longitude/latitude: no tile server, no base map to fetch.  A click on a
-    unit's label or point carries ``["unit", code]``, on a building ``["building", id]``.
+    Drawn on plain axes in longitude/latitude: no tile server, no base map to fetch, unless a
+    ``tile_url`` ({z}/{x}/{y} raster tiles) is configured.  A click on a unit's label or point
+    carries ``["unit", code]``, on a building ``["building", id]``.
     """
     fig = go.Figure()
     by_code = {f["id"]: f for f in shapes.get("features", [])}
@@ -198,10 +200,35 @@ def unit_map(units: list[dict[str, Any]], shapes: dict[str, Any], points: dict[s
                     "line": {"color": ["#111827" if b["building_id"] == selected_building else "#ffffff" for b in placed],
                              "width": 2},
                     "symbol": "square"}))
+    if tile_url:
+        return _on_tiles(fig, tile_url)
     mid_lat = _mid_latitude(fig)
     fig.update_xaxes(visible=False, fixedrange=False)
     fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1 / max(math.cos(math.radians(mid_lat)), 0.2))
     return _layout(fig, dragmode="pan", clickmode="event", hovermode="closest")
+
+
+def _on_tiles(flat: go.Figure, tile_url: str) -> go.Figure:
+    """The same traces on a MapLibre map over the configured raster tiles."""
+    fig = go.Figure()
+    for t in flat.data:
+        marker = t.marker.to_plotly_json() if t.marker else {}
+        marker.pop("line", None)
+        marker.pop("symbol", None)
+        fig.add_trace(go.Scattermap(
+            lon=t.x, lat=t.y, mode=t.mode, fill=t.fill, fillcolor=t.fillcolor, text=t.text, hovertext=t.hovertext,
+            hoverinfo=t.hoverinfo, customdata=t.customdata, name=t.name, showlegend=False, marker=marker,
+            line={"color": t.line.color, "width": t.line.width} if t.line and t.line.color else None))
+    lons = [x for t in flat.data for x in (t.x or []) if x is not None]
+    lats = [y for t in flat.data for y in (t.y or []) if y is not None]
+    span = max(max(lons, default=121.5) - min(lons, default=121.4), max(lats, default=31.3) - min(lats, default=31.2), 1e-3)
+    fig.update_layout(map={
+        "style": "white-bg", "zoom": max(3.0, min(16.0, math.log2(360 / span) - 0.8)),
+        "center": {"lon": (max(lons, default=121.47) + min(lons, default=121.47)) / 2,
+                   "lat": (max(lats, default=31.23) + min(lats, default=31.23)) / 2},
+        "layers": [{"below": "traces", "sourcetype": "raster", "source": [tile_url]}],
+    })
+    return _layout(fig, clickmode="event", hovermode="closest")
 
 
 def _mid_latitude(fig: go.Figure) -> float:

@@ -22,6 +22,9 @@ QUARANTINE_DAYS = 14
 CITY_CODE = "310000"
 CITY_NAME = "上海市"
 
+# The dashboard's map needs no tiles; a tile server may be set ({z}/{x}/{y} raster URL), e.g. the city's own.
+MAP_TILE_URL = os.environ.get("ONENET_TILE_URL") or None
+
 # Guards for hostile or broken input files.
 MAX_FILE_BYTES = 2 * 1024**3
 MAX_UNZIPPED_BYTES = 4 * 1024**3
