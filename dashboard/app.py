@@ -8,10 +8,12 @@ plotly.js are local assets, the map is drawn without tiles unless ONENET_TILE_UR
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import dash
+import flask
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from sqlalchemy import Engine
@@ -159,6 +161,26 @@ def download(n_clicks: int | None, pathname: str | None, search: str | None) -> 
     return dcc.send_bytes(data, f"onenet_{page}_{view.name}_{view.day.isoformat()}.xlsx")
 
 
+def qr_sheet(street_code: str) -> flask.Response:
+    """The printable A4 sheet of QR codes of a street in the user's scope (as `onenet qr` writes it).
+
+    The codes point at $ONENET_PUBLIC_URL, else at the address this page was asked on.
+    """
+    from etl.qr_cli import write_posters  # noqa: PLC0415
+
+    with context.session() as s:
+        view = context.current_view(s, street_code)
+        if view.code != street_code or view.level != "street":
+            flask.abort(404)
+        base_url = (os.environ.get("ONENET_PUBLIC_URL") or flask.request.host_url).rstrip("/")
+        with tempfile.TemporaryDirectory() as folder:
+            try:
+                _, _, sheet = write_posters(s, street_code, Path(folder), base_url, log=lambda m: None)
+            except SystemExit as exc:
+                return flask.Response(str(exc).removeprefix("onenet: "), status=404, mimetype="text/plain")
+            return flask.Response(sheet.read_text(encoding="utf-8"), mimetype="text/html")
+
+
 def create_app(engine: Engine) -> dash.Dash:
     context.bind(engine)
     app = dash.Dash(
@@ -168,6 +190,7 @@ def create_app(engine: Engine) -> dash.Dash:
     )
     app.layout = shell
     init_login(app.server, engine)
+    app.server.add_url_rule("/qr-sheet/<street_code>", "onenet_qr_sheet", qr_sheet)
     try:
         from dashboard.intake import register_intake  # noqa: PLC0415
     except ImportError:

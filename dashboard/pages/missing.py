@@ -65,6 +65,8 @@ def layout(unit: str | None = None, day: str | None = None, building: str | None
             ui.kpi_card("silent", "未填报企业", ui.fmt_int(silent), f"登记企业 {figures['enterprises']:,} 家"),
             ui.kpi_card("reporting_coverage", "填报率", ui.fmt_pct(figures["reporting_coverage"]), "已填报 ÷ 登记企业"),
         ], className="g-2 kpi-row"),
+        html.Div(html.A("打印本街镇楼宇二维码", href=f"/qr-sheet/{view.code}", target="_blank", id="qr-sheet-link",
+                        className="btn btn-outline-primary btn-sm"), className="mb-2") if view.level == "street" else None,
         ui.section(f"有未填报企业的楼宇{shown}",
                    html.Div([building_card(b) for b in buildings] or [html.Div("当日没有漏报楼宇", className="empty-note")],
                             id="missing-list"),

@@ -387,3 +387,17 @@ def test_a_qr_submission_takes_the_enterprise_off_the_missing_list_at_once(
 
     status, again = call("POST", payload)
     assert status == 200 and again["receipt"] == first["receipt"], "a retry of the same submission stores nothing new"
+
+
+def test_a_street_official_prints_the_qr_codes_of_their_street(browser: WebDriver, site: Site) -> None:
+    login(browser, site, STREET_USER, STREET_PASSWORD)
+    open_page(browser, site, f"/missing?day={DAY}", site.street_name)
+    link = browser.find_element(By.ID, "qr-sheet-link")
+    browser.get(link.get_attribute("href"))
+    WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".card img"))
+    cards = browser.find_elements(By.CSS_SELECTOR, ".card")
+    assert cards and site.street_name in browser.title
+    assert all(site.url in c.text for c in cards), "the codes point at the address the dashboard was opened on"
+    other = next(c for c in summary(site, "street") if c != site.street and c.startswith("310105"))
+    browser.get(f"{site.url}/qr-sheet/{other}")
+    assert "楼宇二维码" not in browser.page_source, "another street's codes are not shown"

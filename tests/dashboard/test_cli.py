@@ -1,0 +1,47 @@
+"""`onenet users`: accounts an administrator manages from the command line, on both engines."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from dashboard.auth import check_login
+from schemas.db import init_db, make_engine
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def users(db_url: str, *args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "etl.cli", "--db", db_url, "users", *args], cwd=ROOT,
+                          env=dict(os.environ), input=password, capture_output=True, text=True, timeout=120)
+
+
+def test_add_list_passwd_disable(db_url: str) -> None:
+    init_db(make_engine(db_url))
+    added = users(db_url, "add", "wang", "--role", "district", "--scope", "310105", "--password-stdin",
+                  password="first-pass-2020\n")
+    assert added.returncode == 0, added.stderr
+    with Session(make_engine(db_url)) as s:
+        user = check_login(s, "wang", "first-pass-2020")
+        assert user is not None and (user.role, user.scope_code, user.can_see_personal_data) == ("district", "310105", False)
+
+    listed = users(db_url, "list")
+    assert "wang" in listed.stdout and "区领导" in listed.stdout and "310105" in listed.stdout
+
+    again = users(db_url, "add", "wang", "--role", "district", "--scope", "310101", "--password-stdin", password="x" * 10 + "\n")
+    assert again.returncode == 2 and "wang" in again.stderr
+    bad_scope = users(db_url, "add", "li", "--role", "street", "--scope", "999999", "--password-stdin", password="y" * 10 + "\n")
+    assert bad_scope.returncode == 2 and "999999" in bad_scope.stderr
+    short = users(db_url, "add", "zhao", "--role", "analyst", "--scope", "310000", "--password-stdin", password="short\n")
+    assert short.returncode == 2 and "8 characters" in short.stderr
+
+    assert users(db_url, "passwd", "wang", "--password-stdin", password="second-pass-2020\n").returncode == 0
+    with Session(make_engine(db_url)) as s:
+        assert check_login(s, "wang", "first-pass-2020") is None
+        assert check_login(s, "wang", "second-pass-2020") is not None
+    assert users(db_url, "disable", "wang").returncode == 0
+    with Session(make_engine(db_url)) as s:
+        assert check_login(s, "wang", "second-pass-2020") is None
