@@ -18,7 +18,7 @@ from etl import config
 
 FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, WenQuanYi Micro Hei, sans-serif"
 RATE_SCALE = "RdYlGn"
-BLUE, GREY, RED, GREEN = "#1f5fa8", "#8a94a6", "#c0392b", "#2e8b57"
+BLUE, RED, GREEN = "#1f5fa8", "#c0392b", "#2e8b57"
 GRAPH_CONFIG = {"displayModeBar": False, "displaylogo": False, "responsive": True, "locale": "zh-CN",
                 "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"], "toImageButtonOptions": {"scale": 2}}
 

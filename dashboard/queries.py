@@ -31,7 +31,6 @@ from schemas.models import (
 from schemas.sources import SHOP_KIND
 
 FOLLOW_UP_STATUSES = {"called": "已致电", "promised": "已承诺填报", "refused": "拒绝配合", "resolved": "已解决"}
-RATE_KEYS = ("reopening_rate", "shop_reopening_rate", "staff_return_rate", "reporting_coverage", "timeliness")
 
 
 # --------------------------------------------------------------------------- hierarchy
@@ -379,13 +378,6 @@ def latest_follow_ups(session: Session, building_ids: list[int], day: date) -> d
         for f in rows:
             out[f.building_id] = f
     return out
-
-
-def follow_up_history(session: Session, building_id: int) -> list[dict[str, Any]]:
-    rows = session.scalars(select(FollowUp).where(FollowUp.building_id == building_id)
-                           .order_by(FollowUp.set_at.desc(), FollowUp.id.desc()).limit(50))
-    return [{"day": f.day, "status": FOLLOW_UP_STATUSES.get(f.status, f.status), "note": f.note or "",
-             "set_by": f.set_by, "set_at": f.set_at} for f in rows]
 
 
 def record_follow_up(session: Session, building_id: int, day: date, status: str, note: str | None, user: str) -> FollowUp:

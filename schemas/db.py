@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from etl import config
 import schemas.aggregates  # noqa: F401  (its tables join Base.metadata)
-import schemas.intake  # noqa: F401
+import schemas.intake  # noqa: F401  (likewise)
 from schemas.models import Base, Division
 
 

@@ -9,7 +9,6 @@ import uuid
 from typing import Any
 
 import flask
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
