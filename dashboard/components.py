@@ -191,7 +191,8 @@ def unit_map(units: list[dict[str, Any]], shapes: dict[str, Any], points: dict[s
     if buildings:
         placed = [b for b in buildings if b.get("lng") is not None and b.get("lat") is not None]
         fig.add_trace(go.Scatter(
-            x=[b["lng"] for b in placed], y=[b["lat"] for b in placed], mode="markers",
+            x=[b["lng"] for b in placed], y=[b["lat"] for b in placed], mode="markers+text",
+            text=[b["building"] for b in placed], textposition="top center", textfont={"size": 11, "color": "#374151"},
             customdata=[["building", b["building_id"]] for b in placed],
             hovertext=[f"{b['building']}<br>{b['address']}<br>未填报 {b['silent']} / {b['enterprises']} 家" for b in placed],
             hoverinfo="text", name="buildings", showlegend=False,

@@ -69,7 +69,8 @@ def layout(unit: str | None = None, day: str | None = None, building: str | None
         html.H1(title, className="page-title", id="page-title"),
         headline_cards(now, before),
         dbc.Row([
-            dbc.Col(ui.section("地图", map_graph, subtitle="颜色为复工率；点击区、街镇或楼宇下钻"), lg=7),
+            dbc.Col(ui.section("地图", map_graph, subtitle=("红色楼宇有企业未填报，绿色楼宇均已填报；点击楼宇查看企业"
+                                                          if view.level == "street" else "颜色为复工率；点击区或街镇下钻")), lg=7),
             dbc.Col(side, lg=5),
         ], className="g-3"),
         panel,
