@@ -28,7 +28,7 @@ from schemas.aggregates import (
 from schemas.models import (
     Boundary, Building, Division, Enterprise, FollowUp, ImportBatch, Reject, ReopeningReport, ReturningStaff,
 )
-from schemas.sources import SHOP_KIND
+from schemas.sources import SHOP_KIND, SOURCE_KINDS
 
 FOLLOW_UP_STATUSES = {"called": "已致电", "promised": "已承诺填报", "refused": "拒绝配合", "resolved": "已解决"}
 
@@ -594,6 +594,9 @@ def kind_label(kind: str | None) -> str:
     return "＋".join(KIND_LABELS.get(k, k) for k in (kind or "").split("+") if k)
 
 
+FIELD_HEADERS = {f.name: f.header for kind in SOURCE_KINDS for f in kind.fields}
+
+
 def rejects(session: Session, batch_ids: list[int] | None, limit: int = 2000) -> tuple[int, list[dict[str, Any]]]:
     base = select(Reject, ImportBatch.file_name).join(ImportBatch, ImportBatch.id == Reject.batch_id)
     count = select(func.count()).select_from(Reject)
@@ -603,7 +606,8 @@ def rejects(session: Session, batch_ids: list[int] | None, limit: int = 2000) ->
     total = session.scalar(count) or 0
     rows = session.execute(base.order_by(Reject.batch_id.desc(), Reject.id).limit(limit)).all()
     return int(total), [{"batch": r.batch_id, "file": file_name, "sheet": r.sheet or "", "row": r.row_number,
-                         "field": r.field or "", "reason": r.reason} for r, file_name in rows]
+                         "field": FIELD_HEADERS.get(r.field or "", r.field or ""), "reason": r.reason}
+                        for r, file_name in rows]
 
 
 PROVENANCE_FIGURES = {

@@ -97,11 +97,13 @@ def test_personal_data_is_masked_unless_granted(city_db: str) -> None:
                 assert "****" in m["phone"]
 
 
-def test_the_ledger_of_a_district_holds_its_files_and_not_other_districts_files(city_db: str) -> None:
+def test_the_ledger_of_a_district_holds_its_files_and_rejects_name_fields_in_chinese(city_db: str) -> None:
     with Session(make_engine(city_db)) as s:
         divs = q.load_divisions(s)
         assert q.batches_in_scope(s, divs, "310000") is None
         files = [row["file"] for row in q.ledger(s, q.batches_in_scope(s, divs, "310105"))]
         everything = [row["file"] for row in q.ledger(s, None)]
+        total, rejected = q.rejects(s, None)
+    assert total and all(r["field"] and not r["field"].isascii() for r in rejected), "fields as their Chinese headers"
     assert any("长宁" in f for f in files)
     assert not any("浦东" in f for f in files) and any("浦东" in f for f in everything)
