@@ -95,9 +95,8 @@ def _crumbs(view: context.View, pathname: str) -> list[Any]:
 )
 def show_filters(pathname: str | None, search: str | None) -> tuple[Any, ...]:
     """Filters and breadcrumb as the URL says, with only the districts and streets of the user's scope."""
-    params = context.parse_query(search)
     with context.session() as s:
-        view = context.current_view(s, params.get("unit"), params.get("day"), params.get("building"))
+        view = context.view_of_search(s, search)
     divs, scope = view.divs, view.account.scope_code
     scope_level = divs.level.get(scope, "city")
     district = divs.ancestor(view.code, "district")
@@ -151,9 +150,8 @@ def download(n_clicks: int | None, pathname: str | None, search: str | None) -> 
 
     if not n_clicks:
         return no_update
-    params = context.parse_query(search)
     with context.session() as s:
-        view = context.current_view(s, params.get("unit"), params.get("day"), params.get("building"))
+        view = context.view_of_search(s, search)
         data = workbook_bytes(s, scope_code=view.code, day=view.day, user_name=view.account.label,
                               sections=EXPORT_SECTIONS.get(pathname or "/", ("summary",)),
                               personal=view.account.can_see_personal_data)

@@ -98,6 +98,12 @@ def _as_building(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
+def view_of_search(s: Session, search: str | None) -> View:
+    """``current_view`` for the query string of the page a callback serves (``?unit=…&day=…&building=…``)."""
+    params = parse_query(search)
+    return current_view(s, params.get("unit"), params.get("day"), params.get("building"))
+
+
 def current_view(s: Session, unit: str | None = None, day: str | None = None, building: str | None = None) -> View:
     """The view the query string asks for, cut to the logged-in user's scope."""
     account = current_account()

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from etl import config
 from etl.aggregate import COUNT_COLUMNS, DayRange, compute, day_range
+from etl.export import latest_follow_ups, mask_name, mask_phone
 from etl.figures import Day, ratio, street_figures
 from schemas.aggregates import (
     AggBatchUnit, AggBuildingSpan, AggEnterpriseSpan, AggMeta, AggQuarantine, AggStaff, AggStreetDay, AggStreetPlan,
@@ -368,18 +369,6 @@ def _chunked_get(session: Session, model: Any, ids: list[int], size: int = 900) 
     return out
 
 
-def latest_follow_ups(session: Session, building_ids: list[int], day: date) -> dict[int, FollowUp]:
-    """Each building's latest follow-up about ``day`` or an earlier day."""
-    out: dict[int, FollowUp] = {}
-    for i in range(0, len(building_ids), 900):
-        chunk = building_ids[i:i + 900]
-        rows = session.scalars(select(FollowUp).where(FollowUp.building_id.in_(chunk), FollowUp.day <= day)
-                               .order_by(FollowUp.day, FollowUp.set_at, FollowUp.id))
-        for f in rows:
-            out[f.building_id] = f
-    return out
-
-
 def record_follow_up(session: Session, building_id: int, day: date, status: str, note: str | None, user: str) -> FollowUp:
     if status not in FOLLOW_UP_STATUSES:
         raise ValueError(f"unknown follow-up status {status!r}")
@@ -527,19 +516,6 @@ def staff_breakdown(session: Session, divs: Divisions, code: str, day: date, soo
     )
 
 
-def _mask_name(name: str | None) -> str:
-    if not name:
-        return ""
-    return name[0] + "*" * (len(name) - 1) if len(name) > 1 else "*"
-
-
-def _mask_phone(phone: str | None) -> str:
-    if not phone:
-        return ""
-    digits = phone.strip()
-    return digits[:3] + "****" + digits[-4:] if len(digits) >= 8 else "****"
-
-
 def staff_people(session: Session, divs: Divisions, code: str, day: date, personal: bool,
                  soon_days: int = 3, limit: int = 300) -> list[dict[str, Any]]:
     """People in quarantine on ``day`` whose quarantine ends within ``soon_days``, soonest first (masked unless
@@ -553,9 +529,9 @@ def staff_people(session: Session, divs: Divisions, code: str, day: date, person
     base = select(ReturningStaff).outerjoin(Enterprise, Enterprise.id == ReturningStaff.enterprise_id).where(*where)
     rows = session.scalars(base.order_by(ReturningStaff.quarantine_end, ReturningStaff.id).limit(limit)).all()
     out = [{
-        "name": r.name or "" if personal else _mask_name(r.name),
+        "name": (r.name or "") if personal else (mask_name(r.name) or ""),
         "id_masked": r.id_masked,
-        "phone": (r.phone or "") if personal else _mask_phone(r.phone),
+        "phone": (r.phone or "") if personal else (mask_phone(r.phone) or ""),
         "enterprise": r.enterprise_name or "", "building": r.building or "",
         "origin": r.origin or "", "return_date": r.return_date, "quarantine_status": r.quarantine_status or "",
         "quarantine_end": r.quarantine_end,

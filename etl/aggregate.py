@@ -480,20 +480,10 @@ def _enterprise_spans(ents: pd.DataFrame, e_shop: np.ndarray, latest: pd.DataFra
         "is_shop": e_shop[epos],
         "day_from": days[start],
         "day_to": days[stop],
-        "planned_reopen_date": [_py_date(v) for v in lat["planned"]],
+        "planned_reopen_date": _dates(lat["planned"]).to_list(),
         "reopened": [None if v is None or (isinstance(v, float) and np.isnan(v)) else bool(v) for v in lat["reopened"]],
-        "actual_reopen_date": [_py_date(v) for v in lat["actual"]],
+        "actual_reopen_date": _dates(lat["actual"]).to_list(),
     }, columns=columns)
-
-
-def _py_date(value: Any) -> date | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return pd.Timestamp(value).date()
 
 
 # --------------------------------------------------------------------------- storage

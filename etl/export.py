@@ -38,7 +38,9 @@ SUMMARY_KEYS = ["code", "name", "enterprises", "reopened", "reopening_rate", "sh
 
 
 def mask_name(name: str | None) -> str | None:
-    return None if not name else name[0] + "*" * (len(name) - 1)
+    if not name:
+        return None
+    return name[0] + "*" * (len(name) - 1) if len(name) > 1 else "*"
 
 
 def mask_phone(phone: str | None) -> str | None:

@@ -74,6 +74,12 @@ def layout(unit: str | None = None, day: str | None = None, building: str | None
     ], className="page page-missing")
 
 
+def _building_in_scope(s: Any, view: context.View, ident: dict[str, Any]) -> Any:
+    """The building a card's button names, if the user's scope holds it (ids come from the browser)."""
+    b = q.building(s, int(ident["building"]))
+    return b if b is not None and context.in_scope(view.divs, view.account.scope_code, b.street_code) else None
+
+
 @callback(Output({"type": "silent-list", "building": MATCH}, "children"),
           Input({"type": "expand", "building": MATCH}, "n_clicks"),
           State({"type": "expand", "building": MATCH}, "id"), State(PAGE_URL, "search"),
@@ -83,11 +89,10 @@ def expand(n_clicks: int | None, ident: dict[str, Any], search: str | None) -> A
         return no_update
     if n_clicks % 2 == 0:
         return None
-    params = context.parse_query(search)
     with context.session() as s:
-        view = context.current_view(s, params.get("unit"), params.get("day"))
-        b = q.building(s, int(ident["building"]))
-        if b is None or not context.in_scope(view.divs, view.account.scope_code, b.street_code):
+        view = context.view_of_search(s, search)
+        b = _building_in_scope(s, view, ident)
+        if b is None:
             return html.Div("无权查看该楼宇", className="text-danger")
         rows = [r for r in q.building_enterprises(s, b.id, view.day) if not r["reported"] and not r["is_shop"]]
     return ui.table([("enterprise", "未填报企业"), ("uscc", "统一社会信用代码"), ("kind", "类型")], rows,
@@ -108,11 +113,10 @@ def save_follow_up(n_clicks: int | None, ident: dict[str, Any], status: str | No
         return no_update
     if status not in q.FOLLOW_UP_STATUSES:
         return "请先选择跟进状态"
-    params = context.parse_query(search)
     with context.session() as s, s.begin():
-        view = context.current_view(s, params.get("unit"), params.get("day"))
-        b = q.building(s, int(ident["building"]))
-        if b is None or not context.in_scope(view.divs, view.account.scope_code, b.street_code):
+        view = context.view_of_search(s, search)
+        b = _building_in_scope(s, view, ident)
+        if b is None:
             return "无权修改该楼宇"
         f = q.record_follow_up(s, b.id, view.day, status, note, view.account.label)
         return _follow_text({"status": q.FOLLOW_UP_STATUSES[f.status], "set_by": f.set_by, "set_at": f.set_at,

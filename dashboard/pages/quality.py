@@ -44,9 +44,8 @@ def layout(unit: str | None = None, day: str | None = None, building: str | None
 
 @callback(Output("provenance", "children"), Input("provenance-figure", "value"), State(PAGE_URL, "search"))
 def show_provenance(figure: str | None, search: str | None) -> Any:
-    params = context.parse_query(search)
     with context.session() as s:
-        view = context.current_view(s, params.get("unit"), params.get("day"))
+        view = context.view_of_search(s, search)
         if figure not in q.PROVENANCE_FIGURES:
             return None
         p = q.provenance(s, view.divs, view.campaign, view.code, view.day, figure)
