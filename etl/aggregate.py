@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -68,12 +68,37 @@ def _as_datetime(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
-def refresh_aggregates(session: Session, street_codes: set[str] | None = None) -> None:
+@dataclass
+class StaffDelta:
+    """What an ingest run did to returning staff, so the staff aggregates can be updated without
+    reading every row back: each row made current counts +1, each row retired −1 (SPEC §4 keeps one
+    current row per person, so the counts add up).
+
+    ``base_mark`` is the largest returning_staff.id before the run; the stored staff aggregates are
+    the base only if they account for exactly those rows (``AggMeta.staff_mark``).  A run that
+    changes enterprises (a person's unit follows their enterprise's street) cannot be applied as a
+    delta; ``valid`` is then False and the staff aggregates are recomputed from the rows.
+    """
+
+    base_mark: int | None
+    rows: list[pd.DataFrame] = field(default_factory=list)
+    inserted: int = 0
+    valid: bool = True
+
+    COLUMNS = ["code", "origin", "return_date", "quarantine_end", "sign"]
+
+
+def staff_mark(session: Session) -> int | None:
+    return session.scalar(select(func.max(ReturningStaff.id)))
+
+
+def refresh_aggregates(session: Session, street_codes: set[str] | None = None, delta: StaffDelta | None = None) -> bool:
     """Rebuild the pre-aggregated tables (for ``street_codes`` only, when given) inside the caller's transaction.
 
     A partial refresh (one QR submission) also recomputes the districts of those streets (returning
     staff whose rows name no street are keyed by district).  When the campaign days changed since
-    the last refresh, everything is rebuilt.
+    the last refresh, everything is rebuilt.  With ``delta``, the staff aggregates are the stored ones
+    plus the delta when that is exact (see StaffDelta), else recomputed; returns whether the delta was used.
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
@@ -81,16 +106,34 @@ def refresh_aggregates(session: Session, street_codes: set[str] | None = None) -
     rng = day_range(session)
     meta = session.get(AggMeta, META_KEY)
     codes: set[str] | None = None
-    if street_codes is not None and meta is not None and (meta.first_day, meta.last_day) == (rng.first, rng.last):
+    same_days = meta is not None and (meta.first_day, meta.last_day) == (rng.first, rng.last)
+    if street_codes is not None and same_days:
         codes = _with_districts(session, {c for c in street_codes if c})
-    result = compute(session, rng, codes)
+    staff = None
+    if codes is None and delta is not None and delta.valid and _only_writer(session, delta):
+        if delta.base_mark is None:
+            staff = _apply_delta(_empty_staff_groups(), delta, rng)
+        elif same_days and meta is not None and meta.staff_mark == delta.base_mark:
+            staff = _apply_delta(_stored_staff_groups(session), delta, rng)
+    result = compute(session, rng, codes, staff)
     _replace(session, result, codes)
     if meta is None:
         meta = AggMeta(key=META_KEY, first_day=rng.first, last_day=rng.last, refreshed_at=config.local_now())
         session.add(meta)
     meta.first_day, meta.last_day, meta.data_last_day = rng.first, rng.last, rng.data_last
     meta.refreshed_at = config.local_now()
+    # A partial refresh leaves other units as they were, which it cannot vouch for.
+    meta.staff_mark = staff_mark(session) if codes is None else None
     session.flush()
+    return staff is not None
+
+
+def _only_writer(session: Session, delta: StaffDelta) -> bool:
+    """No one else added returning staff since the run began (a QR submission, another ingest)."""
+    newer = select(func.count()).select_from(ReturningStaff)
+    if delta.base_mark is not None:
+        newer = newer.where(ReturningStaff.id > delta.base_mark)
+    return session.scalar(newer) == delta.inserted
 
 
 def _with_districts(session: Session, streets: set[str]) -> set[str]:
@@ -144,8 +187,13 @@ def _day_offsets(values: pd.Series, rng: DayRange) -> np.ndarray:
     return ((stamps.dt.normalize() - pd.Timestamp(rng.first)) / pd.Timedelta(days=1)).to_numpy(dtype=float)
 
 
-def compute(session: Session, rng: DayRange, codes: set[str] | None = None) -> Aggregates:
-    """Every aggregate for the days of ``rng``; for the units keyed by ``codes`` only, when given."""
+def compute(session: Session, rng: DayRange, codes: set[str] | None = None,
+            staff: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> Aggregates:
+    """Every aggregate for the days of ``rng``; for the units keyed by ``codes`` only, when given.
+
+    ``staff``: the staff groups (by origin and return date; by return date and end of quarantine)
+    when already known, else they are computed from the returning-staff rows.
+    """
     n_days = len(rng.days)
     end = datetime.combine(rng.last + timedelta(days=1), time())
 
@@ -270,7 +318,11 @@ def compute(session: Session, rng: DayRange, codes: set[str] | None = None) -> A
             if waiting.any():
                 plan_parts.append(pd.DataFrame({"k": e_key[waiting], "day": d, "planned": planned[waiting].astype(np.int64)}))
 
-    staff_counts, staff_groups, quarantine_groups = _staff(session, rng, codes)
+    if staff is None:
+        staff_counts, staff_groups, quarantine_groups = _staff(session, rng, codes)
+    else:
+        staff_groups, quarantine_groups = staff
+        staff_counts = _staff_counts(staff_groups, quarantine_groups, rng)
     street_day = _street_day_frame(keys, counts, rng)
     street_day = _merge_staff(street_day, staff_counts)
 
@@ -387,6 +439,89 @@ def _staff(session: Session, rng: DayRange, codes: set[str] | None) -> tuple[pd.
     quarantine["return_date"] = _dates(quarantine["return_date"])
     quarantine["quarantine_end"] = _dates(quarantine["quarantine_end"])
     return counts, groups, quarantine
+
+
+def _staff_counts(groups: pd.DataFrame, quarantine: pd.DataFrame, rng: DayRange) -> pd.DataFrame:
+    """Returning staff and staff in quarantine per key and day, from the groups (one row per person)."""
+    columns = ["code", "day", "returning_staff", "in_quarantine"]
+    code_list = sorted(set(groups["code"]) | set(quarantine["code"]))
+    if not code_list:
+        return pd.DataFrame(columns=columns)
+    n_days = len(rng.days)
+    code_index = {c: i for i, c in enumerate(code_list)}
+    arrivals = np.zeros((len(code_list), n_days + 1), dtype=np.int64)
+    rd = np.clip(_day_offsets(groups["return_date"], rng), 0, None).astype(np.int64)
+    np.add.at(arrivals, (groups["code"].map(code_index).to_numpy(dtype=np.int64), rd),
+              groups["people"].to_numpy(dtype=np.int64))
+    diff = np.zeros((len(code_list), n_days + 1), dtype=np.int64)
+    start = np.clip(_day_offsets(quarantine["return_date"], rng), 0, None)
+    end = np.minimum(_day_offsets(quarantine["quarantine_end"], rng), n_days - 1)
+    keep = (start <= end) & (start < n_days)
+    q = quarantine[keep]
+    ci = q["code"].map(code_index).to_numpy(dtype=np.int64)
+    people = q["people"].to_numpy(dtype=np.int64)
+    np.add.at(diff, (ci, start[keep].astype(np.int64)), people)
+    np.add.at(diff, (ci, end[keep].astype(np.int64) + 1), -people)
+    counts = pd.DataFrame({
+        "code": np.repeat(np.array(code_list, dtype=object), n_days),
+        "day": np.tile(np.array(rng.days, dtype=object), len(code_list)),
+        "returning_staff": np.cumsum(arrivals[:, :n_days], axis=1).ravel(),
+        "in_quarantine": np.cumsum(diff[:, :n_days], axis=1).ravel(),
+    })
+    return counts[(counts["returning_staff"] > 0) | (counts["in_quarantine"] > 0)]
+
+
+def _empty_staff_groups() -> tuple[pd.DataFrame, pd.DataFrame]:
+    return (pd.DataFrame(columns=["code", "origin", "return_date", "people"]),
+            pd.DataFrame(columns=["code", "return_date", "quarantine_end", "people"]))
+
+
+def _stored_staff_groups(session: Session) -> tuple[pd.DataFrame, pd.DataFrame]:
+    groups = _frame(session, select(AggStaff.code, AggStaff.origin, AggStaff.return_date, AggStaff.people),
+                    ["code", "origin", "return_date", "people"])
+    quarantine = _frame(session, select(AggQuarantine.code, AggQuarantine.return_date, AggQuarantine.quarantine_end,
+                                        AggQuarantine.people), ["code", "return_date", "quarantine_end", "people"])
+    return groups, quarantine
+
+
+def _iso(values: pd.Series) -> pd.Series:
+    """Dates (or ISO text) as ISO day text, the one spelling both sides of a sum agree on."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    text = np.array([str(u)[:10] for u in uniques] + [None], dtype=object)
+    return pd.Series(text[codes], index=values.index, dtype=object)
+
+
+def _apply_delta(base: tuple[pd.DataFrame, pd.DataFrame], delta: StaffDelta, rng: DayRange
+                 ) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Stored groups plus the run's changes; None when the sum is impossible (a negative count)."""
+    rows = (pd.concat(delta.rows, ignore_index=True) if delta.rows
+            else pd.DataFrame(columns=StaffDelta.COLUMNS))
+    rows = rows.assign(return_date=_iso(rows["return_date"]), quarantine_end=_iso(rows["quarantine_end"]))
+    rows = rows[rows["return_date"].notna() & (rows["return_date"] <= rng.last.isoformat())]
+    base_groups, base_quarantine = base
+    groups = pd.concat([
+        base_groups.assign(return_date=_iso(base_groups["return_date"]), people=base_groups["people"].astype(np.int64)),
+        rows[["code", "origin", "return_date"]].assign(people=rows["sign"].astype(np.int64)),
+    ], ignore_index=True)
+    groups["origin"] = groups["origin"].fillna("")
+    groups = groups.groupby(["code", "origin", "return_date"], as_index=False)["people"].sum()
+    q_rows = rows[rows["quarantine_end"].notna()]
+    quarantine = pd.concat([
+        base_quarantine.assign(return_date=_iso(base_quarantine["return_date"]),
+                               quarantine_end=_iso(base_quarantine["quarantine_end"]),
+                               people=base_quarantine["people"].astype(np.int64)),
+        q_rows[["code", "return_date", "quarantine_end"]].assign(people=q_rows["sign"].astype(np.int64)),
+    ], ignore_index=True)
+    quarantine = quarantine.groupby(["code", "return_date", "quarantine_end"], as_index=False)["people"].sum()
+    if (groups["people"] < 0).any() or (quarantine["people"] < 0).any():
+        return None
+    groups = groups[groups["people"] > 0].reset_index(drop=True)
+    quarantine = quarantine[quarantine["people"] > 0].reset_index(drop=True)
+    groups["origin"] = groups["origin"].replace("", None)
+    groups["return_date"] = _dates(groups["return_date"])
+    quarantine["return_date"] = _dates(quarantine["return_date"])
+    quarantine["quarantine_end"] = _dates(quarantine["quarantine_end"])
+    return groups, quarantine
 
 
 def _batch_units(session: Session, codes: set[str] | None) -> pd.DataFrame:

@@ -76,10 +76,10 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
-def _column_values(series: pd.Series, sqlite: bool) -> list[Any]:
-    """Python values for the driver, None for missing; SQLite gets dates as SQLAlchemy stores them."""
+def _column_values(series: pd.Series) -> np.ndarray:
+    """Python values for sqlite3, None for missing, dates as SQLAlchemy stores them."""
     values = series.to_numpy(dtype=object, na_value=None)
-    if sqlite and len(values):
+    if len(values):
         present = series.notna().to_numpy()
         if present.any() and isinstance(values[present.argmax()], (date, bool, np.generic)):
             codes, uniques = pd.factorize(series, use_na_sentinel=True)
@@ -87,7 +87,32 @@ def _column_values(series: pd.Series, sqlite: bool) -> list[Any]:
             converted[:-1] = [_sqlite_value(u) for u in uniques]
             converted[-1] = None
             values = converted[codes]
-    return values.tolist()
+    return values
+
+
+ROWS_PER_STATEMENT = 100
+
+
+def _sqlite_insert(connection: Any, table: Table, columns: list[str], frame: pd.DataFrame) -> None:
+    """Rows as multi-row ``INSERT … VALUES (…),(…)`` statements bound from one flat list.
+
+    A hundred rows per statement and no per-row tuple: a third less time than ``executemany``
+    of one tuple per row, at a million rows.
+    """
+    width = len(columns)
+    grid = np.empty((len(frame), width), dtype=object)
+    for j, column in enumerate(columns):
+        grid[:, j] = _column_values(frame[column])
+    flat = grid.ravel().tolist()
+    head = f"INSERT INTO {table.name} ({','.join(columns)}) VALUES "
+    one = "(" + ",".join("?" * width) + ")"
+    rows = min(ROWS_PER_STATEMENT, 32_000 // width)
+    step = rows * width
+    whole = len(flat) - len(flat) % step
+    if whole:
+        connection.executemany(head + ",".join([one] * rows), (flat[i : i + step] for i in range(0, whole, step)))
+    if whole < len(flat):
+        connection.execute(head + ",".join([one] * ((len(flat) - whole) // width)), flat[whole:])
 
 
 def bulk_insert(ctx: LoadContext, table: Table, frame: pd.DataFrame, report: Callable[[int], None] | None = None) -> None:
@@ -98,11 +123,9 @@ def bulk_insert(ctx: LoadContext, table: Table, frame: pd.DataFrame, report: Cal
     columns = [c for c in frame.columns if frame[c].notna().any()]
     connection = ctx.session.connection().connection.driver_connection
     if ctx.dialect == "sqlite":
-        marks = ",".join("?" * len(columns))
         for start in range(0, len(frame), CHUNK):
             part = frame.iloc[start : start + CHUNK]
-            rows = list(zip(*(_column_values(part[c], True) for c in columns)))
-            connection.executemany(f"INSERT INTO {table.name} ({','.join(columns)}) VALUES ({marks})", rows)
+            _sqlite_insert(connection, table, columns, part)
             if report:
                 report(len(part))
         return
@@ -397,6 +420,7 @@ def enterprise_registry(ctx: LoadContext) -> pd.DataFrame:
 
 def enterprises_changed(ctx: LoadContext) -> None:
     ctx.cache.pop("enterprises", None)
+    ctx.cache["staff_delta_invalid"] = True  # a person's unit follows their enterprise's street
 
 
 def load_enterprises(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFrame]:
@@ -672,7 +696,8 @@ def mask_ids(ids: pd.Series) -> pd.Series:
 
 def load_staff(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFrame]:
     frame, errors = resolve_divisions(frame, ctx.hierarchy)
-    frame = frame.drop(index=errors["idx"].unique())
+    if not errors.empty:
+        frame = frame.drop(index=errors["idx"].unique())
     registry = enterprise_registry(ctx)
     if "enterprise_name" in frame:
         frame["name_key"] = frame["enterprise_name"].pipe(map_unique, name_key)
@@ -683,8 +708,9 @@ def load_staff(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFr
         frame["street_code"] = ent_street.where(ent_street.notna(), frame["street_code"])
         frame["district_code"] = frame["street_code"].map(ctx.hierarchy.parents).where(frame["street_code"].notna(), frame["district_code"])
     no_district = frame["district_code"].isna()
-    errors = pd.concat([errors, errors_where(frame, no_district, "district", "district_missing")], ignore_index=True)
-    frame = frame[~no_district]
+    if no_district.any():
+        errors = pd.concat([errors, errors_where(frame, no_district, "district", "district_missing")], ignore_index=True)
+        frame = frame[~no_district]
     if frame.empty:
         return Counts(), errors
 
@@ -707,6 +733,7 @@ def load_staff(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFr
     fresh = records[simple]
     counts.inserted += len(fresh)
     out = [fresh]
+    retire: list[int] = []
     if (~simple).any():
         repeat = records[~simple].assign(_order=_effective(records[~simple], ctx.loaded_at))
         repeat = repeat.sort_values(["_order", "row_number"], kind="stable").drop(columns="_order")
@@ -717,15 +744,39 @@ def load_staff(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFr
             t = ReturningStaff.__table__
             for chunk in _in_chunks(retire):
                 ctx.session.connection().execute(update(t).where(t.c.id.in_(chunk)).values(is_current=False))
+    inserted = pd.concat(out)
     if existing.attrs.get("table_empty") and len(records) > 50_000:
         # Building the index once after a bulk load into an empty table beats inserting into it row by row.
         index = next(i for i in ReturningStaff.__table__.indexes if "person_key" in i.columns)
         index.drop(ctx.session.connection())
-        bulk_insert(ctx, ReturningStaff.__table__, pd.concat(out), report=ctx.progress)
+        bulk_insert(ctx, ReturningStaff.__table__, inserted, report=ctx.progress)
         index.create(ctx.session.connection())
     else:
-        bulk_insert(ctx, ReturningStaff.__table__, pd.concat(out), report=ctx.progress)
+        bulk_insert(ctx, ReturningStaff.__table__, inserted, report=ctx.progress)
+    _record_staff_delta(ctx, inserted, existing[existing["id"].isin(retire)] if retire else existing.iloc[0:0], registry)
     return counts, errors
+
+
+def _unit_of(street: pd.Series, district: pd.Series) -> pd.Series:
+    """The key a person is counted under (etl.aggregate): their street, else their district, else ''."""
+    return street.where(street.notna(), district).fillna("").astype(object)
+
+
+def _record_staff_delta(ctx: LoadContext, inserted: pd.DataFrame, retired: pd.DataFrame, registry: pd.DataFrame) -> None:
+    """Rows made current (+1) and retired (−1) by this load, for etl.aggregate.StaffDelta."""
+    current = inserted[inserted["is_current"].astype(bool)]
+    parts = [pd.DataFrame({"code": _unit_of(current["street_code"], current["district_code"]),
+                           "origin": current["origin"], "return_date": current["return_date"],
+                           "quarantine_end": current["quarantine_end"], "sign": 1})]
+    if not retired.empty:
+        street_of = registry.set_index("id")["street_code"] if not registry.empty else pd.Series(dtype=object)
+        ent_street = retired["enterprise_id"].map(lambda i: None if _missing(i) else street_of.get(int(i)))
+        street = ent_street.where(ent_street.notna(), retired["street_code"])
+        parts.append(pd.DataFrame({"code": _unit_of(street, retired["district_code"]), "origin": retired["origin"],
+                                   "return_date": retired["return_date"], "quarantine_end": retired["quarantine_end"],
+                                   "sign": -1}))
+    ctx.cache.setdefault("staff_delta", []).extend(parts)
+    ctx.cache["staff_inserted"] = ctx.cache.get("staff_inserted", 0) + len(inserted)
 
 
 def _current_staff(ctx: LoadContext, keys: list[int]) -> pd.DataFrame:

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from etl import config
-from etl.aggregate import refresh_aggregates
+from etl.aggregate import StaffDelta, refresh_aggregates, staff_mark
 from etl.load import LOADERS, LoadContext
 from etl.normalise import ERRORS, explicit_years
 from etl.read import SUPPORTED_SUFFIXES, Table, UnreadableFile, read_tables, sniff_kinds
@@ -161,7 +161,7 @@ def ingest_tables(
         frame = apply_defaults(table.kind, frame)
         bad = errors["idx"].unique() if not errors.empty else []
         ctx = LoadContext(session, batch.id, table.sheet, loaded_at, hierarchy, config.installation_secret(), report, cache)
-        counts, load_errors = LOADERS[table.kind.name](ctx, frame.drop(index=bad))
+        counts, load_errors = LOADERS[table.kind.name](ctx, frame.drop(index=bad) if len(bad) else frame)
         hierarchy = cache["hierarchy"] = ctx.hierarchy
         all_errors = pd.concat([e for e in (errors, load_errors) if not e.empty], ignore_index=True) if (
             not errors.empty or not load_errors.empty) else errors
@@ -226,13 +226,20 @@ class Ingestor:
         for path in skipped:
             self.log(f"skipped {path} (not a spreadsheet)")
         results = []
+        with Session(self.engine) as session:
+            delta = StaffDelta(base_mark=staff_mark(session))
         for rank, path, tables, error in self.plan(files):
             results.append(self.ingest_file(path, tables, error))
+            # What a loaded file did to returning staff (a failed file's entries went with the cache).
+            delta.rows.extend(self.cache.pop("staff_delta", []))
+            delta.inserted += self.cache.pop("staff_inserted", 0)
+            delta.valid &= not self.cache.pop("staff_delta_invalid", False)
         if any(r.status == "loaded" for r in results):
             self.log("refreshing dashboard aggregates")
             try:
                 with session_scope(self.engine) as session:
-                    refresh_aggregates(session)
+                    if refresh_aggregates(session, delta=delta):
+                        self.log(f"returning staff figures updated by this run's {delta.inserted:,} new records")
             except Exception as exc:  # derived data: the loaded files stay loaded, the figures stay right
                 if os.environ.get("ONENET_DEBUG"):
                     raise

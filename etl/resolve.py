@@ -108,7 +108,7 @@ def _errors(index: pd.Index, codes: pd.Series, field_name: str, raw: pd.Series) 
 
 def resolve_divisions(frame: pd.DataFrame, hierarchy: Hierarchy) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Adds district_code and street_code; errors for names that do not resolve."""
-    out = frame.copy()
+    out = frame.copy(deep=False)  # copy-on-write: the caller's frame keeps its columns
     empty = pd.Series(None, index=frame.index, dtype=object)
     district_text = frame["district"] if "district" in frame else empty
     street_text = frame["street"] if "street" in frame else empty

@@ -133,3 +133,5 @@ class AggMeta(Base):
     last_day: Mapped[date] = mapped_column(Date)
     data_last_day: Mapped[date | None] = mapped_column(Date)
     refreshed_at: Mapped[datetime] = mapped_column(DateTime)
+    staff_mark: Mapped[int | None] = mapped_column(
+        Integer, doc="largest returning_staff.id the staff aggregates account for (None: unknown, recompute)")

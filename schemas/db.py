@@ -5,7 +5,7 @@ import csv
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from etl import config
@@ -38,6 +38,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 def init_db(engine: Engine) -> None:
     """Create the tables and seed the hierarchy that ships with the product (idempotent)."""
     Base.metadata.create_all(engine)
+    _add_missing_columns(engine)
     with Session(engine) as session, session.begin():
         if session.scalar(select(Division.code).limit(1)) is None:
             with open(config.SHIPPED_DATA_DIR / "shanghai_districts.csv", encoding="utf-8") as fh:
@@ -46,6 +47,18 @@ def init_db(engine: Engine) -> None:
                         Division(code=row["code"], name=row["name"], level=row["level"],
                                  parent_code=row["parent"] or None)
                     )
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Columns added to a model after a database was created: nullable ones are added in place."""
+    existing = inspect(engine)
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            present = {c["name"] for c in existing.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present and column.nullable and column.server_default is None:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
 
 
 @contextmanager
