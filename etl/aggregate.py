@@ -71,8 +71,9 @@ def _as_datetime(value: Any) -> datetime:
 @dataclass
 class StaffDelta:
     """What an ingest run did to returning staff, so the staff aggregates can be updated without
-    reading every row back: each row made current counts +1, each row retired −1 (SPEC §4 keeps one
-    current row per person, so the counts add up).
+    reading every row back: net changes by (unit, origin, return date, end of quarantine), each row
+    made current counting +1 and each row retired −1 (SPEC §4 keeps one current row per person, so
+    the counts add up).
 
     ``base_mark`` is the largest returning_staff.id before the run; the stored staff aggregates are
     the base only if they account for exactly those rows (``AggMeta.staff_mark``).  A run that
@@ -85,7 +86,7 @@ class StaffDelta:
     inserted: int = 0
     valid: bool = True
 
-    COLUMNS = ["code", "origin", "return_date", "quarantine_end", "sign"]
+    COLUMNS = ["code", "origin", "return_date", "quarantine_end", "change"]
 
 
 def staff_mark(session: Session) -> int | None:
@@ -501,7 +502,7 @@ def _apply_delta(base: tuple[pd.DataFrame, pd.DataFrame], delta: StaffDelta, rng
     base_groups, base_quarantine = base
     groups = pd.concat([
         base_groups.assign(return_date=_iso(base_groups["return_date"]), people=base_groups["people"].astype(np.int64)),
-        rows[["code", "origin", "return_date"]].assign(people=rows["sign"].astype(np.int64)),
+        rows[["code", "origin", "return_date"]].assign(people=rows["change"].astype(np.int64)),
     ], ignore_index=True)
     groups["origin"] = groups["origin"].fillna("")
     groups = groups.groupby(["code", "origin", "return_date"], as_index=False)["people"].sum()
@@ -510,7 +511,7 @@ def _apply_delta(base: tuple[pd.DataFrame, pd.DataFrame], delta: StaffDelta, rng
         base_quarantine.assign(return_date=_iso(base_quarantine["return_date"]),
                                quarantine_end=_iso(base_quarantine["quarantine_end"]),
                                people=base_quarantine["people"].astype(np.int64)),
-        q_rows[["code", "return_date", "quarantine_end"]].assign(people=q_rows["sign"].astype(np.int64)),
+        q_rows[["code", "return_date", "quarantine_end"]].assign(people=q_rows["change"].astype(np.int64)),
     ], ignore_index=True)
     quarantine = quarantine.groupby(["code", "return_date", "quarantine_end"], as_index=False)["people"].sum()
     if (groups["people"] < 0).any() or (quarantine["people"] < 0).any():

@@ -21,7 +21,7 @@ import pandas as pd
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from etl import config
+from etl import config, identity
 from etl.aggregate import StaffDelta, refresh_aggregates, staff_mark
 from etl.load import LOADERS, LoadContext
 from etl.normalise import ERRORS, explicit_years
@@ -29,10 +29,11 @@ from etl.read import SUPPORTED_SUFFIXES, Table, UnreadableFile, read_tables, sni
 from etl.resolve import Hierarchy
 from etl.validate import apply_defaults, normalise_table
 from schemas import sources as S
-from schemas.db import init_db, session_scope
+from schemas.db import checkpoint_in_background, init_db, pause_checkpoints, resume_checkpoints, session_scope
 from schemas.models import Division, ImportBatch, Reject
 
 Progress = Callable[[str, int, int], None]  # (label, done, total)
+BIG_FILE_BYTES = 8 * 1024**2  # may hold identity.PARALLEL_MIN_ROWS rows: start the worker that hashes IDs early
 
 
 @dataclass
@@ -160,7 +161,7 @@ def ingest_tables(
         frame, errors = normalise_table(table, file_year)
         frame = apply_defaults(table.kind, frame)
         bad = errors["idx"].unique() if not errors.empty else []
-        ctx = LoadContext(session, batch.id, table.sheet, loaded_at, hierarchy, config.installation_secret(), report, cache)
+        ctx = LoadContext(session, batch.id, table.sheet, loaded_at, hierarchy, report, cache)
         counts, load_errors = LOADERS[table.kind.name](ctx, frame.drop(index=bad) if len(bad) else frame)
         hierarchy = cache["hierarchy"] = ctx.hierarchy
         all_errors = pd.concat([e for e in (errors, load_errors) if not e.empty], ignore_index=True) if (
@@ -196,6 +197,7 @@ class Ingestor:
         self.progress = progress
         self.log = log or (lambda message: print(message, file=sys.stderr))
         self.cache: dict[str, Any] = {}
+        self.paused: dict[int, Any] = {}  # SQLite connections whose checkpoint waits for the end of the run
         init_db(engine)
 
     def plan(self, files: list[Path]) -> list[tuple[int, Path, list[Table] | None, str | None]]:
@@ -223,6 +225,8 @@ class Ingestor:
 
     def ingest(self, paths: list[Path]) -> list[FileResult]:
         files, skipped = expand_paths(paths)
+        if any(path.stat().st_size >= BIG_FILE_BYTES for path in files if path.is_file()):
+            identity.warm_up()
         for path in skipped:
             self.log(f"skipped {path} (not a spreadsheet)")
         results = []
@@ -234,18 +238,28 @@ class Ingestor:
             delta.rows.extend(self.cache.pop("staff_delta", []))
             delta.inserted += self.cache.pop("staff_inserted", 0)
             delta.valid &= not self.cache.pop("staff_delta_invalid", False)
-        if any(r.status == "loaded" for r in results):
-            self.log("refreshing dashboard aggregates")
-            try:
-                with session_scope(self.engine) as session:
-                    if refresh_aggregates(session, delta=delta):
-                        self.log(f"returning staff figures updated by this run's {delta.inserted:,} new records")
-            except Exception as exc:  # derived data: the loaded files stay loaded, the figures stay right
-                if os.environ.get("ONENET_DEBUG"):
-                    raise
-                self.log(f"WARNING: dashboard aggregates not refreshed ({type(exc).__name__}: {exc}); "
-                         "the dashboard may lag until the next load")
+        checkpoint = checkpoint_in_background(self.engine) if self.paused else None
+        try:
+            if any(r.status == "loaded" for r in results):
+                self.refresh(delta)
+        finally:
+            if checkpoint is not None:
+                checkpoint.join()
+            resume_checkpoints(self.paused.values())
+            self.paused.clear()
         return results
+
+    def refresh(self, delta: StaffDelta) -> None:
+        self.log("refreshing dashboard aggregates")
+        try:
+            with session_scope(self.engine) as session:
+                if refresh_aggregates(session, delta=delta):
+                    self.log(f"returning staff figures updated by this run's {delta.inserted:,} new records")
+        except Exception as exc:  # derived data: the loaded files stay loaded, the figures stay right
+            if os.environ.get("ONENET_DEBUG"):
+                raise
+            self.log(f"WARNING: dashboard aggregates not refreshed ({type(exc).__name__}: {exc}); "
+                     "the dashboard may lag until the next load")
 
     def ingest_file(self, path: Path, tables: list[Table] | None = None, error: str | None = None) -> FileResult:
         started = config.local_now()
@@ -271,6 +285,9 @@ class Ingestor:
                 tables = read_tables(path)
             self.log(f"{path.name}: " + ", ".join(f"{t.sheet or 'csv'} → {t.kind.label} ({len(t.frame)} rows)" for t in tables))
             with session_scope(self.engine) as session:
+                raw = pause_checkpoints(session)
+                if raw is not None:
+                    self.paused[id(raw)] = raw
                 batch = ImportBatch(file_name=path.name, file_path=str(path.resolve()), sha256=sha or "",
                                     status="loading", started_at=started)
                 session.add(batch)

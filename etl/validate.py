@@ -10,7 +10,8 @@ from datetime import timedelta
 import pandas as pd
 
 from etl import config
-from etl.normalise import map_unique, parse_column
+from etl.identity import PendingIdentity
+from etl.normalise import Parsed, map_unique, parse_column
 from etl.read import Table
 from schemas import sources as S
 
@@ -31,22 +32,34 @@ def errors_where(frame: pd.DataFrame, mask: pd.Series, field: str, code: str, va
 
 
 def normalise_table(table: Table, file_year: int | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Parse every mapped column with its field's parser; raw values kept for error messages."""
+    """Parse every mapped column with its field's parser; raw values kept for error messages.
+
+    Resident ID numbers come out masked, with their hash beside them (``id_hash``, ``person_key``):
+    the raw number stays in the read table (see etl.identity).
+    """
     raw = table.frame
     out = pd.DataFrame(index=raw.index)
     out["_row"] = raw["_row"]
     reports = []
     failed: dict[str, pd.Series] = {}
-    for field in table.kind.fields:
-        if field.name not in raw:
-            continue
-        parsed = parse_column(field.parser, raw[field.name], file_year)
-        out[field.name] = parsed.values
-        failed[field.name] = parsed.errors.notna()
+
+    def take(name: str, parsed: Parsed) -> None:
+        out[name] = parsed.values
         bad = parsed.errors.notna()
+        failed[name] = bad
         if bad.any():
-            reports.append(pd.DataFrame({"idx": out.index[bad.to_numpy()], "field": field.name,
-                                         "code": parsed.errors[bad].to_numpy(), "value": raw[field.name][bad].to_numpy()}))
+            reports.append(pd.DataFrame({"idx": out.index[bad.to_numpy()], "field": name,
+                                         "code": parsed.errors[bad].to_numpy(), "value": raw[name][bad].to_numpy()}))
+
+    pending = {f.name: PendingIdentity(raw[f.name], config.installation_secret())
+               for f in table.kind.fields if f.name in raw and f.parser == S.ID_NUMBER}
+    for field in table.kind.fields:
+        if field.name in raw and field.name not in pending:
+            take(field.name, parse_column(field.parser, raw[field.name], file_year))
+    for name, identifying in pending.items():
+        identity = identifying.result()
+        take(name, Parsed(identity.masked, identity.errors))
+        out["id_hash"], out["person_key"] = identity.id_hash, identity.person_key
     for field in table.kind.fields:
         if field.required:
             if field.name in out:

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -67,3 +70,38 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     factory = sessionmaker(engine, expire_on_commit=False)
     with factory() as session, session.begin():
         yield session
+
+
+def pause_checkpoints(session: Session) -> Any | None:
+    """SQLite: the commit that makes the write-ahead log big also copies it into the database file (a
+    checkpoint, half a second per million rows) unless paused on that connection.  An ingest pauses
+    it while loading and runs one checkpoint beside the aggregate refresh (``checkpoint_in_background``).
+    Returns the driver connection to resume."""
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    raw = session.connection().connection.driver_connection
+    raw.execute("PRAGMA wal_autocheckpoint=0")
+    return raw
+
+
+def resume_checkpoints(connections: Iterable[Any]) -> None:
+    for raw in connections:
+        raw.execute("PRAGMA wal_autocheckpoint=1000")
+
+
+def checkpoint_in_background(engine: Engine) -> threading.Thread | None:
+    """Copy SQLite's write-ahead log into the database file on a thread (sqlite3 releases the GIL)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+
+    def checkpoint() -> None:
+        conn = sqlite3.connect(database, timeout=30)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
+
+    thread = threading.Thread(target=checkpoint, name="sqlite-checkpoint", daemon=True)
+    thread.start()
+    return thread

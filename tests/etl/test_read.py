@@ -7,6 +7,7 @@ broken files are run through `onenet ingest` as a user runs it.
 """
 from __future__ import annotations
 
+import hmac
 import json
 import os
 import re
@@ -212,7 +213,10 @@ def test_every_format_and_encoding_reads_to_the_same_values(tmp_path: Path, fmt:
     typed, errors = normalise_table(t, None)
     assert errors.empty, errors
     assert typed["name"].tolist() == ["张伟", "李娜", "陈静"]
-    assert typed["id_number"].tolist() == [ID_A, ID_B, ID_C]
+    # The raw number stays in the read table: normalised, it is masked and hashed.
+    assert typed["id_number"].tolist() == [i[:6] + "********" + i[-4:] for i in (ID_A, ID_B, ID_C)]
+    secret = os.environ["ONENET_SECRET"].encode()
+    assert typed["id_hash"].tolist() == [hmac.digest(secret, i.encode(), "sha256") for i in (ID_A, ID_B, ID_C)]
     assert typed["phone"].tolist() == ["13800138001", "13900139002", "13900139005"]
     assert typed["return_date"].tolist() == [date(2020, 2, 8), date(2020, 2, 11), date(2020, 2, 13)]
     assert typed["quarantine_status"].tolist() == ["居家隔离", "无需隔离", "集中隔离"]

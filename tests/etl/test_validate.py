@@ -65,7 +65,8 @@ def test_staff_rows_typed_and_errors_named_by_field(tmp_path: Path) -> None:
     }, got
     row2 = typed[typed["_row"] == 2].iloc[0]
     assert (row2["id_number"], row2["phone"], row2["return_date"], row2["temperature"]) == (
-        IDS[0], "13800138000", date(2020, 2, 10), 36.5)
+        IDS[0][:6] + "********" + IDS[0][-4:], "13800138000", date(2020, 2, 10), 36.5)
+    assert "id_hash" in typed and not any(IDS[0] in str(v) for v in row2.to_numpy())
     assert typed[typed["_row"] == 7].iloc[0]["quarantine_status"] == "集中隔离"
     for code in set(errors["code"]):
         assert ERRORS[code] and re.search(r"[\u4e00-\u9fff]", ERRORS[code]), code

@@ -1,0 +1,49 @@
+"""Resident IDs leave normalisation masked and hashed; big columns are hashed in a worker process."""
+from __future__ import annotations
+
+import hmac
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from etl import identity
+from tests.fixtures.messy import make_id
+
+SECRET = b"test-secret-not-for-production"
+IDS = [make_id("310105", f"1985{m:02d}12", f"{m:03d}") for m in range(1, 13)]
+
+
+def test_hmac_digests_equal_the_standard_library() -> None:
+    digests = identity.hmac_digests(pa.array(IDS), SECRET)
+    assert [digests[i : i + 32] for i in range(0, len(digests), 32)] == [
+        hmac.digest(SECRET, i.encode(), "sha256") for i in IDS]
+    long_key = b"k" * 100  # RFC 2104: a key longer than the block is hashed first
+    assert identity.hmac_digests(pa.array(IDS[:1]), long_key) == hmac.digest(long_key, IDS[0].encode(), "sha256")
+
+
+def _column() -> pd.Series:
+    bad = IDS[0][:17] + ("0" if IDS[0][17] != "0" else "1")
+    return pd.Series([IDS[0], " " + IDS[1].lower() + " ", bad, None, IDS[0][:6] + IDS[0][8:17]], index=[10, 11, 12, 13, 14])
+
+
+def test_identity_keeps_no_raw_number() -> None:
+    got = identity.identify(_column(), SECRET)
+    assert got.masked.tolist()[:2] == [IDS[0][:6] + "********" + IDS[0][-4:], IDS[1][:6] + "********" + IDS[1][-4:]]
+    assert got.id_hash[10] == hmac.digest(SECRET, IDS[0].encode(), "sha256")
+    assert got.id_hash[11] == hmac.digest(SECRET, IDS[1].upper().encode(), "sha256")
+    assert got.errors[12] == "id_checksum" and pd.isna(got.id_hash[12]) and pd.isna(got.person_key[12])
+    assert pd.isna(got.errors[13]) and pd.isna(got.masked[13])
+    assert got.id_hash[14] == hmac.digest(SECRET, IDS[0].encode(), "sha256"), "15-digit ID converted to 18"
+    assert got.person_key[10] == int.from_bytes(got.id_hash[10][:8], "big", signed=True)
+    assert got.person_key[14] == got.person_key[10]
+
+
+def test_a_big_column_is_hashed_in_the_worker_process_with_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    inline = identity.identify(_column(), SECRET)
+    monkeypatch.setattr(identity, "PARALLEL_MIN_ROWS", 1)
+    in_worker = identity.identify(_column(), SECRET)
+    assert identity._pool is not None and identity._pool._processes, "a worker process did the hashing"
+    for a, b in ((inline.masked, in_worker.masked), (inline.errors, in_worker.errors),
+                 (inline.id_hash, in_worker.id_hash), (inline.person_key, in_worker.person_key)):
+        pd.testing.assert_series_equal(a, b)
