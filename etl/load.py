@@ -755,18 +755,8 @@ def _record_staff_delta(ctx: LoadContext, inserted: pd.DataFrame, retired: pd.Da
                                    "change": -1}))
     changes = pd.concat(parts, ignore_index=True)
     # A million new people come down to a few thousand (unit, origin, day, end of quarantine) counts.
-    keys = ["code", "origin", "return_date", "quarantine_end"]
-    codes = [pd.factorize(changes[k], use_na_sentinel=True) for k in keys]
-    if np.prod([float(len(u) + 1) for _, u in codes]) < 2**62:
-        combined = np.zeros(len(changes), dtype=np.int64)
-        for c, uniques in codes:
-            combined = combined * (len(uniques) + 1) + (c + 1)
-        groups, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
-        summed = changes.iloc[first][keys].reset_index(drop=True)
-        summed["change"] = np.bincount(inverse.ravel(), weights=changes["change"].to_numpy(dtype=np.int64),
-                                       minlength=len(groups)).astype(np.int64)
-    else:
-        summed = changes.groupby(keys, dropna=False, as_index=False)["change"].sum()
+    summed = changes.groupby(["code", "origin", "return_date", "quarantine_end"], dropna=False, as_index=False,
+                             sort=False)["change"].sum()
     ctx.cache.setdefault("staff_delta", []).append(summed[summed["change"] != 0])
     ctx.cache["staff_inserted"] = ctx.cache.get("staff_inserted", 0) + len(inserted)
 
