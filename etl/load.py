@@ -75,7 +75,18 @@ def _sqlite_value(value: Any) -> Any:
 
 
 def _column_values(series: pd.Series) -> np.ndarray:
-    """Python values for sqlite3, None for missing, dates as SQLAlchemy stores them."""
+    """Python values for sqlite3, None for missing, dates as SQLAlchemy stores them.
+
+    A text column of few distinct values (a district, an origin) becomes one Python string per
+    distinct value, repeated, instead of one per row.
+    """
+    if isinstance(series.dtype, pd.StringDtype) and len(series) > 1000 and series.iloc[:1000].nunique() < 100:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        if len(uniques) < len(series) // 10:
+            text = np.empty(len(uniques) + 1, dtype=object)
+            text[:-1] = list(uniques)
+            text[-1] = None
+            return text[codes]
     values = series.to_numpy(dtype=object, na_value=None)
     if len(values):
         present = series.notna().to_numpy()

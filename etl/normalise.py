@@ -324,6 +324,8 @@ def parse_uscc(raw: pd.Series) -> Parsed:
 def parse_phone(raw: pd.Series) -> Parsed:
     """Mobile numbers as 11 digits; landlines as 0AA(A)-NNNNNNNN; +86, spaces, dashes dropped."""
     text = clean_text(raw)
+    if text.str.fullmatch(r"1[3-9][0-9]{9}").fillna(True).all():  # the usual column: mobile numbers only
+        return Parsed(text, _no_errors(raw.index))
     digits = text.str.replace(r"[ \t\-()（）.]", "", regex=True).str.replace(r"^(\+86|0086)", "", regex=True)
     digits = digits.where(~digits.str.fullmatch(r"861[3-9][0-9]{9}").fillna(False).astype(bool), digits.str.slice(2))
     mobile = digits.str.fullmatch(r"1[3-9][0-9]{9}").fillna(False).astype(bool)

@@ -21,7 +21,7 @@ import pandas as pd
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from etl import config, identity
+from etl import config
 from etl.aggregate import StaffDelta, refresh_aggregates, staff_mark
 from etl.load import LOADERS, LoadContext
 from etl.normalise import ERRORS, explicit_years
@@ -33,7 +33,6 @@ from schemas.db import checkpoint_in_background, init_db, pause_checkpoints, res
 from schemas.models import Division, ImportBatch, Reject
 
 Progress = Callable[[str, int, int], None]  # (label, done, total)
-BIG_FILE_BYTES = 8 * 1024**2  # may hold identity.PARALLEL_MIN_ROWS rows: start the worker that hashes IDs early
 
 
 @dataclass
@@ -225,8 +224,6 @@ class Ingestor:
 
     def ingest(self, paths: list[Path]) -> list[FileResult]:
         files, skipped = expand_paths(paths)
-        if any(path.stat().st_size >= BIG_FILE_BYTES for path in files if path.is_file()):
-            identity.warm_up()
         for path in skipped:
             self.log(f"skipped {path} (not a spreadsheet)")
         results = []

@@ -1,13 +1,16 @@
-"""Resident IDs leave normalisation masked and hashed; big columns are hashed in a worker process."""
+"""Resident IDs leave normalisation masked and hashed; big columns are hashed in a child process."""
 from __future__ import annotations
 
 import hmac
 
+import subprocess
+from typing import Any
+
 import pandas as pd
-import pyarrow as pa
 import pytest
 
 from etl import identity
+from etl.idhash import hmac_digests
 from tests.fixtures.messy import make_id
 
 SECRET = b"test-secret-not-for-production"
@@ -15,11 +18,11 @@ IDS = [make_id("310105", f"1985{m:02d}12", f"{m:03d}") for m in range(1, 13)]
 
 
 def test_hmac_digests_equal_the_standard_library() -> None:
-    digests = identity.hmac_digests(pa.array(IDS), SECRET)
+    digests = hmac_digests("".join(IDS).encode(), 18, SECRET)
     assert [digests[i : i + 32] for i in range(0, len(digests), 32)] == [
         hmac.digest(SECRET, i.encode(), "sha256") for i in IDS]
     long_key = b"k" * 100  # RFC 2104: a key longer than the block is hashed first
-    assert identity.hmac_digests(pa.array(IDS[:1]), long_key) == hmac.digest(long_key, IDS[0].encode(), "sha256")
+    assert hmac_digests(IDS[0].encode(), 18, long_key) == hmac.digest(long_key, IDS[0].encode(), "sha256")
 
 
 def _column() -> pd.Series:
@@ -39,11 +42,20 @@ def test_identity_keeps_no_raw_number() -> None:
     assert got.person_key[14] == got.person_key[10]
 
 
-def test_a_big_column_is_hashed_in_the_worker_process_with_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_big_column_is_hashed_in_a_child_process_with_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
     inline = identity.identify(_column(), SECRET)
+    children: list[list[str]] = []
+    run = subprocess.run
+
+    def watched(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
+        children.append(args)
+        return run(args, **kwargs)
+
     monkeypatch.setattr(identity, "PARALLEL_MIN_ROWS", 1)
+    monkeypatch.setattr(subprocess, "run", watched)
     in_worker = identity.identify(_column(), SECRET)
-    assert identity._pool is not None and identity._pool._processes, "a worker process did the hashing"
+    assert children and children[0][-1].endswith("idhash.py"), "a child process did the hashing"
+    assert not any(SECRET.decode() in part for part in children[0]), "the key goes through the pipe"
     for a, b in ((inline.masked, in_worker.masked), (inline.errors, in_worker.errors),
                  (inline.id_hash, in_worker.id_hash), (inline.person_key, in_worker.person_key)):
         pd.testing.assert_series_equal(a, b)
