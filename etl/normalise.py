@@ -292,9 +292,12 @@ def parse_id_number(raw: pd.Series) -> Parsed:
             result[new.index[good]] = new[good]
     converted = result.notna()
     if converted.any():
-        birth = pd.to_datetime(result[converted].str.slice(6, 14), format="%Y%m%d", errors="coerce")
+        births = result[converted].str.slice(6, 14)
+        codes, days = pd.factorize(births)  # a few tens of thousands of distinct birth days at most
+        day = pd.to_datetime(pd.Series(days, dtype=object), format="%Y%m%d", errors="coerce")
         today = pd.Timestamp(config.local_now().date())
-        bad_birth = birth.isna() | (birth < pd.Timestamp("1900-01-01")) | (birth > today)
+        bad_day = (day.isna() | (day < pd.Timestamp("1900-01-01")) | (day > today)).to_numpy()
+        bad_birth = pd.Series(bad_day[codes], index=births.index)
         errors[bad_birth[bad_birth].index] = "id_birth_date"
         result[bad_birth[bad_birth].index] = pd.NA
     return Parsed(result, errors)
