@@ -33,6 +33,7 @@ MAX_DAYS = 400
 META_KEY = "range"
 COUNT_COLUMNS = ("enterprises", "reopened", "shops", "shops_open", "staff_total", "staff_returned", "reported",
                  "reported_on_time", "buildings", "buildings_missing", "returning_staff", "in_quarantine")
+STAFF_DAY_COLUMNS = ["code", "day", "returning_staff", "in_quarantine"]
 _LOCK_ID = 4_202_002  # PostgreSQL advisory lock: one refresh at a time
 
 
@@ -111,11 +112,14 @@ def refresh_aggregates(session: Session, street_codes: set[str] | None = None, d
     if street_codes is not None and same_days:
         codes = _with_districts(session, {c for c in street_codes if c})
     staff = None
-    if codes is None and delta is not None and delta.valid and _only_writer(session, delta):
+    if codes is None and delta is not None and delta.valid:
+        base = None
         if delta.base_mark is None:
-            staff = _apply_delta(_empty_staff_groups(), delta, rng)
+            base = _empty_staff_groups()
         elif same_days and meta is not None and meta.staff_mark == delta.base_mark:
-            staff = _apply_delta(_stored_staff_groups(session), delta, rng)
+            base = _stored_staff_groups(session)
+        if base is not None and _only_writer(session, delta):
+            staff = _apply_delta(base, delta, rng)
     result = compute(session, rng, codes, staff)
     _replace(session, result, codes)
     if meta is None:
@@ -382,11 +386,8 @@ def _staff(session: Session, rng: DayRange, codes: set[str] | None) -> tuple[pd.
         code_list = sorted(codes)
         stmt = stmt.where(or_(street.in_(code_list), (street.is_(None) & ReturningStaff.district_code.in_(code_list))))
     rows = _frame(session, stmt, ["street", "district", "person", "origin", "return_date", "quarantine_end"])
-    empty_counts = pd.DataFrame(columns=["code", "day", "returning_staff", "in_quarantine"])
-    empty_groups = pd.DataFrame(columns=["code", "origin", "return_date", "people"])
-    empty_quarantine = pd.DataFrame(columns=["code", "return_date", "quarantine_end", "people"])
     if rows.empty:
-        return empty_counts, empty_groups, empty_quarantine
+        return pd.DataFrame(columns=STAFF_DAY_COLUMNS), *_empty_staff_groups()
     rows["code"] = rows["street"].where(rows["street"].notna(), rows["district"]).fillna("")
     rows["street"] = rows["street"].fillna("\0")
     rows["district"] = rows["district"].fillna("\0")
@@ -423,13 +424,7 @@ def _staff(session: Session, rng: DayRange, codes: set[str] | None) -> tuple[pd.
         np.add.at(quarantined, (expanded["code"].map(code_index).to_numpy(dtype=np.int64),
                                 expanded["d"].to_numpy(dtype=np.int64)), 1)
 
-    counts = pd.DataFrame({
-        "code": np.repeat(np.array(code_list, dtype=object), n_days),
-        "day": np.tile(np.array(rng.days, dtype=object), len(code_list)),
-        "returning_staff": people.ravel(),
-        "in_quarantine": quarantined.ravel(),
-    })
-    counts = counts[(counts["returning_staff"] > 0) | (counts["in_quarantine"] > 0)]
+    counts = _staff_day_frame(code_list, people, quarantined, rng)
 
     groups = (rows.assign(origin=rows["origin"].fillna(""))
               .groupby(["code", "origin", "return_date"])["person"].nunique().reset_index(name="people"))
@@ -444,10 +439,9 @@ def _staff(session: Session, rng: DayRange, codes: set[str] | None) -> tuple[pd.
 
 def _staff_counts(groups: pd.DataFrame, quarantine: pd.DataFrame, rng: DayRange) -> pd.DataFrame:
     """Returning staff and staff in quarantine per key and day, from the groups (one row per person)."""
-    columns = ["code", "day", "returning_staff", "in_quarantine"]
     code_list = sorted(set(groups["code"]) | set(quarantine["code"]))
     if not code_list:
-        return pd.DataFrame(columns=columns)
+        return pd.DataFrame(columns=STAFF_DAY_COLUMNS)
     n_days = len(rng.days)
     code_index = {c: i for i, c in enumerate(code_list)}
     arrivals = np.zeros((len(code_list), n_days + 1), dtype=np.int64)
@@ -463,11 +457,16 @@ def _staff_counts(groups: pd.DataFrame, quarantine: pd.DataFrame, rng: DayRange)
     people = q["people"].to_numpy(dtype=np.int64)
     np.add.at(diff, (ci, start[keep].astype(np.int64)), people)
     np.add.at(diff, (ci, end[keep].astype(np.int64) + 1), -people)
+    return _staff_day_frame(code_list, np.cumsum(arrivals[:, :n_days], axis=1), np.cumsum(diff[:, :n_days], axis=1), rng)
+
+
+def _staff_day_frame(code_list: list[str], people: np.ndarray, quarantined: np.ndarray, rng: DayRange) -> pd.DataFrame:
+    """(key × day) matrices of returning staff and staff in quarantine → the rows where either is not 0."""
     counts = pd.DataFrame({
-        "code": np.repeat(np.array(code_list, dtype=object), n_days),
+        "code": np.repeat(np.array(code_list, dtype=object), len(rng.days)),
         "day": np.tile(np.array(rng.days, dtype=object), len(code_list)),
-        "returning_staff": np.cumsum(arrivals[:, :n_days], axis=1).ravel(),
-        "in_quarantine": np.cumsum(diff[:, :n_days], axis=1).ravel(),
+        "returning_staff": people.ravel(),
+        "in_quarantine": quarantined.ravel(),
     })
     return counts[(counts["returning_staff"] > 0) | (counts["in_quarantine"] > 0)]
 

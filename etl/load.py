@@ -81,21 +81,11 @@ def _column_values(series: pd.Series) -> np.ndarray:
     distinct value, repeated, instead of one per row.
     """
     if isinstance(series.dtype, pd.StringDtype) and len(series) > 1000 and series.iloc[:1000].nunique() < 100:
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
-        if len(uniques) < len(series) // 10:
-            text = np.empty(len(uniques) + 1, dtype=object)
-            text[:-1] = list(uniques)
-            text[-1] = None
-            return text[codes]
+        return map_unique(series, str).to_numpy()
     values = series.to_numpy(dtype=object, na_value=None)
-    if len(values):
-        present = series.notna().to_numpy()
-        if present.any() and isinstance(values[present.argmax()], (date, bool, np.generic)):
-            codes, uniques = pd.factorize(series, use_na_sentinel=True)
-            converted = np.empty(len(uniques) + 1, dtype=object)
-            converted[:-1] = [_sqlite_value(u) for u in uniques]
-            converted[-1] = None
-            values = converted[codes]
+    present = series.notna().to_numpy()
+    if present.any() and isinstance(values[present.argmax()], (date, bool, np.generic)):
+        return map_unique(series, _sqlite_value).to_numpy()
     return values
 
 
@@ -741,7 +731,7 @@ def load_staff(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFr
         index.create(ctx.session.connection())
     else:
         bulk_insert(ctx, ReturningStaff.__table__, inserted, report=ctx.progress)
-    _record_staff_delta(ctx, inserted, existing[existing["id"].isin(retire)] if retire else existing.iloc[0:0], registry)
+    _record_staff_delta(ctx, inserted, existing[existing["id"].isin(retire)], registry)
     return counts, errors
 
 
