@@ -3,9 +3,9 @@
 The raw number never leaves this step.  Normalisation replaces the ID column by its masked form and
 adds the hash, so loading, rejects and logs downstream never hold it.
 
-Hashing is a Python loop (about 1.7 s for a million IDs).  For a big column it runs in a child
-process (etl/idhash.py, standard library only, fed through a pipe) while this process parses the
-other columns.  A plain subprocess rather than multiprocessing: it starts in milliseconds, inherits
+Hashing is a Python loop (about 1.7 s for a million IDs).  For a big column it runs in two child
+processes (etl/idhash.py, standard library only, fed through a pipe) while this process checks the
+IDs and parses the other columns.  A plain subprocess rather than multiprocessing: it starts in milliseconds, inherits
 no database connection, asks nothing of the caller's script and ends with its input.
 """
 from __future__ import annotations
@@ -20,13 +20,13 @@ import numpy as np
 import pandas as pd
 
 from etl.idhash import HEADER, hmac_digests
-from etl.normalise import parse_id_number
+from etl.normalise import char_matrix, parse_id_number
 
 PARALLEL_MIN_ROWS = 100_000
 """Smaller columns are hashed in this process: starting a child would cost more than it saves."""
 ID_WIDTH = 18
 _CHILD = Path(__file__).with_name("idhash.py")
-_pipes = ThreadPoolExecutor(max_workers=2, thread_name_prefix="idhash")  # feeds the child; the GIL is free meanwhile
+_pipes = ThreadPoolExecutor(max_workers=2, thread_name_prefix="idhash")  # feed the children; the GIL is free meanwhile
 
 
 @dataclass
@@ -49,30 +49,67 @@ def _hash_in_child(ids: bytes, count: int, secret: bytes) -> bytes:
     return child.stdout
 
 
+def _as_stored(raw: pd.Series) -> np.ndarray:
+    """Cells already written as an ID is stored (18 ASCII characters, the last a digit or X)."""
+    try:
+        matched = raw.str.fullmatch(r"[0-9]{17}[0-9X]")
+    except AttributeError:  # no text in the column at all
+        return np.zeros(len(raw), dtype=bool)
+    return matched.fillna(False).astype(bool).to_numpy()
+
+
+def _start_hashing(ids: pd.Series, secret: bytes) -> list[Future[bytes]]:
+    """Digests of IDs as stored, in order: in two child processes for a big column, else here."""
+    packed = char_matrix(ids, ID_WIDTH).tobytes()
+    if len(ids) < PARALLEL_MIN_ROWS:
+        done: Future[bytes] = Future()
+        done.set_result(hmac_digests(packed, ID_WIDTH, secret))
+        return [done]
+    half = len(ids) // 2 * ID_WIDTH
+    return [_pipes.submit(_hash_in_child, part, len(part) // ID_WIDTH, secret) for part in (packed[:half], packed[half:])]
+
+
 class PendingIdentity:
-    """Parsed IDs whose hashes are being computed (in a child process for a big column)."""
+    """Parsed IDs whose hashes are being computed (in child processes for a big column).
+
+    Hashing starts before the check: cells already written as stored are hashed while this process
+    parses and checks the column (and the others); the digests of those that fail the check are
+    dropped, and the few IDs that parsing rewrote (15 digits, spaces, full-width) are hashed after.
+    """
 
     def __init__(self, raw: pd.Series, secret: bytes) -> None:
+        self.secret = secret
+        self.early = _as_stored(raw)
+        self.digests = _start_hashing(raw[self.early], secret)
         self.parsed = parse_id_number(raw)
-        self.valid = self.parsed.values.notna()
-        ids = self.parsed.values[self.valid]
-        packed = "".join(ids.tolist()).encode("ascii")
-        assert len(packed) == ID_WIDTH * len(ids), "a valid ID is 18 ASCII characters"
-        if len(ids) >= PARALLEL_MIN_ROWS:
-            self.digests: Future[bytes] = _pipes.submit(_hash_in_child, packed, len(ids), secret)
-        else:
-            self.digests = Future()
-            self.digests.set_result(hmac_digests(packed, ID_WIDTH, secret))
+        self.valid = self.parsed.values.notna().to_numpy()
+        self.raw = raw
+
+    def _digest_matrix(self) -> np.ndarray:
+        """(valid rows, 32) digests."""
+        values = self.parsed.values
+        kept = self.early & self.valid
+        if kept.any():
+            kept[kept] = (values[kept] == self.raw[kept]).fillna(False).to_numpy(dtype=bool)
+        matrix = np.empty((len(values), 32), dtype=np.uint8)
+        early = np.frombuffer(b"".join(f.result() for f in self.digests), dtype=np.uint8).reshape(-1, 32)
+        matrix[self.early] = early
+        late = self.valid & ~kept
+        if late.any():
+            matrix[late] = np.frombuffer(b"".join(f.result() for f in _start_hashing(values[late], self.secret)),
+                                         dtype=np.uint8).reshape(-1, 32)
+        return matrix[self.valid]
 
     def result(self) -> Identity:
         index = self.parsed.values.index
-        raw = self.digests.result()
         id_hash = pd.Series(None, index=index, dtype=object)
         person_key = pd.Series(pd.NA, index=index, dtype="Int64")
         masked = pd.Series(pd.NA, index=index, dtype="string[pyarrow]")
-        if raw:
+        matrix = self._digest_matrix()
+        if len(matrix):
+            raw = matrix.tobytes()
             digests = [raw[i : i + 32] for i in range(0, len(raw), 32)]
-            keys = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 32)[:, :8].copy().view(">i8").ravel().astype(np.int64)
+            keys = matrix[:, :8].copy().view(">i8").ravel().astype(np.int64)
             if self.valid.all():
                 id_hash = pd.Series(digests, index=index, dtype=object)
                 person_key = pd.Series(keys, index=index, dtype="Int64")

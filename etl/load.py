@@ -1,16 +1,19 @@
 """Load: validated, resolved rows → the database, merged by identity (SPEC §4).
 
 Every function here works inside the caller's transaction (one per file), so a file that fails
-midway leaves nothing behind.  Bulk inserts take each engine's fast path: ``executemany`` on the
-raw sqlite3 connection, ``COPY`` on PostgreSQL.  Later information wins field by field and an
+midway leaves nothing behind.  Bulk inserts take each engine's fast path: Arrow tables staged by
+ADBC and copied in by SQL on SQLite (etl.staging; multi-row statements for small inserts),
+``COPY`` on PostgreSQL.  Later information wins field by field and an
 empty cell never erases a value.
 """
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,9 +22,11 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 from sqlalchemy import LargeBinary, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateIndex
 
-from etl.normalise import map_unique, name_key
+from etl.normalise import first_present, map_unique, name_key
 from etl.resolve import Hierarchy, match_enterprises, resolve_divisions
+from etl.staging import STAGED_MIN_ROWS, staged_insert
 from etl.validate import errors_where, no_errors
 from schemas.models import Building, Division, Enterprise, ImportBatch, ReopeningReport, ReturningStaff
 from schemas import sources as S
@@ -82,11 +87,9 @@ def _column_values(series: pd.Series) -> np.ndarray:
     """
     if isinstance(series.dtype, pd.StringDtype) and len(series) > 1000 and series.iloc[:1000].nunique() < 100:
         return map_unique(series, str).to_numpy()
-    values = series.to_numpy(dtype=object, na_value=None)
-    present = series.notna().to_numpy()
-    if present.any() and isinstance(values[present.argmax()], (date, bool, np.generic)):
+    if isinstance(first_present(series), (date, bool, np.generic)):
         return map_unique(series, _sqlite_value).to_numpy()
-    return values
+    return series.to_numpy(dtype=object, na_value=None)
 
 
 ROWS_PER_STATEMENT = 100
@@ -123,9 +126,14 @@ def bulk_insert(ctx: LoadContext, table: Table, frame: pd.DataFrame, report: Cal
     if frame.empty:
         return
     # Columns with no value at all stay out of the statement: NULL is their default anyway.
-    columns = [c for c in frame.columns if frame[c].notna().any()]
+    columns = [c for c in frame.columns if first_present(frame[c]) is not None]
     connection = ctx.session.connection().connection.driver_connection
     if ctx.dialect == "sqlite":
+        directory = _database_folder(ctx)
+        if len(frame) >= STAGED_MIN_ROWS and directory is not None and staged_insert(
+                connection, table.name, frame[columns], directory, _column_values,
+                lambda part: _sqlite_insert(connection, table, columns, part), report):
+            return
         for start in range(0, len(frame), CHUNK):
             part = frame.iloc[start : start + CHUNK]
             _sqlite_insert(connection, table, columns, part)
@@ -143,6 +151,12 @@ def bulk_insert(ctx: LoadContext, table: Table, frame: pd.DataFrame, report: Cal
                 copy.write(_csv_bytes(part[columns], table))
                 if report:
                     report(len(part))
+
+
+def _database_folder(ctx: LoadContext) -> Path | None:
+    """Where a SQLite database file lies (None in memory): staged inserts put their scratch files there."""
+    database = ctx.session.get_bind().url.database
+    return Path(database).resolve().parent if database and database != ":memory:" and not database.startswith("file:") else None
 
 
 def _csv_bytes(frame: pd.DataFrame, table: Table) -> bytes:
@@ -723,15 +737,21 @@ def load_staff(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFr
             for chunk in _in_chunks(retire):
                 ctx.session.connection().execute(update(t).where(t.c.id.in_(chunk)).values(is_current=False))
     inserted = pd.concat(out)
+    retired = existing[existing["id"].isin(retire)]
     if existing.attrs.get("table_empty") and len(records) > 50_000:
-        # Building the index once after a bulk load into an empty table beats inserting into it row by row.
+        # Building the index once after a bulk load into an empty table beats inserting into it row by row;
+        # the database builds it (without the GIL) while another thread counts the changes.
         index = next(i for i in ReturningStaff.__table__.indexes if "person_key" in i.columns)
         index.drop(ctx.session.connection())
         bulk_insert(ctx, ReturningStaff.__table__, inserted, report=ctx.progress)
-        index.create(ctx.session.connection())
+        create = str(CreateIndex(index).compile(dialect=ctx.session.get_bind().dialect))
+        with ThreadPoolExecutor(1, thread_name_prefix="staff-delta") as counter:
+            counted = counter.submit(_record_staff_delta, ctx, inserted, retired, registry)
+            ctx.session.connection().connection.driver_connection.execute(create)
+            counted.result()
     else:
         bulk_insert(ctx, ReturningStaff.__table__, inserted, report=ctx.progress)
-    _record_staff_delta(ctx, inserted, existing[existing["id"].isin(retire)], registry)
+        _record_staff_delta(ctx, inserted, retired, registry)
     return counts, errors
 
 

@@ -75,6 +75,15 @@ def is_missing(value: Any) -> bool:
     return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
 
 
+def first_present(series: pd.Series) -> Any:
+    """The first value that is not missing, or None; usually found in the first rows without scanning all."""
+    for part in (series.iloc[:1000], series.iloc[1000:]):
+        present = part.dropna()
+        if len(present):
+            return present.iloc[0]
+    return None
+
+
 def _no_errors(index: pd.Index) -> pd.Series:
     return pd.Series(None, index=index, dtype=object)
 

@@ -17,6 +17,10 @@ import schemas.intake  # noqa: F401  (likewise)
 from schemas.models import Base, Division
 
 
+STAGED_ALIAS = "onenet_stage_"
+"""Schema names of the scratch files etl.staging attaches to a loading connection."""
+
+
 def make_engine(url: str | None = None) -> Engine:
     url = config.database_url(url)
     if url.startswith("postgresql://"):
@@ -24,6 +28,7 @@ def make_engine(url: str | None = None) -> Engine:
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "checkin", _detach_staged)
     return engine
 
 
@@ -36,6 +41,15 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cur.execute("PRAGMA cache_size=-262144")
     cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
+
+
+def _detach_staged(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    """A staged bulk insert (etl.staging) leaves its scratch files attached until its transaction ends."""
+    if dbapi_connection is None:
+        return
+    for _, name, _ in dbapi_connection.execute("PRAGMA database_list").fetchall():
+        if name.startswith(STAGED_ALIAS):
+            dbapi_connection.execute(f"DETACH DATABASE {name}")
 
 
 def init_db(engine: Engine) -> None:
