@@ -37,6 +37,8 @@ STAGED_MIN_ROWS = 10_000
 """Smaller inserts bind directly: staging costs a file and a thread start."""
 MAX_CHUNKS = 8
 """Each chunk is one attached file, and SQLite attaches at most ten databases to a connection."""
+MIN_CHUNK_ROWS = 25_000
+"""Each chunk costs a file, a connection and an attach: a few milliseconds."""
 FOLDER_PREFIX = ".onenet-staging-"
 
 
@@ -125,11 +127,14 @@ def staged_insert(
     if types is None or chunks < 2:
         return False
     sweep_stale(directory)
-    folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=directory))
+    try:
+        folder = Path(tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=directory))
+    except OSError:  # a folder this process may not write to: bind the rows instead
+        return False
     first_alias = 1 + max((int(row[1][len(ALIAS):]) for row in connection.execute("PRAGMA database_list")
                            if row[1].startswith(ALIAS)), default=-1)
     names = ",".join(types)
-    size = -(-len(frame) // chunks)
+    size = max(-(-len(frame) // chunks), MIN_CHUNK_ROWS)
     parts = [frame.iloc[start : start + size] for start in range(0, len(frame), size)]
 
     def stage(path: Path, converted: Future[pa.Table]) -> Path | None:

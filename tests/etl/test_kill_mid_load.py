@@ -118,6 +118,8 @@ def test_a_load_killed_while_writing_leaves_nothing_and_the_next_run_loads_every
     entry = json.loads(out)["files"][0]
     assert (entry["status"], entry["rows"], entry["inserted"], entry["rejected"]) == ("loaded", ROWS, ROWS, 0), entry
     assert state(db_url) == {"staff": ROWS, "loaded": 1, "batches_not_failed": 1, "rejects": 0}
+    if db_url.startswith("sqlite:///"):  # the killed load's scratch files (etl.staging) were swept
+        assert not list(Path(db_url[len("sqlite:///"):]).parent.glob(".onenet-staging-*"))
 
     third = ingest(db_url, big, "--json")
     out, _ = third.communicate(timeout=300)
