@@ -26,7 +26,7 @@ from etl import config
 from schemas.aggregates import (
     AggBatchUnit, AggBuildingSpan, AggEnterpriseSpan, AggMeta, AggQuarantine, AggStaff, AggStreetDay, AggStreetPlan,
 )
-from schemas.models import Building, Division, Enterprise, ReopeningReport, ReturningStaff
+from schemas.models import Building, Division, Enterprise, ImportBatch, ReopeningReport, ReturningStaff
 from schemas.sources import SHOP_KIND
 
 MAX_DAYS = 400
@@ -83,15 +83,32 @@ class StaffDelta:
     """
 
     base_mark: int | None
+    base_batch: int | None = None
     rows: list[pd.DataFrame] = field(default_factory=list)
     inserted: int = 0
     valid: bool = True
+    units: list[pd.DataFrame] = field(default_factory=list)
+    """(batch_id, code) of every staff row the run stored, as ``_batch_units`` would find them."""
+    staff_only: bool = True
+    """The run loaded nothing but returning staff (no registry, no report)."""
 
     COLUMNS = ["code", "origin", "return_date", "quarantine_end", "change"]
 
 
 def staff_mark(session: Session) -> int | None:
     return session.scalar(select(func.max(ReturningStaff.id)))
+
+
+def batch_mark(session: Session) -> int:
+    """The largest id of a loaded batch (0 when none): what the aggregates of this moment account for."""
+    return session.scalar(select(func.max(ImportBatch.id)).where(ImportBatch.status == "loaded")) or 0
+
+
+def initial_meta(session: Session) -> AggMeta:
+    """The aggregates of a database that holds nothing yet: empty, and accounting for every batch (none)."""
+    rng = day_range(session)
+    return AggMeta(key=META_KEY, first_day=rng.first, last_day=rng.last, data_last_day=rng.data_last,
+                   refreshed_at=config.local_now(), staff_mark=None, batch_mark=0)
 
 
 def refresh_aggregates(session: Session, street_codes: set[str] | None = None, delta: StaffDelta | None = None) -> bool:
@@ -105,8 +122,13 @@ def refresh_aggregates(session: Session, street_codes: set[str] | None = None, d
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
     session.flush()
+    batches = batch_mark(session)  # read first: a batch committed meanwhile makes the next run recompute
     rng = day_range(session)
     meta = session.get(AggMeta, META_KEY)
+    # Nothing was loaded since the stored aggregates were computed in full (a failed refresh, a QR
+    # submission's partial one, or an older version of onenet leave batch_mark behind or None).
+    stored_complete = meta is not None and meta.batch_mark is not None and delta is not None and (
+        meta.batch_mark == (delta.base_batch or 0))
     codes: set[str] | None = None
     same_days = meta is not None and (meta.first_day, meta.last_day) == (rng.first, rng.last)
     if street_codes is not None and same_days:
@@ -116,11 +138,15 @@ def refresh_aggregates(session: Session, street_codes: set[str] | None = None, d
         base = None
         if delta.base_mark is None:
             base = _empty_staff_groups()
-        elif same_days and meta is not None and meta.staff_mark == delta.base_mark:
+        elif same_days and stored_complete and meta is not None and meta.staff_mark == delta.base_mark:
             base = _stored_staff_groups(session)
         if base is not None and _only_writer(session, delta):
             staff = _apply_delta(base, delta, rng)
-    result = compute(session, rng, codes, staff)
+    units = None
+    if staff is not None and delta is not None and delta.staff_only and stored_complete:
+        # Staff rows of earlier batches keep their units (no enterprise changed), nothing else was loaded.
+        units = pd.concat([_stored_batch_units(session), *delta.units], ignore_index=True).drop_duplicates(ignore_index=True)
+    result = compute(session, rng, codes, staff, units)
     _replace(session, result, codes)
     if meta is None:
         meta = AggMeta(key=META_KEY, first_day=rng.first, last_day=rng.last, refreshed_at=config.local_now())
@@ -129,6 +155,7 @@ def refresh_aggregates(session: Session, street_codes: set[str] | None = None, d
     meta.refreshed_at = config.local_now()
     # A partial refresh leaves other units as they were, which it cannot vouch for.
     meta.staff_mark = staff_mark(session) if codes is None else None
+    meta.batch_mark = batches if codes is None else None
     session.flush()
     return staff is not None
 
@@ -193,11 +220,12 @@ def _day_offsets(values: pd.Series, rng: DayRange) -> np.ndarray:
 
 
 def compute(session: Session, rng: DayRange, codes: set[str] | None = None,
-            staff: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> Aggregates:
+            staff: tuple[pd.DataFrame, pd.DataFrame] | None = None, units: pd.DataFrame | None = None) -> Aggregates:
     """Every aggregate for the days of ``rng``; for the units keyed by ``codes`` only, when given.
 
     ``staff``: the staff groups (by origin and return date; by return date and end of quarantine)
-    when already known, else they are computed from the returning-staff rows.
+    when already known, else they are computed from the returning-staff rows; ``units`` likewise
+    the (batch, unit) pairs of the import ledger.
     """
     n_days = len(rng.days)
     end = datetime.combine(rng.last + timedelta(days=1), time())
@@ -349,7 +377,7 @@ def compute(session: Session, rng: DayRange, codes: set[str] | None = None,
         building_spans = building_spans[building_spans["street_code"].isin(codes)]
         enterprise_spans = enterprise_spans[enterprise_spans["street_code"].isin(codes)]
     return Aggregates(street_day, building_spans, enterprise_spans, plans, staff_groups, quarantine_groups,
-                      _batch_units(session, codes))
+                      _batch_units(session, codes) if units is None else units)
 
 
 def _street_day_frame(keys: list[str], counts: np.ndarray, rng: DayRange) -> pd.DataFrame:
@@ -547,6 +575,11 @@ def _batch_units(session: Session, codes: set[str] | None) -> pd.DataFrame:
     out = pd.concat(parts, ignore_index=True).dropna()
     out["batch_id"] = out["batch_id"].astype(np.int64)
     return out.drop_duplicates(ignore_index=True)
+
+
+def _stored_batch_units(session: Session) -> pd.DataFrame:
+    units = _frame(session, select(AggBatchUnit.batch_id, AggBatchUnit.code), ["batch_id", "code"])
+    return units.astype({"batch_id": np.int64})
 
 
 def _ranges(lengths: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from etl.idhash import HEADER, hmac_digests
-from etl.normalise import char_matrix, parse_id_number
+from etl.normalise import char_matrix, ids_as_stored, parse_id_number
 
 PARALLEL_MIN_ROWS = 100_000
 """Smaller columns are hashed in this process: starting a child would cost more than it saves."""
@@ -49,15 +49,6 @@ def _hash_in_child(ids: bytes, count: int, secret: bytes) -> bytes:
     return child.stdout
 
 
-def _as_stored(raw: pd.Series) -> np.ndarray:
-    """Cells already written as an ID is stored (18 ASCII characters, the last a digit or X)."""
-    try:
-        matched = raw.str.fullmatch(r"[0-9]{17}[0-9X]")
-    except AttributeError:  # no text in the column at all
-        return np.zeros(len(raw), dtype=bool)
-    return matched.fillna(False).astype(bool).to_numpy()
-
-
 def _start_hashing(ids: pd.Series, secret: bytes) -> list[Future[bytes]]:
     """Digests of IDs as stored, in order: in two child processes for a big column, else here."""
     packed = char_matrix(ids, ID_WIDTH).tobytes()
@@ -79,9 +70,9 @@ class PendingIdentity:
 
     def __init__(self, raw: pd.Series, secret: bytes) -> None:
         self.secret = secret
-        self.early = _as_stored(raw)
+        self.early = ids_as_stored(raw)
         self.digests = _start_hashing(raw[self.early], secret)
-        self.parsed = parse_id_number(raw)
+        self.parsed = parse_id_number(raw, self.early)
         self.valid = self.parsed.values.notna().to_numpy()
         self.raw = raw
 

@@ -761,8 +761,8 @@ def _unit_of(street: pd.Series, district: pd.Series) -> pd.Series:
 
 
 def _record_staff_delta(ctx: LoadContext, inserted: pd.DataFrame, retired: pd.DataFrame, registry: pd.DataFrame) -> None:
-    """Rows made current (+1) and retired (−1) by this load, counted by what the staff aggregates group by
-    (etl.aggregate.StaffDelta)."""
+    """Rows made current (+1) and retired (−1) by this load, counted by what the staff aggregates group by,
+    and the units of the rows stored, for the import ledger (etl.aggregate.StaffDelta)."""
     current = inserted[inserted["is_current"].astype(bool)]
     parts = [pd.DataFrame({"code": _unit_of(current["street_code"], current["district_code"]),
                            "origin": current["origin"], "return_date": current["return_date"],
@@ -780,6 +780,9 @@ def _record_staff_delta(ctx: LoadContext, inserted: pd.DataFrame, retired: pd.Da
                              sort=False)["change"].sum()
     ctx.cache.setdefault("staff_delta", []).append(summed[summed["change"] != 0])
     ctx.cache["staff_inserted"] = ctx.cache.get("staff_inserted", 0) + len(inserted)
+    units = _unit_of(inserted["street_code"], inserted["district_code"]).unique()
+    ctx.cache.setdefault("staff_units", []).append(
+        pd.DataFrame({"batch_id": np.int64(ctx.batch_id), "code": [u for u in units if u]}, columns=["batch_id", "code"]))
 
 
 def _current_staff(ctx: LoadContext, keys: list[int]) -> pd.DataFrame:

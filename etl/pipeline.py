@@ -22,7 +22,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from etl import config
-from etl.aggregate import StaffDelta, refresh_aggregates, staff_mark
+from etl.aggregate import StaffDelta, batch_mark, refresh_aggregates, staff_mark
 from etl.load import LOADERS, LoadContext
 from etl.normalise import ERRORS, explicit_years
 from etl.read import SUPPORTED_SUFFIXES, Table, UnreadableFile, read_tables, sniff_kinds
@@ -228,13 +228,16 @@ class Ingestor:
             self.log(f"skipped {path} (not a spreadsheet)")
         results = []
         with Session(self.engine) as session:
-            delta = StaffDelta(base_mark=staff_mark(session))
+            delta = StaffDelta(base_mark=staff_mark(session), base_batch=batch_mark(session))
         for rank, path, tables, error in self.plan(files):
-            results.append(self.ingest_file(path, tables, error))
+            result = self.ingest_file(path, tables, error)
+            results.append(result)
             # What a loaded file did to returning staff (a failed file's entries went with the cache).
             delta.rows.extend(self.cache.pop("staff_delta", []))
+            delta.units.extend(self.cache.pop("staff_units", []))
             delta.inserted += self.cache.pop("staff_inserted", 0)
             delta.valid &= not self.cache.pop("staff_delta_invalid", False)
+            delta.staff_only &= result.status != "loaded" or result.kind == S.RETURNING_STAFF.name
         checkpoint = checkpoint_in_background(self.engine) if self.paused else None
         try:
             if any(r.status == "loaded" for r in results):

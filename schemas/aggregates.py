@@ -135,3 +135,5 @@ class AggMeta(Base):
     refreshed_at: Mapped[datetime] = mapped_column(DateTime)
     staff_mark: Mapped[int | None] = mapped_column(
         Integer, doc="largest returning_staff.id the staff aggregates account for (None: unknown, recompute)")
+    batch_mark: Mapped[int | None] = mapped_column(
+        Integer, doc="largest import_batch.id the aggregates account for (None: unknown, recompute)")

@@ -54,9 +54,14 @@ def _detach_staged(dbapi_connection, _record) -> None:  # type: ignore[no-untype
 
 def init_db(engine: Engine) -> None:
     """Create the tables and seed the hierarchy that ships with the product (idempotent)."""
+    existing = set(inspect(engine).get_table_names())
     Base.metadata.create_all(engine)
-    _add_missing_columns(engine)
+    _add_missing_columns(engine, existing)
     with Session(engine) as session, session.begin():
+        if not existing:  # a new database: its aggregates (empty) account for everything in it
+            from etl.aggregate import initial_meta  # noqa: PLC0415 - etl.aggregate builds on these models
+
+            session.add(initial_meta(session))
         if session.scalar(select(Division.code).limit(1)) is None:
             with open(config.SHIPPED_DATA_DIR / "shanghai_districts.csv", encoding="utf-8") as fh:
                 for row in csv.DictReader(fh):
@@ -66,11 +71,14 @@ def init_db(engine: Engine) -> None:
                     )
 
 
-def _add_missing_columns(engine: Engine) -> None:
-    """Columns added to a model after a database was created: nullable ones are added in place."""
+def _add_missing_columns(engine: Engine, tables: set[str]) -> None:
+    """Columns added to a model after a database was created: nullable ones are added in place (in the
+    ``tables`` that existed before; those just created have every column)."""
     existing = inspect(engine)
     with engine.begin() as conn:
         for table in Base.metadata.sorted_tables:
+            if table.name not in tables:
+                continue
             present = {c["name"] for c in existing.get_columns(table.name)}
             for column in table.columns:
                 if column.name not in present and column.nullable and column.server_default is None:

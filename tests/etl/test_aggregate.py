@@ -14,7 +14,7 @@ from etl.figures import Day, street_figures
 from etl.pipeline import Ingestor
 from schemas.aggregates import AggBatchUnit, AggMeta, AggQuarantine, AggStaff, AggStreetDay
 from schemas.db import make_engine, session_scope
-from schemas.models import ReturningStaff
+from schemas.models import ImportBatch, ReturningStaff
 
 
 def _aggregated(session: Session) -> dict[tuple[str, object], dict[str, int]]:
@@ -126,4 +126,57 @@ def test_a_run_that_changes_enterprises_recomputes_the_staff_figures(db_url: str
     assert not any("returning staff figures updated" in m for m in messages)
     with Session(engine) as session:
         stored = _stored_tables(session)
+    assert _full_refresh(engine) == stored
+
+
+def test_a_staff_only_run_adds_its_ledger_units_only_onto_complete_stored_aggregates(db_url: str, tmp_path: Path) -> None:
+    """The import ledger's (batch, unit) pairs of a returning-staff run are added to the stored ones instead of
+    re-reading every person, but only when nothing was loaded since the stored aggregates were computed."""
+    city = generate(tmp_path / "demo", seed=11, scale=0.05)
+    staff_files = sorted(city.inbox.glob("*返岗人员*"))
+    reports = sorted(city.inbox.glob("*复工*"))
+    assert reports
+    held = [*staff_files, *reports]
+    engine = make_engine(db_url)
+    Ingestor(engine, log=lambda m: None).ingest([p for p in sorted(city.inbox.iterdir()) if p.is_file() and p not in held])
+
+    messages: list[str] = []
+    Ingestor(engine, log=messages.append).ingest(staff_files[:2])
+    assert any("returning staff figures updated" in m for m in messages), messages
+    with Session(engine) as session:
+        stored = _stored_tables(session)
+    assert stored["agg_batch_unit"] and stored["agg_staff"]
+    assert _full_refresh(engine) == stored
+
+    # Files loaded without the run's refresh (as when a refresh fails): the stored aggregates are behind, so
+    # the next staff-only run must recompute, not add.
+    loader = Ingestor(engine, log=lambda m: None)
+    loaded = [loader.ingest_file(path, tables, error).status for _, path, tables, error in loader.plan(reports)]
+    assert loaded.count("loaded") > 10
+    messages = []
+    Ingestor(engine, log=messages.append).ingest(staff_files[2:4])
+    assert not any("returning staff figures updated" in m for m in messages), messages
+    with Session(engine) as session:
+        stored = _stored_tables(session)
+        report_batches = {r.id for r in session.scalars(select(ImportBatch).where(ImportBatch.status == "loaded"))
+                          if r.kind and "reopening_report" in r.kind}
+    assert len(report_batches & {batch for batch, _ in stored["agg_batch_unit"]}) > 10, "the reports were counted"
+    assert _full_refresh(engine) == stored
+
+
+def test_a_new_database_starts_with_empty_aggregates_that_a_first_staff_run_adds_to(db_url: str, tmp_path: Path) -> None:
+    from benchmarks.bench_ingest import make_rows
+
+    make_rows(3_000).to_csv(tmp_path / "返岗人员.csv", index=False, encoding="utf-8")
+    engine = make_engine(db_url)
+    messages: list[str] = []
+    ingestor = Ingestor(engine, log=messages.append)
+    with Session(engine) as session:
+        meta = session.get(AggMeta, "range")
+        assert meta is not None and meta.batch_mark == 0 and not any(_stored_tables(session).values())
+    assert ingestor.ingest([tmp_path / "返岗人员.csv"])[0].inserted == 3_000
+    assert any("returning staff figures updated" in m for m in messages), messages
+    with Session(engine) as session:
+        stored = _stored_tables(session)
+    assert stored["agg_batch_unit"] and stored["agg_staff"]
     assert _full_refresh(engine) == stored

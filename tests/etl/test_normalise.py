@@ -520,3 +520,23 @@ def test_a_time_without_a_date_is_not_silently_dated_today() -> None:
         assert values[0] is None or values[0].date() not in today, (cell, values, errors)
         if values[0] is None:
             assert errors[0] == "datetime_invalid", (cell, errors)
+
+
+def test_a_column_of_ids_all_written_as_stored_is_checked_like_any_other() -> None:
+    """The fast path for system exports (every cell already 18 clean characters) skips cleaning only."""
+    import numpy as np
+
+    from etl.normalise import ids_as_stored, parse_id_number
+
+    with_x = next(make_id("310115", "19960620", f"{n:03d}") for n in range(1000)
+                  if make_id("310115", "19960620", f"{n:03d}").endswith("X"))
+    bad_check = VALID[:17] + ("0" if VALID[17] != "0" else "1")
+    column = pd.Series([VALID, with_x, bad_check, make_id("310105", "19851332", "123"), "310105198001010000"],
+                       index=[5, 6, 7, 8, 9], dtype="string[pyarrow]")
+    assert ids_as_stored(column).all()
+    fast = parse_id_number(column)
+    general = parse_id_number(column, as_stored=np.zeros(len(column), dtype=bool))
+    pd.testing.assert_series_equal(fast.values, general.values)
+    pd.testing.assert_series_equal(fast.errors, general.errors)
+    assert fast.values.tolist()[:2] == [VALID, with_x]
+    assert fast.errors.tolist()[2:] == ["id_checksum", "id_birth_date", "id_digits_lost"]
