@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from etl.idhash import HEADER, hmac_digests
 from etl.normalise import char_matrix, ids_as_stored, parse_id_number
@@ -33,12 +34,30 @@ _pipes = ThreadPoolExecutor(max_workers=2, thread_name_prefix="idhash")  # feed 
 class Identity:
     masked: pd.Series  # 310105********1234 where the ID is valid, else missing
     errors: pd.Series  # error code per row, None where fine
-    id_hash: pd.Series  # HMAC-SHA256 (32 bytes) where valid, else None
+    id_hash: pd.Series  # HMAC-SHA256 (32 bytes, Arrow fixed-size binary) where valid, else missing
     person_key: pd.Series  # first 8 bytes of the hash as a signed int (Int64), missing where invalid
 
 
-def mask_ids(ids: pd.Series) -> pd.Series:
-    return ids.str.slice(0, 6) + "********" + ids.str.slice(14, 18)
+def _arrow_series(array: pa.Array, index: pd.Index) -> pd.Series:
+    if pa.types.is_string(array.type):
+        return pd.Series(pd.arrays.ArrowStringArray(array), index=index, dtype="string[pyarrow]")
+    return pd.Series(pd.arrays.ArrowExtensionArray(array), index=index)
+
+
+def _spread(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    full = np.zeros((len(valid), *values.shape[1:]), dtype=values.dtype)
+    full[valid] = values
+    return full
+
+
+def _fixed_width(kind: pa.DataType, width: int, rows: np.ndarray, valid: np.ndarray) -> pa.Array:
+    """An Arrow array of ``width``-byte values from an (n valid, width) byte matrix, missing where not ``valid``."""
+    full = _spread(rows, valid) if len(rows) != len(valid) else rows
+    nulls = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    if pa.types.is_fixed_size_binary(kind):
+        return pa.Array.from_buffers(kind, len(valid), [nulls, pa.py_buffer(full.tobytes())])
+    offsets = np.arange(0, width * (len(valid) + 1), width, dtype=np.int32)
+    return pa.Array.from_buffers(kind, len(valid), [nulls, pa.py_buffer(offsets), pa.py_buffer(full.tobytes())])
 
 
 def _hash_in_child(ids: bytes, count: int, secret: bytes) -> bytes:
@@ -92,24 +111,15 @@ class PendingIdentity:
         return matrix[self.valid]
 
     def result(self) -> Identity:
+        """The hashes as an Arrow column of 32-byte values (no Python object per row), keys, masked IDs."""
         index = self.parsed.values.index
-        id_hash = pd.Series(None, index=index, dtype=object)
-        person_key = pd.Series(pd.NA, index=index, dtype="Int64")
-        masked = pd.Series(pd.NA, index=index, dtype="string[pyarrow]")
         matrix = self._digest_matrix()
-        if len(matrix):
-            raw = matrix.tobytes()
-            digests = [raw[i : i + 32] for i in range(0, len(raw), 32)]
-            keys = matrix[:, :8].copy().view(">i8").ravel().astype(np.int64)
-            if self.valid.all():
-                id_hash = pd.Series(digests, index=index, dtype=object)
-                person_key = pd.Series(keys, index=index, dtype="Int64")
-                masked = mask_ids(self.parsed.values)
-            else:
-                id_hash[self.valid] = digests
-                person_key[self.valid] = keys
-                masked[self.valid] = mask_ids(self.parsed.values[self.valid])
-        return Identity(masked, self.parsed.errors, id_hash, person_key)
+        ids = char_matrix(self.parsed.values[self.valid], ID_WIDTH).copy()
+        ids[:, 6:14] = ord("*")
+        first8 = matrix[:, :8].copy().view(">i8").ravel().astype(np.int64)
+        keys = pd.Series(pd.arrays.IntegerArray(_spread(first8, self.valid), ~self.valid), index=index)
+        return Identity(_arrow_series(_fixed_width(pa.string(), ID_WIDTH, ids, self.valid), index), self.parsed.errors,
+                        _arrow_series(_fixed_width(pa.binary(32), 32, matrix, self.valid), index), keys)
 
 
 def identify(raw: pd.Series, secret: bytes) -> Identity:

@@ -165,7 +165,8 @@ def _csv_bytes(frame: pd.DataFrame, table: Table) -> bytes:
     for column in frame.columns:
         values = frame[column]
         if isinstance(table.c[column].type, LargeBinary):
-            arrays[column] = pa.array(["\\x" + v.hex() if v is not None else None for v in values], pa.string())
+            arrays[column] = pa.array(["\\x" + v.hex() if v is not None else None
+                                       for v in values.to_numpy(dtype=object, na_value=None)], pa.string())
         elif values.dtype == object:
             arrays[column] = pa.array(values.to_numpy(dtype=object, na_value=None).tolist(), from_pandas=True)
         else:

@@ -48,6 +48,8 @@ def arrow_types(frame: pd.DataFrame) -> dict[str, pa.DataType] | None:
         series = frame[column]
         if isinstance(series.dtype, pd.StringDtype):
             types[column] = pa.large_string()
+        elif isinstance(series.dtype, pd.ArrowDtype) and pa.types.is_fixed_size_binary(series.dtype.pyarrow_dtype):
+            types[column] = pa.binary()
         elif series.dtype.kind in "iub":
             types[column] = pa.int64()
         elif series.dtype.kind == "f":
@@ -72,7 +74,9 @@ def arrow_chunk(frame: pd.DataFrame, types: dict[str, pa.DataType], to_sqlite: C
     arrays = {}
     for column, kind in types.items():
         series = frame[column]
-        if isinstance(series.dtype, pd.StringDtype) or series.dtype.kind in "if":
+        if isinstance(series.dtype, pd.ArrowDtype):
+            arrays[column] = pa.chunked_array(series.array.__arrow_array__()).cast(kind)
+        elif isinstance(series.dtype, pd.StringDtype) or series.dtype.kind in "if":
             arrays[column] = pa.array(series, type=kind, from_pandas=True)
         elif series.dtype.kind in "ub":
             arrays[column] = pa.array(series.to_numpy().astype(np.int64), type=kind)

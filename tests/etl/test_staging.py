@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from etl.resolve import Hierarchy
 from schemas.db import STAGED_ALIAS, init_db, make_engine, session_scope
 from schemas.models import ReturningStaff
 
-ROWS = staging.STAGED_MIN_ROWS + 2_345  # more than one chunk each, and not a multiple of the chunk count
+ROWS = staging.MIN_CHUNK_ROWS + 2_345  # two chunks, the second short
 STAFF = ReturningStaff.__table__
 
 
@@ -29,7 +30,7 @@ def staff_rows(n: int = ROWS) -> pd.DataFrame:
     gap = i % 7 == 3
     return pd.DataFrame({
         "person_key": (i * 7919 - 10**12).astype(np.int64),
-        "id_hash": [bytes([k % 256]) * 32 for k in i],
+        "id_hash": pd.array([bytes([k % 256]) * 32 for k in i], dtype=pd.ArrowDtype(pa.binary(32))),  # as etl.identity makes it
         "id_masked": pd.Series([f"310105********{k % 10000:04d}" for k in i], dtype="string[pyarrow]"),
         "phone": pd.Series([None if g else f"138{k:08d}" for k, g in zip(i, gap)], dtype="string[pyarrow]"),
         "name": pd.Series(np.where(gap, None, np.array(["张伟", "王芳", "李娜"])[i % 3]), dtype=object),
