@@ -76,8 +76,9 @@ class StaffDelta:
     made current counting +1 and each row retired −1 (SPEC §4 keeps one current row per person, so
     the counts add up).
 
-    ``base_mark`` is the largest returning_staff.id before the run; the stored staff aggregates are
-    the base only if they account for exactly those rows (``AggMeta.staff_mark``).  A run that
+    ``base_mark`` is the largest returning_staff.id before the run and ``base_batch`` the largest loaded
+    import_batch.id; the stored staff aggregates are the base only if they account for exactly those
+    rows and batches (``AggMeta.staff_mark``, ``AggMeta.batch_mark``).  A run that
     changes enterprises (a person's unit follows their enterprise's street) cannot be applied as a
     delta; ``valid`` is then False and the staff aggregates are recomputed from the rows.
     """

@@ -5,8 +5,9 @@ adds the hash, so loading, rejects and logs downstream never hold it.
 
 Hashing is a Python loop (about 1.7 s for a million IDs).  For a big column it runs in two child
 processes (etl/idhash.py, standard library only, fed through a pipe) while this process checks the
-IDs and parses the other columns.  A plain subprocess rather than multiprocessing: it starts in milliseconds, inherits
-no database connection, asks nothing of the caller's script and ends with its input.
+IDs and parses the other columns.  A plain subprocess rather than multiprocessing: it starts in
+milliseconds, inherits no database connection, asks nothing of the caller's script and ends with
+its input.
 """
 from __future__ import annotations
 

@@ -156,7 +156,9 @@ def bulk_insert(ctx: LoadContext, table: Table, frame: pd.DataFrame, report: Cal
 def _database_folder(ctx: LoadContext) -> Path | None:
     """Where a SQLite database file lies (None in memory): staged inserts put their scratch files there."""
     database = ctx.session.get_bind().url.database
-    return Path(database).resolve().parent if database and database != ":memory:" and not database.startswith("file:") else None
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).resolve().parent
 
 
 def _csv_bytes(frame: pd.DataFrame, table: Table) -> bytes:
