@@ -45,20 +45,14 @@ def _arrow_series(array: pa.Array, index: pd.Index) -> pd.Series:
     return pd.Series(pd.arrays.ArrowExtensionArray(array), index=index)
 
 
-def _spread(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    full = np.zeros((len(valid), *values.shape[1:]), dtype=values.dtype)
-    full[valid] = values
-    return full
-
-
 def _fixed_width(kind: pa.DataType, width: int, rows: np.ndarray, valid: np.ndarray) -> pa.Array:
-    """An Arrow array of ``width``-byte values from an (n valid, width) byte matrix, missing where not ``valid``."""
-    full = _spread(rows, valid) if len(rows) != len(valid) else rows
+    """An Arrow array of ``width``-byte values, one per row of the (n, width) byte matrix ``rows``, missing
+    where not ``valid``."""
     nulls = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
     if pa.types.is_fixed_size_binary(kind):
-        return pa.Array.from_buffers(kind, len(valid), [nulls, pa.py_buffer(full.tobytes())])
+        return pa.Array.from_buffers(kind, len(valid), [nulls, pa.py_buffer(rows.tobytes())])
     offsets = np.arange(0, width * (len(valid) + 1), width, dtype=np.int32)
-    return pa.Array.from_buffers(kind, len(valid), [nulls, pa.py_buffer(offsets), pa.py_buffer(full.tobytes())])
+    return pa.Array.from_buffers(kind, len(valid), [nulls, pa.py_buffer(offsets), pa.py_buffer(rows.tobytes())])
 
 
 def _hash_in_child(ids: bytes, count: int, secret: bytes) -> bytes:
@@ -97,28 +91,29 @@ class PendingIdentity:
         self.raw = raw
 
     def _digest_matrix(self) -> np.ndarray:
-        """(valid rows, 32) digests."""
+        """(rows, 32) digests, zeros where the ID is not valid."""
         values = self.parsed.values
         kept = self.early & self.valid
         if kept.any():
             kept[kept] = (values[kept] == self.raw[kept]).fillna(False).to_numpy(dtype=bool)
-        matrix = np.empty((len(values), 32), dtype=np.uint8)
+        matrix = np.zeros((len(values), 32), dtype=np.uint8)
         early = np.frombuffer(b"".join(f.result() for f in self.digests), dtype=np.uint8).reshape(-1, 32)
-        matrix[self.early] = early
+        matrix[self.early & self.valid] = early[self.valid[self.early]]
         late = self.valid & ~kept
         if late.any():
             matrix[late] = np.frombuffer(b"".join(f.result() for f in _start_hashing(values[late], self.secret)),
                                          dtype=np.uint8).reshape(-1, 32)
-        return matrix[self.valid]
+        return matrix
 
     def result(self) -> Identity:
         """The hashes as an Arrow column of 32-byte values (no Python object per row), keys, masked IDs."""
         index = self.parsed.values.index
         matrix = self._digest_matrix()
-        ids = char_matrix(self.parsed.values[self.valid], ID_WIDTH).copy()
+        ids = np.zeros((len(index), ID_WIDTH), dtype=np.uint8)
+        ids[self.valid] = char_matrix(self.parsed.values[self.valid], ID_WIDTH)
         ids[:, 6:14] = ord("*")
         first8 = matrix[:, :8].copy().view(">i8").ravel().astype(np.int64)
-        keys = pd.Series(pd.arrays.IntegerArray(_spread(first8, self.valid), ~self.valid), index=index)
+        keys = pd.Series(pd.arrays.IntegerArray(first8, ~self.valid), index=index)
         return Identity(_arrow_series(_fixed_width(pa.string(), ID_WIDTH, ids, self.valid), index), self.parsed.errors,
                         _arrow_series(_fixed_width(pa.binary(32), 32, matrix, self.valid), index), keys)
 

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,6 +27,7 @@ from etl.normalise import first_present, map_unique, name_key
 from etl.resolve import Hierarchy, match_enterprises, resolve_divisions
 from etl.staging import STAGED_MIN_ROWS, staged_insert
 from etl.validate import errors_where, no_errors
+from schemas.db import sqlite_file
 from schemas.models import Building, Division, Enterprise, ImportBatch, ReopeningReport, ReturningStaff
 from schemas import sources as S
 
@@ -129,9 +129,9 @@ def bulk_insert(ctx: LoadContext, table: Table, frame: pd.DataFrame, report: Cal
     columns = [c for c in frame.columns if first_present(frame[c]) is not None]
     connection = ctx.session.connection().connection.driver_connection
     if ctx.dialect == "sqlite":
-        directory = _database_folder(ctx)
-        if len(frame) >= STAGED_MIN_ROWS and directory is not None and staged_insert(
-                connection, table.name, frame[columns], directory, _column_values,
+        database = sqlite_file(ctx.session.get_bind())
+        if len(frame) >= STAGED_MIN_ROWS and database is not None and staged_insert(
+                connection, table.name, frame[columns], database.parent, _column_values,
                 lambda part: _sqlite_insert(connection, table, columns, part), report):
             return
         for start in range(0, len(frame), CHUNK):
@@ -151,14 +151,6 @@ def bulk_insert(ctx: LoadContext, table: Table, frame: pd.DataFrame, report: Cal
                 copy.write(_csv_bytes(part[columns], table))
                 if report:
                     report(len(part))
-
-
-def _database_folder(ctx: LoadContext) -> Path | None:
-    """Where a SQLite database file lies (None in memory): staged inserts put their scratch files there."""
-    database = ctx.session.get_bind().url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return Path(database).resolve().parent
 
 
 def _csv_bytes(frame: pd.DataFrame, table: Table) -> bytes:
@@ -699,9 +691,7 @@ def load_staff(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFr
         frame["name_key"] = frame["enterprise_name"].pipe(map_unique, name_key)
     frame["enterprise_id"] = match_enterprises(frame, registry, name_anywhere=True).astype(object)
     if not registry.empty and frame["enterprise_id"].notna().any():
-        street_of = registry.set_index("id")["street_code"]
-        ent_street = frame["enterprise_id"].map(lambda i: street_of.get(i) if i is not None and not _missing(i) else None)
-        frame["street_code"] = ent_street.where(ent_street.notna(), frame["street_code"])
+        frame["street_code"] = _unit_street(frame, registry)
         frame["district_code"] = frame["street_code"].map(ctx.hierarchy.parents).where(frame["street_code"].notna(), frame["district_code"])
     no_district = frame["district_code"].isna()
     if no_district.any():
@@ -758,6 +748,13 @@ def load_staff(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFr
     return counts, errors
 
 
+def _unit_street(rows: pd.DataFrame, registry: pd.DataFrame) -> pd.Series:
+    """The street a person counts under: their enterprise's street, else the street of their row."""
+    street_of = registry.set_index("id")["street_code"] if not registry.empty else pd.Series(dtype=object)
+    ent_street = rows["enterprise_id"].map(lambda i: None if _missing(i) else street_of.get(int(i)))
+    return ent_street.where(ent_street.notna(), rows["street_code"])
+
+
 def _unit_of(street: pd.Series, district: pd.Series) -> pd.Series:
     """The key a person is counted under (etl.aggregate): their street, else their district, else ''."""
     return street.where(street.notna(), district).fillna("").astype(object)
@@ -766,14 +763,13 @@ def _unit_of(street: pd.Series, district: pd.Series) -> pd.Series:
 def _record_staff_delta(ctx: LoadContext, inserted: pd.DataFrame, retired: pd.DataFrame, registry: pd.DataFrame) -> None:
     """Rows made current (+1) and retired (−1) by this load, counted by what the staff aggregates group by,
     and the units of the rows stored, for the import ledger (etl.aggregate.StaffDelta)."""
-    current = inserted[inserted["is_current"].astype(bool)]
-    parts = [pd.DataFrame({"code": _unit_of(current["street_code"], current["district_code"]),
-                           "origin": current["origin"], "return_date": current["return_date"],
+    units = _unit_of(inserted["street_code"], inserted["district_code"])
+    is_current = inserted["is_current"].astype(bool)
+    current = inserted[is_current]
+    parts = [pd.DataFrame({"code": units[is_current], "origin": current["origin"], "return_date": current["return_date"],
                            "quarantine_end": current["quarantine_end"], "change": 1})]
     if not retired.empty:
-        street_of = registry.set_index("id")["street_code"] if not registry.empty else pd.Series(dtype=object)
-        ent_street = retired["enterprise_id"].map(lambda i: None if _missing(i) else street_of.get(int(i)))
-        street = ent_street.where(ent_street.notna(), retired["street_code"])
+        street = _unit_street(retired, registry)
         parts.append(pd.DataFrame({"code": _unit_of(street, retired["district_code"]), "origin": retired["origin"],
                                    "return_date": retired["return_date"], "quarantine_end": retired["quarantine_end"],
                                    "change": -1}))
@@ -783,9 +779,8 @@ def _record_staff_delta(ctx: LoadContext, inserted: pd.DataFrame, retired: pd.Da
                              sort=False)["change"].sum()
     ctx.cache.setdefault("staff_delta", []).append(summed[summed["change"] != 0])
     ctx.cache["staff_inserted"] = ctx.cache.get("staff_inserted", 0) + len(inserted)
-    units = _unit_of(inserted["street_code"], inserted["district_code"]).unique()
     ctx.cache.setdefault("staff_units", []).append(
-        pd.DataFrame({"batch_id": np.int64(ctx.batch_id), "code": [u for u in units if u]}, columns=["batch_id", "code"]))
+        pd.DataFrame({"batch_id": np.int64(ctx.batch_id), "code": [u for u in units.unique() if u]}, columns=["batch_id", "code"]))
 
 
 def _current_staff(ctx: LoadContext, keys: list[int]) -> pd.DataFrame:

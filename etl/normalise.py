@@ -272,20 +272,17 @@ def parse_id_number(raw: pd.Series, as_stored: np.ndarray | None = None) -> Pars
     """
     errors = _no_errors(raw.index)
     stored = ids_as_stored(raw) if as_stored is None else as_stored
-    if len(raw) and stored.all():  # a system export: every cell already clean, only the check remains
+    if stored.all():  # a system export: every cell already clean, only the check remains
         text = raw.astype("string[pyarrow]")
-        is_number = pd.Series(False, index=raw.index)
-    elif is_text_dtype(raw):
-        is_number = pd.Series(False, index=raw.index)
-        text = clean_text(raw).str.replace(" ", "", regex=False).str.upper()
+        is18 = pd.Series(True, index=raw.index)
     else:
-        is_number = raw.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
         text = clean_text(raw).str.replace(" ", "", regex=False).str.upper()
-    if is_number.any():
-        # An ID typed into a number cell: 15 digits survive Excel's precision, 18 never do.
-        long_number = is_number & (text.str.len() != 15)
-        errors[long_number.fillna(False).astype(bool)] = "id_stored_as_number"
-    is18 = pd.Series(stored, index=raw.index) if stored.all() else text.str.fullmatch(r"[0-9]{17}[0-9X]").fillna(False).astype(bool)
+        if not is_text_dtype(raw):
+            # An ID typed into a number cell: 15 digits survive Excel's precision, 18 never do.
+            is_number = raw.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
+            long_number = is_number & (text.str.len() != 15)
+            errors[long_number.fillna(False).astype(bool)] = "id_stored_as_number"
+        is18 = text.str.fullmatch(r"[0-9]{17}[0-9X]").fillna(False).astype(bool)
     if not is18.all():
         scientific = text.str.fullmatch(r"[0-9](\.[0-9]+)?E\+?[0-9]+").fillna(False).astype(bool)
         errors[scientific & errors.isna()] = "id_stored_as_number"

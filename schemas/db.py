@@ -6,6 +6,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, select, text
@@ -111,10 +112,18 @@ def resume_checkpoints(connections: Iterable[Any]) -> None:
         raw.execute("PRAGMA wal_autocheckpoint=1000")
 
 
+def sqlite_file(engine: Engine) -> Path | None:
+    """The database file of a SQLite engine; None for another engine or a database in memory."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).resolve()
+
+
 def checkpoint_in_background(engine: Engine) -> threading.Thread | None:
     """Copy SQLite's write-ahead log into the database file on a thread (sqlite3 releases the GIL)."""
-    database = engine.url.database
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+    database = sqlite_file(engine)
+    if database is None:
         return None
 
     def checkpoint() -> None:
