@@ -24,7 +24,7 @@ import pyarrow as pa
 from etl.idhash import HEADER, hmac_digests
 from etl.normalise import char_matrix, ids_as_stored, parse_id_number
 
-PARALLEL_MIN_ROWS = 100_000
+PARALLEL_MIN_ROWS = 200_000
 """Smaller columns are hashed in this process: starting a child would cost more than it saves."""
 ID_WIDTH = 18
 _CHILD = Path(__file__).with_name("idhash.py")

@@ -188,6 +188,15 @@ def ingest_tables(
     return result
 
 
+@dataclass
+class PlannedFile:
+    rank: int  # load order of the kinds it holds (etl.read), -1 when loaded before, 100 when unreadable
+    path: Path
+    sha: str | None
+    tables: list[Table] | None = None  # kept from planning when small enough, else read again
+    error: str | None = None
+
+
 class Ingestor:
     """Takes files in the order that makes sense (divisions, buildings, enterprises, reports)."""
 
@@ -199,11 +208,18 @@ class Ingestor:
         self.paused: dict[int, Any] = {}  # SQLite connections whose checkpoint waits for the end of the run
         init_db(engine)
 
-    def plan(self, files: list[Path]) -> list[tuple[int, Path, list[Table] | None, str | None]]:
-        """Sort files by the kind they hold; files that cannot be read sort last with their error."""
+    def plan(self, files: list[Path]) -> list[PlannedFile]:
+        """Sort files by the kind they hold; files that cannot be read sort last with their error.
+
+        A file whose content was loaded before is not read at all: it will only be reported unchanged.
+        """
         planned = []
         cached_bytes = 0
         for path in files:
+            sha = file_sha256(path) if path.is_file() else None
+            if sha is not None and self._loaded_batch(sha) is not None:
+                planned.append(PlannedFile(-1, path, sha))
+                continue
             try:
                 if path.suffix.lower() in {".csv", ".txt", ".tsv"}:
                     kinds, tables = sniff_kinds(path), None
@@ -216,11 +232,16 @@ class Ingestor:
                     else:
                         cached_bytes += size
                 rank = min((k.load_rank for k in kinds), default=99)
-                planned.append((rank, path, tables, None))
+                planned.append(PlannedFile(rank, path, sha, tables))
             except UnreadableFile as exc:
-                planned.append((100, path, None, str(exc)))
-        planned.sort(key=lambda p: (p[0], str(p[1])))
+                planned.append(PlannedFile(100, path, sha, error=str(exc)))
+        planned.sort(key=lambda p: (p.rank, str(p.path)))
         return planned
+
+    def _loaded_batch(self, sha: str) -> int | None:
+        with Session(self.engine) as session:
+            return session.scalar(
+                select(ImportBatch.id).where(ImportBatch.sha256 == sha, ImportBatch.status == "loaded").limit(1))
 
     def ingest(self, paths: list[Path]) -> list[FileResult]:
         files, skipped = expand_paths(paths)
@@ -229,8 +250,8 @@ class Ingestor:
         results = []
         with Session(self.engine) as session:
             delta = StaffDelta(base_mark=staff_mark(session), base_batch=batch_mark(session))
-        for rank, path, tables, error in self.plan(files):
-            result = self.ingest_file(path, tables, error)
+        for planned in self.plan(files):
+            result = self.ingest_file(planned.path, planned.tables, planned.error, planned.sha)
             results.append(result)
             # What a loaded file did to returning staff (a failed file's entries went with the cache).
             delta.rows.extend(self.cache.pop("staff_delta", []))
@@ -261,15 +282,14 @@ class Ingestor:
             self.log(f"WARNING: dashboard aggregates not refreshed ({type(exc).__name__}: {exc}); "
                      "the dashboard may lag until the next load")
 
-    def ingest_file(self, path: Path, tables: list[Table] | None = None, error: str | None = None) -> FileResult:
+    def ingest_file(self, path: Path, tables: list[Table] | None = None, error: str | None = None,
+                    sha: str | None = None) -> FileResult:
         started = config.local_now()
-        sha = file_sha256(path) if path.is_file() else None
+        if sha is None and path.is_file():
+            sha = file_sha256(path)
         result = FileResult(file=str(path), sha256=sha)
         if error is None and sha is not None:
-            with Session(self.engine) as session:
-                seen = session.scalar(
-                    select(ImportBatch.id).where(ImportBatch.sha256 == sha, ImportBatch.status == "loaded").limit(1)
-                )
+            seen = self._loaded_batch(sha)  # also a copy of a file loaded earlier in this run
             if seen is not None:
                 result.status = "unchanged"
                 result.batch_id = seen

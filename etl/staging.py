@@ -4,9 +4,10 @@ Python's sqlite3 binds every value under the GIL (about 2 µs a row of staff), a
 spends as long again writing the row.  Here the rows go, a chunk at a time, as Arrow tables to
 the ADBC SQLite driver, which writes each into a scratch database file of its own without
 holding the GIL; the loading connection attaches the file and copies it in with one
-``INSERT … SELECT`` (SQLite's own C, GIL released too).  Three things then run at once: a
-thread converts chunk k + 2 to Arrow, the ADBC writer stages chunk k + 1, the calling thread copies
-chunk k.  The copy runs on the caller's connection inside its transaction, so the file's
+``INSERT … SELECT`` (SQLite's own C, GIL released too).  Up to four things then run at once: a
+thread converts the next chunks to Arrow, two ADBC writers stage chunks k + 1 and k + 2 (one writer
+was the bottleneck: staging a chunk takes about twice as long as copying it), the calling thread
+copies chunk k.  The copy runs on the caller's connection inside its transaction, so the file's
 one-transaction guarantee holds: a failure or a kill leaves nothing in the database.
 
 The scratch files live in a hidden folder beside the database (they hold what the database
@@ -150,7 +151,7 @@ def staged_insert(
 
     try:
         with ThreadPoolExecutor(1, thread_name_prefix="arrow") as converter, \
-                ThreadPoolExecutor(1, thread_name_prefix="stage") as writer:
+                ThreadPoolExecutor(2, thread_name_prefix="stage") as writer:
             converted = [converter.submit(arrow_chunk, part, types, to_sqlite) for part in parts]
             staged = [writer.submit(stage, folder / f"{k}.db", c) for k, c in enumerate(converted)]
             try:

@@ -151,7 +151,7 @@ def test_a_staff_only_run_adds_its_ledger_units_only_onto_complete_stored_aggreg
     # Files loaded without the run's refresh (as when a refresh fails): the stored aggregates are behind, so
     # the next staff-only run must recompute, not add.
     loader = Ingestor(engine, log=lambda m: None)
-    loaded = [loader.ingest_file(path, tables, error).status for _, path, tables, error in loader.plan(reports)]
+    loaded = [loader.ingest_file(p.path, p.tables, p.error, p.sha).status for p in loader.plan(reports)]
     assert loaded.count("loaded") > 10
     messages = []
     Ingestor(engine, log=messages.append).ingest(staff_files[2:4])
