@@ -347,14 +347,19 @@ def parse_uscc(raw: pd.Series) -> Parsed:
 # --- phones -----------------------------------------------------------------------------------
 
 
+MOBILE = r"1[3-9][0-9]{9}"
+
+
 def parse_phone(raw: pd.Series) -> Parsed:
     """Mobile numbers as 11 digits; landlines as 0AA(A)-NNNNNNNN; +86, spaces, dashes dropped."""
+    if is_text_dtype(raw) and raw.str.fullmatch(MOBILE).fillna(True).all():  # the usual column, already clean
+        return Parsed(raw.astype("string[pyarrow]"), _no_errors(raw.index))
     text = clean_text(raw)
-    if text.str.fullmatch(r"1[3-9][0-9]{9}").fillna(True).all():  # the usual column: mobile numbers only
+    if text.str.fullmatch(MOBILE).fillna(True).all():  # mobile numbers only, once cleaned
         return Parsed(text, _no_errors(raw.index))
     digits = text.str.replace(r"[ \t\-()（）.]", "", regex=True).str.replace(r"^(\+86|0086)", "", regex=True)
     digits = digits.where(~digits.str.fullmatch(r"861[3-9][0-9]{9}").fillna(False).astype(bool), digits.str.slice(2))
-    mobile = digits.str.fullmatch(r"1[3-9][0-9]{9}").fillna(False).astype(bool)
+    mobile = digits.str.fullmatch(MOBILE).fillna(False).astype(bool)
     landline = digits.str.fullmatch(r"0[0-9]{9,11}").fillna(False).astype(bool)
     local = digits.str.fullmatch(r"[2-9][0-9]{7}").fillna(False).astype(bool)
     values = digits.where(mobile | local)

@@ -100,10 +100,9 @@ class Hierarchy:
         )
 
 
-def _errors(index: pd.Index, codes: pd.Series, field_name: str, raw: pd.Series) -> pd.DataFrame:
-    bad = codes.notna()
-    return pd.DataFrame({"idx": index[bad.to_numpy()], "field": field_name, "code": codes[bad].to_numpy(),
-                         "value": raw[bad].to_numpy()})
+def _errors(index: pd.Index, codes: np.ndarray, field_name: str, raw: pd.Series) -> pd.DataFrame:
+    bad = pd.notna(codes)
+    return pd.DataFrame({"idx": index[bad], "field": field_name, "code": codes[bad], "value": raw[bad].to_numpy()})
 
 
 def resolve_divisions(frame: pd.DataFrame, hierarchy: Hierarchy) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -116,7 +115,7 @@ def resolve_divisions(frame: pd.DataFrame, hierarchy: Hierarchy) -> tuple[pd.Dat
     d_codes, d_uniques = pd.factorize(district_text, use_na_sentinel=True)
     s_codes, s_uniques = pd.factorize(street_text, use_na_sentinel=True)
     pair_codes = (d_codes.astype(np.int64) + 1) * (len(s_uniques) + 1) + (s_codes.astype(np.int64) + 1)
-    pairs, codes = np.unique(pair_codes, return_inverse=True)
+    codes, pairs = pd.factorize(pair_codes)
     table = []
     for pair in pairs:
         d_i, s_i = divmod(int(pair), len(s_uniques) + 1)
@@ -127,14 +126,11 @@ def resolve_divisions(frame: pd.DataFrame, hierarchy: Hierarchy) -> tuple[pd.Dat
         if s_code is not None:
             d_code = hierarchy.parents.get(s_code)
         table.append((d_code, s_code, d_err, s_err))
-    lookup = np.array(table + [(None, None, None, None)], dtype=object).reshape(-1, 4)
-    resolved = lookup[codes]
-    out["district_code"] = resolved[:, 0]
-    out["street_code"] = resolved[:, 1]
-    errors = pd.concat([
-        _errors(frame.index, pd.Series(resolved[:, 2], index=frame.index), "district", district_text),
-        _errors(frame.index, pd.Series(resolved[:, 3], index=frame.index), "street", street_text),
-    ], ignore_index=True)
+    lookup = np.array(table, dtype=object).reshape(-1, 4)
+    out["district_code"] = lookup[codes, 0]
+    out["street_code"] = lookup[codes, 1]
+    errors = pd.concat([_errors(frame.index, lookup[codes, 2], "district", district_text),
+                        _errors(frame.index, lookup[codes, 3], "street", street_text)], ignore_index=True)
     return out, errors
 
 

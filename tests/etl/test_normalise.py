@@ -88,6 +88,15 @@ def test_mobile_phone_spellings(spelling: str) -> None:
     assert values == ["13800138000"] and errors == [None]
 
 
+def test_a_csv_column_of_clean_mobile_numbers_is_kept_as_it_is() -> None:
+    clean = ["13800138000", None, "19912345678"]
+    as_read, errors = parse(S.PHONE, clean, text=True)
+    cleaned, cleaned_errors = parse(S.PHONE, clean)  # Excel cells: the general clean-up
+    assert as_read == cleaned == clean and errors == cleaned_errors == [None] * 3
+    raw = pd.Series(clean, dtype="string[pyarrow]")
+    assert parse_column(S.PHONE, raw, None).values.dtype == "string[pyarrow]"
+
+
 def test_phone_typed_as_a_number_in_excel_and_landlines() -> None:
     values, errors = parse(S.PHONE, [13800138000.0, "021-6200 0004"])
     assert values[0] == "13800138000" and errors[0] is None
