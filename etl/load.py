@@ -23,7 +23,7 @@ from sqlalchemy import LargeBinary, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateIndex
 
-from etl.normalise import first_present, map_unique, name_key
+from etl.normalise import first_present, is_missing, map_unique, name_key
 from etl.resolve import Hierarchy, match_enterprises, resolve_divisions
 from etl.staging import STAGED_MIN_ROWS, staged_insert
 from etl.validate import errors_where, no_errors
@@ -185,14 +185,10 @@ def bulk_update(ctx: LoadContext, table: Table, frame: pd.DataFrame) -> None:
         .execution_options(synchronize_session=False)
     )
     rows = [
-        {"_id": int(r[0]), **{c: (None if _missing(v) else _py(v)) for c, v in zip(columns, r[1:])}}
+        {"_id": int(r[0]), **{c: (None if is_missing(v) else _py(v)) for c, v in zip(columns, r[1:])}}
         for r in frame[["id", *columns]].itertuples(index=False, name=None)
     ]
     ctx.session.connection().execute(stmt, rows)
-
-
-def _missing(value: Any) -> bool:
-    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value))
 
 
 def _differs(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
@@ -200,7 +196,7 @@ def _differs(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
     left, right = a.to_numpy(dtype=object), b.to_numpy(dtype=object)
     out = np.zeros(len(left), dtype=bool)
     for j in range(left.shape[1]):
-        out |= np.array([not ((_missing(x) and _missing(y)) or (not _missing(x) and not _missing(y) and _same(x, y)))
+        out |= np.array([not ((is_missing(x) and is_missing(y)) or (not is_missing(x) and not is_missing(y) and _same(x, y)))
                          for x, y in zip(left[:, j], right[:, j])], dtype=bool)
     return out
 
@@ -321,7 +317,7 @@ def _upsert_registry(
         new["from_registry"] = True
         new["registered_at"] = None
         new["sources"] = [
-            _merge_sources(None, [f for f, v in zip(present, values) if not _missing(v)], [ctx.batch_id, ctx.sheet, int(r)])
+            _merge_sources(None, [f for f, v in zip(present, values) if not is_missing(v)], [ctx.batch_id, ctx.sheet, int(r)])
             for values, r in zip(new[present].itertuples(index=False, name=None), new["_row"])
         ]
         columns = [c for c in [*present, "street_code", "name_key", "from_registry", "registered_at", "sources"] if c in new]
@@ -339,7 +335,7 @@ def _upsert_registry(
     changes = []
     for row in old_rows.to_dict("records"):
         before = current.loc[row["id"]]
-        changed = [f for f in present if not _missing(row[f]) and not _same(row[f], before[f])]
+        changed = [f for f in present if not is_missing(row[f]) and not _same(row[f], before[f])]
         if changed or not before["from_registry"]:
             change = {"id": row["id"], **{f: _py(row[f]) for f in changed}}
             change["sources"] = _merge_sources(before["sources"], changed, [ctx.batch_id, ctx.sheet, int(row["_row"])])
@@ -356,7 +352,7 @@ def _upsert_registry(
 
 
 def _same(a: Any, b: Any) -> bool:
-    if _missing(b):
+    if is_missing(b):
         return False
     if isinstance(a, float) or isinstance(b, float):
         try:
@@ -538,7 +534,7 @@ def load_reports(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.Data
         for i in records.index[is_dup]:
             old = ex.loc[match_key[i]]
             old = old.iloc[-1] if isinstance(old, pd.DataFrame) else old
-            changed = {f: _py(records.at[i, f]) for f in REPORT_FIELDS if not _missing(records.at[i, f]) and not _same(records.at[i, f], old[f])}
+            changed = {f: _py(records.at[i, f]) for f in REPORT_FIELDS if not is_missing(records.at[i, f]) and not _same(records.at[i, f], old[f])}
             if changed:
                 updates.append({"id": int(old["id"]), **{f: old[f] for f in REPORT_FIELDS}, **changed,
                                 "batch_id": ctx.batch_id, "sheet": ctx.sheet, "row_number": int(records.at[i, "row_number"])})
@@ -754,7 +750,7 @@ def load_staff(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFr
 def _unit_street(rows: pd.DataFrame, registry: pd.DataFrame) -> pd.Series:
     """The street a person counts under: their enterprise's street, else the street of their row."""
     street_of = registry.set_index("id")["street_code"] if not registry.empty else pd.Series(dtype=object)
-    ent_street = rows["enterprise_id"].map(lambda i: None if _missing(i) else street_of.get(int(i)))
+    ent_street = rows["enterprise_id"].map(lambda i: None if is_missing(i) else street_of.get(int(i)))
     return ent_street.where(ent_street.notna(), rows["street_code"])
 
 
@@ -819,7 +815,7 @@ def _fold(records: pd.DataFrame) -> dict[str, Any]:
     state: dict[str, Any] = dict.fromkeys(STAFF_FIELDS)
     for rec in records.sort_values(["_order", "row_number"], kind="stable").to_dict("records"):
         for f in STAFF_FIELDS:
-            if not _missing(rec[f]):
+            if not is_missing(rec[f]):
                 state[f] = rec[f]
     return state
 
@@ -846,11 +842,11 @@ def _merge_people(ctx: LoadContext, records: pd.DataFrame, existing: pd.DataFram
                 history = pd.concat([_history(ctx, int(key)), group.assign(_order=orders[group.index])[[*STAFF_FIELDS, "row_number", "_order"]]],
                                     ignore_index=True)
                 folded = _fold(history)
-                if all(_same(folded[f], state[f]) or (_missing(folded[f]) and _missing(state[f])) for f in STAFF_FIELDS):
+                if all(_same(folded[f], state[f]) or (is_missing(folded[f]) and is_missing(state[f])) for f in STAFF_FIELDS):
                     counts.unchanged += len(group)
                     continue
                 new = group.iloc[-1].to_dict()
-                new["filled_fields"] = ",".join(f for f in STAFF_FIELDS if _missing(new[f]) and not _missing(folded[f])) or None
+                new["filled_fields"] = ",".join(f for f in STAFF_FIELDS if is_missing(new[f]) and not is_missing(folded[f])) or None
                 new.update(folded)
                 out.append(new)
                 retire.append(state_id)
@@ -864,11 +860,11 @@ def _merge_people(ctx: LoadContext, records: pd.DataFrame, existing: pd.DataFram
                 state, last = values, rec.to_dict()
                 counts.inserted += 1
                 continue
-            changed = [f for f in STAFF_FIELDS if not _missing(values[f]) and not _same(values[f], state[f])]
+            changed = [f for f in STAFF_FIELDS if not is_missing(values[f]) and not _same(values[f], state[f])]
             if not changed:
                 counts.unchanged += 1
                 continue
-            filled = [f for f in STAFF_FIELDS if _missing(values[f]) and not _missing(state[f])]
+            filled = [f for f in STAFF_FIELDS if is_missing(values[f]) and not is_missing(state[f])]
             new = rec.to_dict()
             for f in filled:
                 new[f] = state[f]
