@@ -380,6 +380,8 @@ _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _MD = re.compile(r"^(\d{1,2})\s*[月/.-]\s*(\d{1,2})(?:\s*日|(?=\s|$))")
 _TIME = re.compile(r"(\d{1,2})\s*[:时點点]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2}))?")
 _SERIAL = re.compile(r"^\d{5}(\.\d+)?$")
+# A time with its UTC offset, ISO style: T09:30Z, T09:30+08:00, or with seconds 09:30:00 +0800 (not "10:00-12:00").
+_OFFSET = re.compile(r"(?:T\d{1,2}:\d{2}(?::\d{2})?|\d:\d{2}:\d{2})(?:\.\d+)?\s*(?:Z|[+-]\d{2}:?\d{2})$", re.IGNORECASE)
 
 # A parsed date before year inference: (year or None, month, day, time-of-day or None)
 DateParts = tuple[int | None, int, int, time | None]
@@ -388,6 +390,7 @@ DateParts = tuple[int | None, int, int, time | None]
 def _date_parts(value: Any) -> DateParts | str:
     """Split one raw cell into date parts, or return an error code."""
     if isinstance(value, datetime):
+        value = _local(value)
         return value.year, value.month, value.day, value.time()
     if isinstance(value, date):
         return value.year, value.month, value.day, None
@@ -414,6 +417,8 @@ def _date_parts(value: Any) -> DateParts | str:
     if m := _YMD.match(text):
         year, month, day = int(m[1]), int(m[2]), int(m[3])
         rest = text[m.end():]
+        if _OFFSET.search(rest):
+            return _instant(text)
     elif m := _MD.match(text):
         # 2月10日, 2/10 or 2-10, perhaps with a time: the year comes from elsewhere (parse_date_column)
         year, month, day = None, int(m[1]), int(m[2])
@@ -431,6 +436,24 @@ def _date_parts(value: Any) -> DateParts | str:
             return "date_invalid"
         clock = time(hour, minute, second)
     return year, month, day, clock
+
+
+def _local(moment: datetime) -> datetime:
+    """A moment given with its UTC offset, as the local wall-clock time every other time is stored in."""
+    return moment if moment.tzinfo is None else moment.astimezone(config.TIMEZONE).replace(tzinfo=None)
+
+
+def _instant(text: str) -> DateParts | str:
+    """A timestamp with its offset (form tools export 2020-02-12T17:30:00Z): local date and time."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            moment = dateutil_parser.parse(text)
+        except (ValueError, OverflowError, TypeError):
+            return "date_invalid"
+    moment = _local(moment)
+    return moment.year, moment.month, moment.day, moment.time()
 
 
 def _free_form_date(text: str) -> DateParts | str:

@@ -198,6 +198,21 @@ def test_submission_times_in_every_spelling(cell: object) -> None:
     assert values == [datetime(2020, 2, 10, 9, 30)] and errors == [None], (cell, values, errors)
 
 
+@pytest.mark.parametrize("cell", [
+    "2020-02-10T01:30:00Z", "2020-02-10T01:30Z", "2020-02-10T09:30:00+08:00", "2020/2/10 01:30:00 +0000",
+    "2020-02-09T17:30:00.000-08:00", datetime(2020, 2, 10, 1, 30, tzinfo=UTC),
+])
+def test_times_given_with_their_utc_offset_are_read_as_local_time(cell: object) -> None:
+    """Form tools export instants (…Z); a report at 01:30 UTC was submitted at 09:30 in Shanghai."""
+    values, errors = parse(S.DATETIME, [cell], text=isinstance(cell, str))
+    assert values == [datetime(2020, 2, 10, 9, 30)] and errors == [None], (cell, values, errors)
+
+
+def test_a_time_range_is_not_taken_for_an_offset() -> None:
+    values, errors = parse(S.DATETIME, ["2020-02-10 10:00-12:00"], text=True)
+    assert values == [datetime(2020, 2, 10, 10, 0)] and errors == [None]
+
+
 def test_a_date_without_time_as_submission_time_is_midnight() -> None:
     values, errors = parse(S.DATETIME, ["2020-02-10", FEB10, excel_serial(FEB10)])
     assert values == [datetime(2020, 2, 10)] * 3 and errors == [None] * 3
