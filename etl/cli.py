@@ -60,7 +60,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     progress = TerminalProgress()
     quiet = args.json
     log = (lambda m: print(m, file=sys.stderr)) if not quiet or sys.stderr.isatty() else (lambda m: None)
-    results = Ingestor(engine_from_args(args), progress=progress, log=log).ingest([Path(p) for p in args.paths])
+    ingestor = Ingestor(engine_from_args(args), progress=progress, log=log, reload=args.reload)
+    results = ingestor.ingest([Path(p) for p in args.paths])
     progress.close()
     if args.json:
         print(json.dumps({"files": [r.as_json() for r in results]}, ensure_ascii=False, indent=2))
@@ -145,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="load spreadsheets (files or folders)")
     p.add_argument("paths", nargs="+")
     p.add_argument("--json", action="store_true", help="print the import summary as one JSON document")
+    p.add_argument("--reload", action="store_true",
+                   help="load files again even if the same content was loaded before: stored rows come out unchanged, "
+                        "rows rejected then for want of a division, street or enterprise load now")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("summary", help="figures per unit for a day")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from etl import config
@@ -188,6 +188,12 @@ def ingest_tables(
     return result
 
 
+def _supersede_rejects(session: Session, sha: str, batch_id: int) -> None:
+    """A file loaded again: the rows its earlier loads rejected are this load's to reject or not."""
+    earlier = select(ImportBatch.id).where(ImportBatch.sha256 == sha, ImportBatch.id != batch_id)
+    session.execute(delete(Reject).where(Reject.batch_id.in_(earlier)))
+
+
 @dataclass
 class PlannedFile:
     rank: int  # load order of the kinds it holds (etl.read), -1 when loaded before, 100 when unreadable
@@ -200,8 +206,11 @@ class PlannedFile:
 class Ingestor:
     """Takes files in the order that makes sense (divisions, buildings, enterprises, reports)."""
 
-    def __init__(self, engine: Engine, progress: Progress | None = None, log: Callable[[str], None] | None = None) -> None:
+    def __init__(self, engine: Engine, progress: Progress | None = None, log: Callable[[str], None] | None = None,
+                 reload: bool = False) -> None:
+        """``reload``: load files again even when their content was loaded before (see ``ingest_file``)."""
         self.engine = engine
+        self.reload = reload
         self.progress = progress
         self.log = log or (lambda message: print(message, file=sys.stderr))
         self.cache: dict[str, Any] = {}
@@ -217,7 +226,7 @@ class Ingestor:
         cached_bytes = 0
         for path in files:
             sha = file_sha256(path) if path.is_file() else None
-            if sha is not None and self._loaded_batch(sha) is not None:
+            if sha is not None and not self.reload and self._loaded_batch(sha) is not None:
                 planned.append(PlannedFile(-1, path, sha))
                 continue
             try:
@@ -288,7 +297,7 @@ class Ingestor:
         if sha is None and path.is_file():
             sha = file_sha256(path)
         result = FileResult(file=str(path), sha256=sha)
-        if error is None and sha is not None:
+        if error is None and sha is not None and not self.reload:
             seen = self._loaded_batch(sha)  # also a copy of a file loaded earlier in this run
             if seen is not None:
                 result.status = "unchanged"
@@ -296,7 +305,10 @@ class Ingestor:
                 with Session(self.engine) as session:
                     before = session.get(ImportBatch, seen)
                     result.kind, result.rows = before.kind, before.rows
-                self.log(f"{path.name}: unchanged (same content loaded before as batch {seen})")
+                    rejected = before.rejected
+                self.log(f"{path.name}: unchanged (same content loaded before as batch {seen})" + (
+                    f"; {rejected} of its rows were rejected then: once what they lacked is loaded (the division "
+                    "registry, the enterprise registry), `onenet ingest --reload` tries them again" if rejected else ""))
                 return result
         try:
             if error is not None:
@@ -312,6 +324,8 @@ class Ingestor:
                                     status="loading", started_at=started)
                 session.add(batch)
                 session.flush()
+                if self.reload and sha:
+                    _supersede_rejects(session, sha, batch.id)
                 loaded = ingest_tables(session, batch, tables, self.progress, self.cache)
             loaded.file = str(path)
             self.log(

@@ -88,6 +88,10 @@ def test_plain_import_summary_has_one_line_per_file(db_url: str, tmp_path: Path)
     again = run_cli("--db", db_url, "ingest", str(tmp_path / "good"))
     assert again.returncode == 0
     assert sum("unchanged" in x for x in again.stdout.splitlines()) == 3, again.stdout
+    reloaded = run_cli("--db", db_url, "ingest", "--reload", str(tmp_path / "good"), "--json")
+    assert reloaded.returncode == 0, reloaded.stderr[-2000:]
+    files = json.loads(reloaded.stdout)["files"]
+    assert [f["status"] for f in files] == ["loaded"] * 3 and all(f["inserted"] == f["updated"] == 0 for f in files), files
 
 
 def test_the_database_comes_from_onenet_db_when_no_db_is_given(db_url: str, tmp_path: Path) -> None:
