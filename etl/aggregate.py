@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table, delete, func, insert, or_, select, text
+from sqlalchemy import Table, delete, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from etl import config
+from etl.load import sqlite_value
 from schemas.aggregates import (
     AggBatchUnit, AggBuildingSpan, AggEnterpriseSpan, AggMeta, AggQuarantine, AggStaff, AggStreetDay, AggStreetPlan,
 )
@@ -147,8 +148,12 @@ def refresh_aggregates(session: Session, street_codes: set[str] | None = None, d
     if staff is not None and delta is not None and delta.staff_only and stored_complete:
         # Staff rows of earlier batches keep their units (no enterprise changed), nothing else was loaded.
         units = pd.concat([_stored_batch_units(session), *delta.units], ignore_index=True).drop_duplicates(ignore_index=True)
-    result = compute(session, rng, codes, staff, units)
-    _replace(session, result, codes)
+    if units is not None and same_days and staff is not None:
+        # Only returning staff changed: every other figure stands; the staff columns of the street rows are redone.
+        street_day = _merge_staff(_stored_street_day_without_staff(session), _staff_counts(*staff, rng))
+        _replace(session, _staff_tables(street_day, *staff, units), None)
+    else:
+        _replace(session, compute(session, rng, codes, staff, units).tables(), codes)
     if meta is None:
         meta = AggMeta(key=META_KEY, first_day=rng.first, last_day=rng.last, refreshed_at=config.local_now())
         session.add(meta)
@@ -186,6 +191,41 @@ class Aggregates:
     staff: pd.DataFrame
     quarantine: pd.DataFrame
     batch_units: pd.DataFrame
+
+    def tables(self) -> list[tuple[Table, pd.DataFrame, Any]]:
+        """Each stored table with its rows and the column its units are keyed by."""
+        return [
+            (AggStreetDay.__table__, self.street_day, AggStreetDay.code),
+            (AggBuildingSpan.__table__, self.building_spans, AggBuildingSpan.street_code),
+            (AggEnterpriseSpan.__table__, self.enterprise_spans, AggEnterpriseSpan.street_code),
+            (AggStreetPlan.__table__, self.plans, AggStreetPlan.code),
+            *_staff_tables(self.street_day, self.staff, self.quarantine, self.batch_units)[1:],
+        ]
+
+
+def _staff_tables(street_day: pd.DataFrame, staff: pd.DataFrame, quarantine: pd.DataFrame,
+                  batch_units: pd.DataFrame) -> list[tuple[Table, pd.DataFrame, Any]]:
+    """The tables a load of returning staff alone changes (street rows carry the staff counts)."""
+    return [
+        (AggStreetDay.__table__, street_day, AggStreetDay.code),
+        (AggStaff.__table__, staff, AggStaff.code),
+        (AggQuarantine.__table__, quarantine, AggQuarantine.code),
+        (AggBatchUnit.__table__, batch_units, AggBatchUnit.code),
+    ]
+
+
+def _stored_street_day_without_staff(session: Session) -> pd.DataFrame:
+    """The stored street rows with their staff counts set to 0, less the rows only staff made (keys that no
+    enterprise or building names): what ``compute`` builds before merging the staff counts in."""
+    keys = set(session.scalars(select(Enterprise.street_code).distinct())) | set(
+        session.scalars(select(Building.street_code).distinct()))
+    rows = _frame(session, select(*[AggStreetDay.__table__.c[c] for c in ("code", "day", *COUNT_COLUMNS)]),
+                  ["code", "day", *COUNT_COLUMNS])
+    rows = rows[rows["code"].isin(keys)].reset_index(drop=True)
+    rows["day"] = _dates(rows["day"])
+    for c in COUNT_COLUMNS:
+        rows[c] = 0 if c in ("returning_staff", "in_quarantine") else rows[c].astype(np.int64)
+    return rows
 
 
 def _frame(session: Session, stmt: Any, columns: list[str]) -> pd.DataFrame:
@@ -658,16 +698,7 @@ def _enterprise_spans(ents: pd.DataFrame, e_shop: np.ndarray, latest: pd.DataFra
 # --------------------------------------------------------------------------- storage
 
 
-def _replace(session: Session, result: Aggregates, codes: set[str] | None) -> None:
-    tables: list[tuple[Table, pd.DataFrame, Any]] = [
-        (AggStreetDay.__table__, result.street_day, AggStreetDay.code),
-        (AggBuildingSpan.__table__, result.building_spans, AggBuildingSpan.street_code),
-        (AggEnterpriseSpan.__table__, result.enterprise_spans, AggEnterpriseSpan.street_code),
-        (AggStreetPlan.__table__, result.plans, AggStreetPlan.code),
-        (AggStaff.__table__, result.staff, AggStaff.code),
-        (AggQuarantine.__table__, result.quarantine, AggQuarantine.code),
-        (AggBatchUnit.__table__, result.batch_units, AggBatchUnit.code),
-    ]
+def _replace(session: Session, tables: list[tuple[Table, pd.DataFrame, Any]], codes: set[str] | None) -> None:
     for table, frame, key in tables:
         if codes is None:
             session.execute(delete(table))
@@ -707,12 +738,7 @@ def _insert(session: Session, table: Table, frame: pd.DataFrame) -> None:
             for record in _records(frame):
                 copy.write_row(record)
         return
-    stmt = insert(table)
-    batch: list[dict[str, Any]] = []
-    for record in _records(frame):
-        batch.append(dict(zip(columns, record)))
-        if len(batch) >= 20_000:
-            session.execute(stmt, batch)
-            batch = []
-    if batch:
-        session.execute(stmt, batch)
+    # sqlite3 itself, values as SQLAlchemy stores them: a third of the time of its executemany of dicts.
+    raw = session.connection().connection.driver_connection
+    raw.executemany(f"INSERT INTO {table.name} ({','.join(columns)}) VALUES ({','.join('?' * len(columns))})",
+                    (tuple(map(sqlite_value, record)) for record in _records(frame)))

@@ -68,7 +68,8 @@ class LoadContext:
 # --- low-level I/O --------------------------------------------------------------------------
 
 
-def _sqlite_value(value: Any) -> Any:
+def sqlite_value(value: Any) -> Any:
+    """A value as sqlite3 binds it, dates and times spelled as SQLAlchemy stores them."""
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S.%f")
     if isinstance(value, date):
@@ -91,7 +92,7 @@ def _column_values(series: pd.Series) -> np.ndarray:
     if isinstance(series.dtype, pd.StringDtype) and len(series) > 1000 and series.iloc[:1000].nunique() < 100:
         return map_unique(series, str).to_numpy()
     if isinstance(first_present(series), (date, bool, np.generic)):
-        return map_unique(series, _sqlite_value).to_numpy()
+        return map_unique(series, sqlite_value).to_numpy()
     return series.to_numpy(dtype=object, na_value=None)
 
 
