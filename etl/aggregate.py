@@ -195,11 +195,10 @@ class Aggregates:
     def tables(self) -> list[tuple[Table, pd.DataFrame, Any]]:
         """Each stored table with its rows and the column its units are keyed by."""
         return [
-            (AggStreetDay.__table__, self.street_day, AggStreetDay.code),
+            *_staff_tables(self.street_day, self.staff, self.quarantine, self.batch_units),
             (AggBuildingSpan.__table__, self.building_spans, AggBuildingSpan.street_code),
             (AggEnterpriseSpan.__table__, self.enterprise_spans, AggEnterpriseSpan.street_code),
             (AggStreetPlan.__table__, self.plans, AggStreetPlan.code),
-            *_staff_tables(self.street_day, self.staff, self.quarantine, self.batch_units)[1:],
         ]
 
 
