@@ -25,7 +25,7 @@ from etl import config
 from etl.aggregate import StaffDelta, batch_mark, refresh_aggregates, staff_mark
 from etl.load import LOADERS, LoadContext
 from etl.normalise import ERRORS, explicit_years
-from etl.read import SUPPORTED_SUFFIXES, Table, UnreadableFile, read_tables, sniff_kinds
+from etl.read import SUPPORTED_SUFFIXES, TEXT_SUFFIXES, Table, UnreadableFile, read_tables, sniff_kinds
 from etl.resolve import Hierarchy
 from etl.validate import apply_defaults, normalise_table
 from schemas import sources as S
@@ -230,7 +230,7 @@ class Ingestor:
                 planned.append(PlannedFile(-1, path, sha))
                 continue
             try:
-                if path.suffix.lower() in {".csv", ".txt", ".tsv"}:
+                if path.suffix.lower() in TEXT_SUFFIXES:
                     kinds, tables = sniff_kinds(path), None
                 else:
                     tables = read_tables(path)
@@ -247,10 +247,11 @@ class Ingestor:
         planned.sort(key=lambda p: (p.rank, str(p.path)))
         return planned
 
-    def _loaded_batch(self, sha: str) -> int | None:
+    def _loaded_batch(self, sha: str) -> ImportBatch | None:
+        """The batch that loaded this content before, if any (detached: its columns are read already)."""
         with Session(self.engine) as session:
             return session.scalar(
-                select(ImportBatch.id).where(ImportBatch.sha256 == sha, ImportBatch.status == "loaded").limit(1))
+                select(ImportBatch).where(ImportBatch.sha256 == sha, ImportBatch.status == "loaded").limit(1))
 
     def ingest(self, paths: list[Path]) -> list[FileResult]:
         files, skipped = expand_paths(paths)
@@ -298,17 +299,12 @@ class Ingestor:
             sha = file_sha256(path)
         result = FileResult(file=str(path), sha256=sha)
         if error is None and sha is not None and not self.reload:
-            seen = self._loaded_batch(sha)  # also a copy of a file loaded earlier in this run
-            if seen is not None:
-                result.status = "unchanged"
-                result.batch_id = seen
-                with Session(self.engine) as session:
-                    before = session.get(ImportBatch, seen)
-                    result.kind, result.rows = before.kind, before.rows
-                    rejected = before.rejected
-                self.log(f"{path.name}: unchanged (same content loaded before as batch {seen})" + (
-                    f"; {rejected} of its rows were rejected then: once what they lacked is loaded (the division "
-                    "registry, the enterprise registry), `onenet ingest --reload` tries them again" if rejected else ""))
+            before = self._loaded_batch(sha)  # also a copy of a file loaded earlier in this run
+            if before is not None:
+                result.status, result.batch_id, result.kind, result.rows = "unchanged", before.id, before.kind, before.rows
+                self.log(f"{path.name}: unchanged (same content loaded before as batch {before.id})" + (
+                    f"; {before.rejected} of its rows were rejected then: once what they lacked is loaded (the division "
+                    "registry, the enterprise registry), `onenet ingest --reload` tries them again" if before.rejected else ""))
                 return result
         try:
             if error is not None:
