@@ -25,7 +25,7 @@ from sqlalchemy.schema import CreateIndex
 
 from etl.normalise import first_present, is_missing, map_unique, name_key
 from etl.resolve import Hierarchy, match_enterprises, resolve_divisions
-from etl.staging import STAGED_MIN_ROWS, staged_insert
+from etl.staging import STAGED_MIN_ROWS, constant_columns, staged_insert
 from etl.validate import errors_where, no_errors
 from schemas.db import sqlite_file
 from schemas.models import Building, Division, Enterprise, ImportBatch, ReopeningReport, ReturningStaff
@@ -106,8 +106,7 @@ def _sqlite_insert(connection: Any, table: Table, columns: list[str], frame: pd.
     of one tuple per row, at a million rows.
     """
     # A number that is the same on every row (the batch, is_current) is written into the statement once.
-    constant = {c: int(frame[c].iloc[0]) for c in columns[1:]
-                if frame[c].dtype.kind in "iub" and len(frame) > 1 and (frame[c] == frame[c].iloc[0]).all()}
+    constant = {c: v for c, v in constant_columns(frame[columns[1:]]).items() if isinstance(v, int)}
     bound = [c for c in columns if c not in constant]
     width = len(bound)
     grid = np.empty((len(frame), width), dtype=object)

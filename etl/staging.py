@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from etl.normalise import first_present
+from etl.normalise import first_present, is_missing
 from schemas.db import STAGED_ALIAS as ALIAS
 
 STAGED_MIN_ROWS = 10_000
@@ -40,6 +40,23 @@ MAX_CHUNKS = 8
 MIN_CHUNK_ROWS = 25_000
 """Each chunk costs a file, a connection and an attach: a few milliseconds."""
 FOLDER_PREFIX = ".onenet-staging-"
+
+
+def constant_columns(frame: pd.DataFrame) -> dict[str, int | str]:
+    """Number and text columns holding one value on every row (the batch, the sheet, is_current).
+
+    Such a value is written into the statement once instead of being bound on every row.
+    """
+    constant: dict[str, int | str] = {}
+    if len(frame) < 2:
+        return constant
+    for column in frame.columns:
+        series = frame[column]
+        if series.dtype.kind in "iub" or isinstance(series.dtype, pd.StringDtype):
+            first = series.iloc[0]
+            if not is_missing(first) and bool((series == first).fillna(False).all()):  # a missing value is not equal
+                constant[column] = int(first) if series.dtype.kind in "iub" else str(first)
+    return constant
 
 
 def arrow_types(frame: pd.DataFrame) -> dict[str, pa.DataType] | None:
@@ -126,9 +143,10 @@ def staged_insert(
     The connection is used on the calling thread only.  ``fallback`` inserts a chunk the plain way
     (a column of mixed types that Arrow cannot hold); rows keep their order either way.
     """
-    types = arrow_types(frame)
+    constant = constant_columns(frame)
+    types = arrow_types(frame.drop(columns=list(constant)))
     chunks = min(MAX_CHUNKS, free_slots(connection))
-    if types is None or chunks < 2:
+    if not types or chunks < 2:
         return False
     sweep_stale(directory)
     try:
@@ -137,7 +155,8 @@ def staged_insert(
         return False
     first_alias = 1 + max((int(row[1][len(ALIAS):]) for row in connection.execute("PRAGMA database_list")
                            if row[1].startswith(ALIAS)), default=-1)
-    names = ",".join(types)
+    targets = ",".join([*types, *constant])
+    selected = ",".join([*types, *["?"] * len(constant)])
     size = max(-(-len(frame) // chunks), MIN_CHUNK_ROWS)
     parts = [frame.iloc[start : start + size] for start in range(0, len(frame), size)]
 
@@ -162,7 +181,8 @@ def staged_insert(
                     else:
                         alias = f"{ALIAS}{first_alias + k}"
                         connection.execute(f"ATTACH DATABASE ? AS {alias}", (str(path),))
-                        connection.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {alias}.rows")
+                        connection.execute(f"INSERT INTO {table} ({targets}) SELECT {selected} FROM {alias}.rows",
+                                           tuple(constant.values()))
                         path.unlink()
                     if report:
                         report(len(part))

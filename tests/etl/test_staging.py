@@ -40,9 +40,16 @@ def staff_rows(n: int = ROWS) -> pd.DataFrame:
         "temperature": np.where(gap, np.nan, 36.0 + (i % 10) / 10),
         "submitted_at": [None if g else datetime(2020, 2, 3, 8, k % 60, 5, 120) for k, g in zip(i, gap)],
         "batch_id": 1,
+        "sheet": pd.Series(["名单"] * n, dtype="string[pyarrow]"),  # one value on every row: written once
+        "origin": pd.Series([None if g else "湖北武汉" for g in gap], dtype="string[pyarrow]"),  # one value, with gaps
         "row_number": i + 2,
         "is_current": True,
     })
+
+
+def test_only_columns_with_one_value_on_every_row_are_constant() -> None:
+    frame = staff_rows(100)
+    assert staging.constant_columns(frame) == {"district_code": "310105", "batch_id": 1, "sheet": "名单", "is_current": 1}
 
 
 def insert(db: Path, frame: pd.DataFrame, staged: bool, monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
