@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -134,6 +135,13 @@ def main() -> None:
     parser.add_argument("--skip-pg", action="store_true")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="onenet-bench-"))
+    try:
+        run(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, work: Path) -> None:
     print(f"generating {args.rows:,} returning-staff rows in {work} …", flush=True)
     frame = make_rows(args.rows)
     csv_path = work / "staff.csv"
