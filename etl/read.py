@@ -5,19 +5,27 @@ Spreadsheets arrive with title rows above the header, merged two-row headers, se
 header of every sheet, maps the header cells to canonical fields (``schemas.sources``) and returns
 the data rows as raw values with their row number in the file.  It never interprets values: that
 is ``etl.normalise``'s job.
+
+Workbooks are read by python-calamine (every format, merged cells, cells as Python values) and,
+for .xlsx, at the same time by fastexcel into Arrow columns (``read_excel_tables``); CSV by Arrow's
+reader, else pandas'.
 """
 from __future__ import annotations
 
 import csv
 import gc
 import io
+import logging
+import os
 import zipfile
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import fastexcel
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -36,6 +44,10 @@ SUPPORTED_SUFFIXES = EXCEL_SUFFIXES | TEXT_SUFFIXES | JSON_LINES_SUFFIXES
 HEADER_SEARCH_ROWS = 25
 LEAD_COLUMNS = 4
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+TYPED_SUFFIXES = {".xlsx", ".xlsm"}
+"""Workbooks whose cells python-calamine and fastexcel take from the same XML with the same types."""
+
+logging.getLogger("fastexcel").setLevel(logging.ERROR)  # it warns of each empty column it types as text
 
 
 class UnreadableFile(Exception):
@@ -170,29 +182,58 @@ def _column(values: np.ndarray) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(arr), dtype="string[pyarrow]")
 
 
+def _kept_columns(match: HeaderMatch) -> list[int]:
+    """The mapped columns and the leading ones (where 合计 usually sits), in sheet order."""
+    return sorted(set(match.columns) | set(range(LEAD_COLUMNS)))
+
+
+def _table(match: HeaderMatch, sheet: str | None, frame: pd.DataFrame, first_data_row: int) -> Table:
+    """The data rows of ``frame`` (the kept columns below the header) as a Table of canonical fields."""
+    cols = sorted(match.columns)
+    frame["_row"] = range(first_data_row, first_data_row + len(frame))
+    frame = _drop_non_data(frame, cols, {header_key(label) for label in match.labels.values()})
+    frame.columns = [*(match.columns[c] for c in cols), "_row"]
+    ignored = [label for c, label in match.labels.items() if c not in match.columns]
+    headers = {match.columns[c]: match.labels.get(c, match.columns[c]) for c in cols}
+    return Table(match.kind, sheet, frame, headers, ignored)
+
+
 def table_from_rows(rows: list[list[Any]], sheet: str | None, first_row_number: int) -> Table | None:
     """Detect the header of a sheet's rows and keep its data rows (raw values, row numbers)."""
     match = find_header(rows)
     if match is None:
         return None
     start = match.row_index + match.header_rows
-    cols = sorted(match.columns)
-    width = max(max(cols) + 1, LEAD_COLUMNS)
+    width = max(max(match.columns) + 1, LEAD_COLUMNS)
     body = rows[start:]
     width = max(width, max(map(len, body), default=0))
     if min(map(len, body), default=width) < width:
         body = [r + [None] * (width - len(r)) if len(r) < width else r for r in body]
-    keep = sorted(set(cols) | set(range(LEAD_COLUMNS)))
     grid = np.empty((len(body), width), dtype=object)  # rows → columns in C (Arrow takes ndarray columns 4x faster than tuples)
     if body:
         grid[:] = body
-    frame = pd.DataFrame({c: _column(grid[:, c]) for c in keep})
-    frame["_row"] = range(first_row_number + start, first_row_number + start + len(frame))
-    frame = _drop_non_data(frame, cols, {header_key(label) for label in match.labels.values()})
-    frame.columns = [*(match.columns[c] for c in cols), "_row"]
-    ignored = [label for c, label in match.labels.items() if c not in match.columns]
-    headers = {match.columns[c]: match.labels.get(c, match.columns[c]) for c in cols}
-    return Table(match.kind, sheet, frame, headers, ignored)
+    frame = pd.DataFrame({c: _column(grid[:, c]) for c in _kept_columns(match)})
+    return _table(match, sheet, frame, first_row_number + start)
+
+
+def _arrow_column(array: pa.Array) -> pd.Series:
+    """A typed column of text or numbers as ``_column`` makes it from the same cells as Python values."""
+    if pa.types.is_floating(array.type):
+        return pd.Series(array.to_pylist(), dtype=object)
+    array = array.cast(pa.string())
+    array = pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
+    return pd.Series(pd.arrays.ArrowStringArray(array), dtype="string[pyarrow]")
+
+
+def table_from_typed(match: HeaderMatch, body: pa.RecordBatch, sheet: str | None, first_row_number: int) -> Table:
+    """Like ``table_from_rows`` for a sheet whose header ``match`` was found in its first rows and whose
+    rows below the first come as typed columns (``body``: text, numbers or empty, one type each)."""
+    start = match.row_index + match.header_rows
+    rows = body.slice(start - 1)
+    missing = pd.Series(pd.NA, index=range(rows.num_rows), dtype="string[pyarrow]")
+    frame = pd.DataFrame({c: _arrow_column(rows.column(c)) if c < rows.num_columns else missing
+                          for c in _kept_columns(match)})
+    return _table(match, sheet, frame, first_row_number + start)
 
 
 # --- file formats ---------------------------------------------------------------------------
@@ -261,21 +302,70 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def read_excel_rows(path: Path) -> list[tuple[str, int, list[list[Any]]]]:
-    """Every sheet as (name, number of its first row, rows of raw values)."""
+def _typed_body(reader: Future[Any], name: str) -> pa.RecordBatch | None:
+    """A sheet's rows below its first as Arrow columns (fastexcel), if every column holds one type.
+
+    None for a sheet with a column of mixed types (an ID typed as a number among text, a 合计 row in
+    a number column): only Python values tell those cells apart, so that sheet is read as rows.
+    """
+    try:
+        return reader.result().load_sheet(name, header_row=0, schema_sample_rows=None, dtype_coercion="strict", eager=True)
+    except Exception:  # noqa: BLE001 - only a shortcut: python-calamine reads the sheet and reports what is wrong with it
+        return None
+
+
+def _can_use(body: pa.RecordBatch | None, sheet: python_calamine.CalamineSheet, data_start: int) -> bool:
+    """The typed columns hold exactly the sheet's cells below its first row, no merged cell reaches the
+    data rows (``data_start`` rows from the top) and every column is text, numbers or empty."""
+    if body is None or body.num_rows != sheet.height - 1 or body.num_columns != sheet.width:
+        return False
+    top = sheet.start[0] if sheet.start else 0
+    if any(bottom - top >= data_start for _, (bottom, _) in sheet.merged_cell_ranges or []):
+        return False
+    return all(pa.types.is_string(t) or pa.types.is_floating(t) or pa.types.is_null(t) for t in body.schema.types)
+
+
+def _sheet_table(sheet: python_calamine.CalamineSheet, body: Future[pa.RecordBatch | None] | None) -> Table | None:
+    first_row_number = sheet.start[0] + 1 if sheet.start else 1
+    merged = sheet.merged_cell_ranges or []
+    if body is not None:
+        head = sheet.to_python(nrows=HEADER_SEARCH_ROWS + 1)
+        _fill_merged(head, merged, sheet.start or (0, 0))
+        match = find_header(head)
+        if match is None:
+            return None
+        if _can_use(columns := body.result(), sheet, match.row_index + match.header_rows):
+            return table_from_typed(match, columns, sheet.name, first_row_number)
+    rows = sheet.to_python()
+    _fill_merged(rows, merged, sheet.start or (0, 0))
+    return table_from_rows(rows, sheet.name, first_row_number)
+
+
+def read_excel_tables(path: Path, typed: bool = True) -> list[Table]:
+    """Every sheet with a recognisable header as a Table.
+
+    python-calamine parses each sheet (without the GIL) and gives its position, merged cells and first
+    rows, from which the header is found.  For an .xlsx, fastexcel meanwhile reads the same sheets on
+    another core straight into Arrow columns; where those hold one type each, the data rows are taken
+    from them instead of from a million Python values (0.4 s of 1.8 s at 100,000 rows).  The cells are
+    the same either way; ``typed=False`` reads rows only, for tests that compare the two.
+    """
     head = path.open("rb").read(8)
     _check_encrypted(path, head)
     if head.startswith(b"PK"):
         _guard_zip(path)
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
-        sheets = []
-        for name in workbook.sheet_names:
-            sheet = workbook.get_sheet_by_name(name)
-            rows = sheet.to_python()
-            _fill_merged(rows, sheet.merged_cell_ranges or [], sheet.start or (0, 0))
-            sheets.append((name, sheet.start[0] + 1 if sheet.start else 1, rows))
-        return sheets
+        typed &= path.suffix.lower() in TYPED_SUFFIXES and len(os.sched_getaffinity(0)) > 1
+        pool = ThreadPoolExecutor(1, thread_name_prefix="typed-read")
+        try:
+            reader = pool.submit(fastexcel.read_excel, str(path)) if typed else None
+            bodies = {name: pool.submit(_typed_body, reader, name) if reader else None for name in workbook.sheet_names}
+            with gc_paused():
+                return [table for name in workbook.sheet_names
+                        if (table := _sheet_table(workbook.get_sheet_by_name(name), bodies[name])) is not None]
+        finally:
+            pool.shutdown(cancel_futures=True)
     except UnreadableFile:
         raise
     except Exception as exc:  # calamine raises several unrelated types for broken files
@@ -399,11 +489,7 @@ def read_tables(path: Path) -> list[Table]:
             raise UnreadableFile("本安装不含扫码填报模块，无法读取表单工具导出的 .jsonl：请导出为 .xlsx 或 .csv 再导入") from exc
         tables = read_jsonl(path)
     else:
-        with gc_paused():
-            tables = [
-                t for name, first, rows in read_excel_rows(path)
-                if (t := table_from_rows(rows, name, first)) is not None
-            ]
+        tables = read_excel_tables(path)
     if not tables:
         kinds = "、".join(k.label for k in S.SOURCE_KINDS)
         raise UnreadableFile(f"找不到可识别的表头（支持：{kinds}）：请确认表头包含如 姓名、身份证号 或 企业名称 等列名")
