@@ -18,7 +18,7 @@ import io
 import logging
 import os
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -302,14 +302,14 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _typed_body(reader: Future[Any], name: str) -> pa.RecordBatch | None:
+def _typed_body(reader: Callable[[], fastexcel.ExcelReader], name: str) -> pa.RecordBatch | None:
     """A sheet's rows below its first as Arrow columns (fastexcel), if every column holds one type.
 
     None for a sheet with a column of mixed types (an ID typed as a number among text, a 合计 row in
     a number column): only Python values tell those cells apart, so that sheet is read as rows.
     """
     try:
-        return reader.result().load_sheet(name, header_row=0, schema_sample_rows=None, dtype_coercion="strict", eager=True)
+        return reader().load_sheet(name, header_row=0, schema_sample_rows=None, dtype_coercion="strict", eager=True)
     except Exception:  # noqa: BLE001 - only a shortcut: python-calamine reads the sheet and reports what is wrong with it
         return None
 
@@ -325,19 +325,23 @@ def _can_use(body: pa.RecordBatch | None, sheet: python_calamine.CalamineSheet, 
     return all(pa.types.is_string(t) or pa.types.is_floating(t) or pa.types.is_null(t) for t in body.schema.types)
 
 
+def sheet_header(sheet: python_calamine.CalamineSheet) -> HeaderMatch | None:
+    """The header found in the first rows of a sheet, merged cells filled, without reading the rest."""
+    head = sheet.to_python(nrows=HEADER_SEARCH_ROWS + 1)
+    _fill_merged(head, sheet.merged_cell_ranges or [], sheet.start or (0, 0))
+    return find_header(head)
+
+
 def _sheet_table(sheet: python_calamine.CalamineSheet, body: Future[pa.RecordBatch | None] | None) -> Table | None:
     first_row_number = sheet.start[0] + 1 if sheet.start else 1
-    merged = sheet.merged_cell_ranges or []
     if body is not None:
-        head = sheet.to_python(nrows=HEADER_SEARCH_ROWS + 1)
-        _fill_merged(head, merged, sheet.start or (0, 0))
-        match = find_header(head)
+        match = sheet_header(sheet)
         if match is None:
             return None
         if _can_use(columns := body.result(), sheet, match.row_index + match.header_rows):
             return table_from_typed(match, columns, sheet.name, first_row_number)
     rows = sheet.to_python()
-    _fill_merged(rows, merged, sheet.start or (0, 0))
+    _fill_merged(rows, sheet.merged_cell_ranges or [], sheet.start or (0, 0))
     return table_from_rows(rows, sheet.name, first_row_number)
 
 
@@ -360,7 +364,7 @@ def read_excel_tables(path: Path, typed: bool = True) -> list[Table]:
         pool = ThreadPoolExecutor(1, thread_name_prefix="typed-read")
         try:
             reader = pool.submit(fastexcel.read_excel, str(path)) if typed else None
-            bodies = {name: pool.submit(_typed_body, reader, name) if reader else None for name in workbook.sheet_names}
+            bodies = {name: pool.submit(_typed_body, reader.result, name) if reader else None for name in workbook.sheet_names}
             with gc_paused():
                 return [table for name in workbook.sheet_names
                         if (table := _sheet_table(workbook.get_sheet_by_name(name), bodies[name])) is not None]

@@ -27,8 +27,7 @@ import xlsxwriter
 import xlwt
 from sqlalchemy import MetaData, create_engine, select
 
-from etl.read import (HEADER_SEARCH_ROWS, Table, UnreadableFile, _can_use, _fill_merged, find_header, read_excel_tables,
-                      read_tables)
+from etl.read import Table, UnreadableFile, _can_use, _typed_body, read_excel_tables, read_tables, sheet_header
 from etl.validate import normalise_table
 from tests.fixtures import messy
 from tests.fixtures.messy import Sheet, make_id, write_csv, write_xls, write_xlsx
@@ -499,7 +498,7 @@ def assert_same_tables(path: Path) -> None:
     typed, rows = read_excel_tables(path), read_excel_tables(path, typed=False)
     assert [(t.kind.name, t.sheet, t.headers, t.ignored_headers) for t in typed] == [
         (t.kind.name, t.sheet, t.headers, t.ignored_headers) for t in rows]
-    for a, b in zip(typed, rows):
+    for a, b in zip(typed, rows, strict=True):
         pd.testing.assert_frame_equal(a.frame, b.frame)
 
 
@@ -509,14 +508,8 @@ def typed_sheets(path: Path) -> list[str]:
     used = []
     for name in workbook.sheet_names:
         sheet = workbook.get_sheet_by_name(name)
-        head = sheet.to_python(nrows=HEADER_SEARCH_ROWS + 1)
-        _fill_merged(head, sheet.merged_cell_ranges or [], sheet.start or (0, 0))
-        match = find_header(head)
-        try:
-            body = reader.load_sheet(name, header_row=0, schema_sample_rows=None, dtype_coercion="strict", eager=True)
-        except fastexcel.FastExcelError:
-            continue
-        if match and _can_use(body, sheet, match.row_index + match.header_rows):
+        match = sheet_header(sheet)
+        if match and _can_use(_typed_body(lambda: reader, name), sheet, match.row_index + match.header_rows):
             used.append(name)
     return used
 
