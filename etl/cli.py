@@ -34,8 +34,8 @@ class TerminalProgress:
             self.bar.n = done
             self.bar.refresh()
         elif total >= 100_000:
-            pct = int(done * 100 / max(total, 1)) // 10 * 10
-            if pct != self.last_pct:
+            pct = done * 100 // max(total, 1)
+            if pct // 10 != self.last_pct // 10:  # a line per tenth of the file
                 print(f"  {label}: {done:,}/{total:,} rows ({pct}%)", file=sys.stderr)
                 self.last_pct = pct
 

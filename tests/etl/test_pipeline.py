@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -160,8 +161,12 @@ def test_the_cli_shows_progress_of_a_long_load(db_url: str, tmp_path: Path) -> N
     big = _big_csv(tmp_path / "返岗_大.csv", 120_000)
     proc = run_cli("--db", db_url, "ingest", str(big))
     assert proc.returncode == 0, proc.stderr[-2000:]
-    progress = [x for x in proc.stderr.splitlines() if big.name in x and "120,000" in x.replace("120000", "120,000")]
+    progress = [m.groups() for x in proc.stderr.splitlines()
+                if big.name in x and (m := re.search(r"([\d,]+)/(120,000) rows \((\d+)%\)", x))]
     assert len(progress) >= 2, proc.stderr[-3000:]
+    for line in progress:
+        done, total, pct = (int(g.replace(",", "")) for g in line)
+        assert pct == done * 100 // total, line
 
 
 # --------------------------------------------------------------------------- ingest_tables in the caller's transaction
