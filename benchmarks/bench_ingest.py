@@ -4,8 +4,8 @@
 
 Each contender runs ``--repeat`` times (``--xlsx-repeat`` in the XLSX race, which takes seconds, not
 minutes), taking turns with its baselines so that a slow spell of the machine falls on all of them
-alike, and is judged by its best run (as timeit does).  Prints seconds
-and ratios of best runs, each with the ratio of median runs beside it (how far one lucky run moved it):
+alike, and is judged by its best run (as timeit does).  Prints seconds and ratios of best runs, each
+with the ratio of median runs beside it (how far one lucky run moved it):
   CSV → SQLite:   onenet vs the naive way (pandas read_csv + DataFrame.to_sql, validates nothing)
                   and vs the floor (read_csv + plain sqlite3 executemany into one table);
   XLSX:           onenet vs python-calamine alone reading the file;

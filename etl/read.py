@@ -175,11 +175,15 @@ def _column(values: np.ndarray) -> pd.Series:
     """A column of cells: Arrow strings when it holds only text (empty cells missing), so that
     normalising runs in Arrow's kernels; Python objects when numbers or dates are mixed in."""
     try:
-        arr = pa.array(values, type=pa.string(), from_pandas=True)
+        return _text_column(pa.array(values, type=pa.string(), from_pandas=True))
     except (pa.ArrowTypeError, pa.ArrowInvalid):
         return pd.Series(values, dtype=object).replace("", None)
-    arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
-    return pd.Series(pd.arrays.ArrowStringArray(arr), dtype="string[pyarrow]")
+
+
+def _text_column(array: pa.Array) -> pd.Series:
+    """Arrow text cells as a column, empty cells missing."""
+    array = pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
+    return pd.Series(pd.arrays.ArrowStringArray(array), dtype="string[pyarrow]")
 
 
 def _kept_columns(match: HeaderMatch) -> list[int]:
@@ -220,9 +224,7 @@ def _arrow_column(array: pa.Array) -> pd.Series:
     """A typed column of text or numbers as ``_column`` makes it from the same cells as Python values."""
     if pa.types.is_floating(array.type):
         return pd.Series(array.to_pylist(), dtype=object)
-    array = array.cast(pa.string())
-    array = pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
-    return pd.Series(pd.arrays.ArrowStringArray(array), dtype="string[pyarrow]")
+    return _text_column(array.cast(pa.string()))
 
 
 def table_from_typed(match: HeaderMatch, body: pa.RecordBatch, sheet: str | None, first_row_number: int) -> Table:
@@ -325,11 +327,16 @@ def _can_use(body: pa.RecordBatch | None, sheet: python_calamine.CalamineSheet, 
     return all(pa.types.is_string(t) or pa.types.is_floating(t) or pa.types.is_null(t) for t in body.schema.types)
 
 
+def _sheet_rows(sheet: python_calamine.CalamineSheet, nrows: int | None = None) -> list[list[Any]]:
+    """A sheet's rows (the first ``nrows``, else all) as Python values, merged cells filled."""
+    rows = sheet.to_python(nrows=nrows)
+    _fill_merged(rows, sheet.merged_cell_ranges or [], sheet.start or (0, 0))
+    return rows
+
+
 def sheet_header(sheet: python_calamine.CalamineSheet) -> HeaderMatch | None:
-    """The header found in the first rows of a sheet, merged cells filled, without reading the rest."""
-    head = sheet.to_python(nrows=HEADER_SEARCH_ROWS + 1)
-    _fill_merged(head, sheet.merged_cell_ranges or [], sheet.start or (0, 0))
-    return find_header(head)
+    """The header found in the first rows of a sheet, without reading the rest."""
+    return find_header(_sheet_rows(sheet, HEADER_SEARCH_ROWS + 1))
 
 
 def _sheet_table(sheet: python_calamine.CalamineSheet, body: Future[pa.RecordBatch | None] | None) -> Table | None:
@@ -340,9 +347,7 @@ def _sheet_table(sheet: python_calamine.CalamineSheet, body: Future[pa.RecordBat
             return None
         if _can_use(columns := body.result(), sheet, match.row_index + match.header_rows):
             return table_from_typed(match, columns, sheet.name, first_row_number)
-    rows = sheet.to_python()
-    _fill_merged(rows, sheet.merged_cell_ranges or [], sheet.start or (0, 0))
-    return table_from_rows(rows, sheet.name, first_row_number)
+    return table_from_rows(_sheet_rows(sheet), sheet.name, first_row_number)
 
 
 def read_excel_tables(path: Path, typed: bool = True) -> list[Table]:
@@ -351,8 +356,9 @@ def read_excel_tables(path: Path, typed: bool = True) -> list[Table]:
     python-calamine parses each sheet (without the GIL) and gives its position, merged cells and first
     rows, from which the header is found.  For an .xlsx, fastexcel meanwhile reads the same sheets on
     another core straight into Arrow columns; where those hold one type each, the data rows are taken
-    from them instead of from a million Python values (a quarter of the time a 100,000-row load took).  The cells are
-    the same either way; ``typed=False`` reads rows only, for tests that compare the two.
+    from them instead of from a million Python values (a quarter of the time a 100,000-row load
+    took).  The cells are the same either way; ``typed=False`` reads rows only, for tests that
+    compare the two.
     """
     head = path.open("rb").read(8)
     _check_encrypted(path, head)
