@@ -22,22 +22,24 @@ import json
 import logging
 import os
 import re
-import threading
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-import pandas as pd
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from etl import config
+from etl.aggregate import refresh_stale
+from etl.formtool import REOPENING_SHEET, STAFF_SHEET, field_lookup, records_table
 from etl.normalise import header_key, name_key
-from etl.read import Table, UnreadableFile, detect_encoding, table_from_rows
+from etl.pipeline import ingest_tables
+from etl.read import Table
+from etl.store import writing
 from schemas import sources as S
+from schemas.intake import RejectedSubmission
 from schemas.models import Building, Division, Enterprise, ImportBatch, Reject, ReopeningReport, Submission
 
 log = logging.getLogger(__name__)
@@ -70,7 +72,6 @@ class IntakeSettings:
 
 FORM_PATH = "/q/"
 API_PATH = "/api/intake/"
-_PG_LOCK_ID = 4_202_005  # one intake load at a time across server processes (PostgreSQL advisory lock)
 
 # --------------------------------------------------------------------------- building tokens
 
@@ -96,39 +97,39 @@ class TokenIndex:
     """token → building id, built from the building table and extended when a token is not found.
 
     A miss reads only the buildings added since (ids above the highest seen); a hit is checked
-    against the building it names, so a database rebuilt under a running server is noticed.
+    against the building it names, so a database rebuilt under a running server is noticed.  The
+    server's threads share it without a lock: the mapping is replaced whole, never changed in place,
+    and a lost extension is redone at the next miss.
     """
 
     def __init__(self, key: bytes | None = None) -> None:
         self.key = key or token_key()
         self._ids: dict[str, int] = {}
         self._max_id = 0
-        self._lock = threading.Lock()
 
     def building_id(self, session: Session, token: str) -> int | None:
         if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
             return None
-        for attempt in range(2):
-            with self._lock:
+        for _ in range(2):
+            found = self._ids.get(token)
+            if found is None:
+                self._extend(session)
                 found = self._ids.get(token)
-                if found is None:
-                    self._extend(session)
-                    found = self._ids.get(token)
             if found is None:
                 return None
             row = session.get(Building, found)
             if row is not None and hmac.compare_digest(building_token(row.street_code, row.name_key, self.key), token):
                 return found
-            with self._lock:  # the table changed under us: start over once
-                self._ids, self._max_id = {}, 0
+            self._ids, self._max_id = {}, 0  # the table changed under us: start over once
         return None
 
     def _extend(self, session: Session) -> None:
         rows = session.execute(select(Building.id, Building.street_code, Building.name_key)
                                .where(Building.id > self._max_id)).all()
-        for ident, street, key in rows:
-            self._ids[building_token(street, key, self.key)] = ident
-            self._max_id = max(self._max_id, ident)
+        extended = dict(self._ids)
+        extended.update((building_token(street, key, self.key), ident) for ident, street, key in rows)
+        self._ids = extended
+        self._max_id = max([self._max_id, *(ident for ident, _, _ in rows)])
 
 
 @dataclass
@@ -213,16 +214,10 @@ REPORT_INPUT = tuple(f for f in S.REOPENING_REPORT.fields if f.name not in SERVE
 STAFF_INPUT = tuple(f for f in S.RETURNING_STAFF.fields if f.name not in SERVER_SET)
 STAFF_KEYS = ("staff", "returning_staff", "返岗人员", "返岗人员名单", "人员名单", "返沪人员")
 SUBMISSION_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{7,63}")
-REOPENING_SHEET, STAFF_SHEET = "复工申报", "返岗人员"
 
 
-def _lookup(fields: tuple[S.Field, ...]) -> dict[str, str]:
-    """Key as posted (English field name or any header spelling of SPEC §3) → field name."""
-    return {header_key(sp): f.name for f in fields for sp in (f.name, *f.spellings)}
-
-
-_REPORT_KEYS = _lookup(REPORT_INPUT)
-_STAFF_KEYS = _lookup(STAFF_INPUT)
+_REPORT_KEYS = field_lookup(REPORT_INPUT)
+_STAFF_KEYS = field_lookup(STAFF_INPUT)
 _ENTERPRISE_KEYS = {header_key(sp): f.name for f in (S.ENTERPRISE_NAME, S.USCC_FIELD) for sp in (f.name, *f.spellings)}
 
 
@@ -366,14 +361,6 @@ def _staff_rows(payload: dict[str, Any], settings: IntakeSettings, errors: list[
 # --------------------------------------------------------------------------- tables
 
 
-def records_table(kind: S.SourceKind, records: list[dict[str, Any]], rows: list[int], sheet: str | None) -> Table:
-    """Records keyed by canonical field name → a ``Table`` as the readers make them (raw text cells)."""
-    names = [f.name for f in kind.fields if any(f.name in r for r in records)]
-    frame = pd.DataFrame({n: pd.Series([r.get(n) for r in records], dtype="string[pyarrow]") for n in names})
-    frame["_row"] = rows
-    return Table(kind, sheet, frame, {n: kind.field(n).header for n in names})
-
-
 def submission_tables(sub: PreparedSubmission, received_at: datetime) -> list[Table]:
     """The one-row reopening report and the returning-staff rows, placed in the building's street."""
     where = {"enterprise_name": sub.enterprise_name, "uscc": sub.uscc, "building": sub.building.name,
@@ -386,88 +373,6 @@ def submission_tables(sub: PreparedSubmission, received_at: datetime) -> list[Ta
         tables.append(records_table(S.RETURNING_STAFF, [{**row, **where, "submission_id": sub.submission_id}
                                                         for row in sub.staff], rows, STAFF_SHEET))
     return tables
-
-
-# --------------------------------------------------------------------------- form-tool exports (.jsonl)
-
-_CONTEXT_FIELDS = ("enterprise_name", "uscc", "building", "street", "district", "submitted_at")
-_STAFF_LOOKUP_ALL = _lookup(S.RETURNING_STAFF.fields)
-
-
-def read_jsonl(path: Path) -> list[Table]:
-    """A form tool's JSON-lines export: one submission per line.
-
-    Flat keys are the question titles (any SPEC §3 header spelling, or the English field names);
-    the line is one row of the kind its keys describe, detected as for a spreadsheet.  A list of
-    objects under a key (e.g. ``返岗人员``) holds returning-staff rows; they take the enterprise,
-    building, street and submission time of their line when they do not give their own.  Row
-    numbers are line numbers.
-    """
-    raw = path.read_bytes()
-    encoding = detect_encoding(raw[: 256 * 1024])
-    try:
-        lines = raw.decode(encoding).splitlines()
-    except UnicodeDecodeError as exc:
-        raise UnreadableFile(f"文件编码无法识别（{exc}）：请导出为 UTF-8 的 .jsonl") from exc
-    flat: list[dict[str, Any]] = []
-    nested: list[tuple[int, dict[str, Any]]] = []
-    for number, line in enumerate(lines, start=1):
-        scalars, children = _split_line(line, number)
-        flat.append(scalars)
-        nested.extend((number, child) for child in children)
-    tables = []
-    main = _flat_table(flat)
-    if main is not None and (not nested or main.kind in (S.REOPENING_REPORT, S.RETURNING_STAFF)):
-        tables.append(main)
-    if nested:
-        tables.append(_nested_staff_table(nested, flat))
-    return tables
-
-
-def _split_line(line: str, number: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    if not line.strip():
-        return {}, []
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise UnreadableFile(f"第 {number} 行不是有效的 JSON（{exc.msg}）：文件可能不完整，请从表单工具重新导出") from exc
-    if not isinstance(obj, dict):
-        raise UnreadableFile(f"第 {number} 行不是 JSON 对象：请从表单工具重新导出为每行一条记录的 .jsonl")
-    scalars: dict[str, Any] = {}
-    children: list[dict[str, Any]] = []
-    for key, value in obj.items():
-        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            children.extend(value)
-        elif isinstance(value, dict):  # one level of grouping, e.g. {"企业": {"企业名称": ...}}
-            scalars.update({k: v for k, v in value.items() if not isinstance(v, (dict, list))})
-        elif not isinstance(value, list):
-            scalars[key] = value
-    return scalars, children
-
-
-def _flat_table(records: list[dict[str, Any]]) -> Table | None:
-    keys = list(dict.fromkeys(k for r in records for k in r))
-    if not keys:
-        return None
-    rows = [keys] + [[_cell(r.get(k)) for k in keys] for r in records]
-    return table_from_rows(rows, None, 0)
-
-
-def _cell(value: Any) -> Any:
-    return ("是" if value else "否") if isinstance(value, bool) else value
-
-
-def _nested_staff_table(nested: list[tuple[int, dict[str, Any]]], flat: list[dict[str, Any]]) -> Table:
-    context_keys = {header_key(sp): f.name for f in S.REOPENING_REPORT.fields if f.name in _CONTEXT_FIELDS
-                    for sp in (f.name, *f.spellings)}
-    records, rows = [], []
-    for number, child in nested:
-        parent = {context_keys[header_key(k)]: _cell(v) for k, v in flat[number - 1].items() if header_key(k) in context_keys}
-        own = {_STAFF_LOOKUP_ALL[header_key(k)]: _cell(v) for k, v in child.items() if header_key(k) in _STAFF_LOOKUP_ALL}
-        merged = {**parent, **{k: v for k, v in own.items() if v not in (None, "")}}
-        records.append({k: None if v is None else str(v) for k, v in merged.items()})
-        rows.append(number)
-    return records_table(S.RETURNING_STAFF, records, rows, STAFF_SHEET)
 
 
 # --------------------------------------------------------------------------- submitting
@@ -498,10 +403,9 @@ def submit(engine: Engine, sub: PreparedSubmission, source: str, token: str) -> 
         return prior
     received = config.local_now()
     try:
-        with Session(engine, expire_on_commit=False) as session, session.begin():
-            if session.get_bind().dialect.name == "postgresql":
-                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_ID})
+        with writing(engine) as session:  # one writer at a time, files and submissions alike
             receipt = _load(session, sub, source, token, received)
+            _refresh(session, sub.building.street_code)
     except IntegrityError:
         prior = _prior(engine, sub)  # a concurrent post of the same id won the race
         if prior is None:
@@ -511,7 +415,6 @@ def submit(engine: Engine, sub: PreparedSubmission, source: str, token: str) -> 
         record_rejection(engine, sub.building.id, token, sub.submission_id, source, refused.errors,
                          {"submission_id": sub.submission_id, **sub.canonical()})
         return Outcome("rejected", 422, errors=refused.errors)
-    refresh_street(engine, sub.building.street_code)
     return Outcome("accepted", 201, receipt)
 
 
@@ -526,8 +429,6 @@ def _prior(engine: Engine, sub: PreparedSubmission) -> Outcome | None:
 
 
 def _load(session: Session, sub: PreparedSubmission, source: str, token: str, received: datetime) -> dict[str, Any]:
-    from etl.pipeline import ingest_tables  # noqa: PLC0415 - etl.read imports this module lazily
-
     path = (API_PATH if source == "api" else FORM_PATH) + token
     batch = ImportBatch(file_name=f"扫码填报 {sub.submission_id}", file_path=path, sha256=sub.sha256,
                         status="loading", started_at=received)
@@ -601,8 +502,6 @@ def _enterprise_of(session: Session, sub: PreparedSubmission) -> Enterprise | No
 def record_rejection(engine: Engine, building_id: int | None, token: str | None, submission_id: Any, source: str,
                      errors: list[dict[str, Any]], body: Any) -> None:
     """The one thing a refused submission leaves behind: when, where, why and the masked body."""
-    from schemas.intake import RejectedSubmission  # noqa: PLC0415
-
     masked = json.dumps(mask_body(body), ensure_ascii=False)
     with Session(engine) as session, session.begin():
         session.add(RejectedSubmission(
@@ -613,17 +512,12 @@ def record_rejection(engine: Engine, building_id: int | None, token: str | None,
         ))
 
 
-def refresh_street(engine: Engine, street_code: str) -> None:
-    """The dashboard's aggregates for the submission's street, so that it shows at once.
-
-    Derived data: a failure here leaves the submission stored and is logged (the next ingest
-    refreshes everything).
-    """
-    from etl.aggregate import refresh_aggregates  # noqa: PLC0415
-
+def _refresh(session: Session, street_code: str) -> None:
+    """The dashboard's aggregates of what the submission changed, in its own transaction, so that it shows
+    at once.  Derived data: a failure leaves the units stale (the next load or ``serve`` rebuilds them)."""
     try:
-        with Session(engine) as session, session.begin():
-            refresh_aggregates(session, {street_code})
+        with session.begin_nested():
+            refresh_stale(session)
     except Exception:  # noqa: BLE001
         if os.environ.get("ONENET_DEBUG"):
             raise

@@ -265,13 +265,10 @@ def ids_as_stored(raw: pd.Series) -> np.ndarray:
     return matched.fillna(False).astype(bool).to_numpy()
 
 
-def parse_id_number(raw: pd.Series, as_stored: np.ndarray | None = None) -> Parsed:
-    """Valid 18-character IDs; 15-digit ones converted; numbers from Excel rejected as lost.
-
-    ``as_stored``: ``ids_as_stored(raw)`` when the caller has it already.
-    """
+def parse_id_number(raw: pd.Series) -> Parsed:
+    """Valid 18-character IDs; 15-digit ones converted; numbers from Excel rejected as lost."""
     errors = _no_errors(raw.index)
-    stored = ids_as_stored(raw) if as_stored is None else as_stored
+    stored = ids_as_stored(raw)
     if stored.all():  # a system export: every cell already clean, only the check remains
         text = raw.astype("string[pyarrow]")
         is18 = pd.Series(True, index=raw.index)

@@ -18,18 +18,20 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from etl import config
-from etl.aggregate import StaffDelta, batch_mark, refresh_aggregates, staff_mark
-from etl.load import LOADERS, LoadContext
+from etl.aggregate import mark_stale, refresh_stale, stale_units
+from etl.load import LOADERS
+from etl.store import LoadContext, writing
 from etl.normalise import ERRORS, explicit_years
-from etl.read import SUPPORTED_SUFFIXES, TEXT_SUFFIXES, Table, UnreadableFile, read_tables, sniff_kinds
+from etl.formtool import read_jsonl
+from etl.read import JSON_LINES_SUFFIXES, SUPPORTED_SUFFIXES, TEXT_SUFFIXES, Table, UnreadableFile, read_tables, sniff_kinds
 from etl.resolve import Hierarchy
 from etl.validate import apply_defaults, normalise_table
 from schemas import sources as S
-from schemas.db import checkpoint_in_background, init_db, pause_checkpoints, resume_checkpoints, session_scope
+from schemas.db import init_db
 from schemas.models import Division, ImportBatch, Reject
 
 Progress = Callable[[str, int, int], None]  # (label, done, total)
@@ -80,6 +82,11 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def read_file(path: Path) -> list[Table]:
+    """Every table of a file: form-tool exports (.jsonl) by etl.formtool, spreadsheets and CSV by etl.read."""
+    return read_jsonl(path) if path.suffix.lower() in JSON_LINES_SUFFIXES else read_tables(path)
 
 
 def load_hierarchy(session: Session) -> Hierarchy:
@@ -133,10 +140,11 @@ def ingest_tables(
     progress: Progress | None = None,
     cache: dict[str, Any] | None = None,
 ) -> FileResult:
-    """Load every table of one file (or submission) inside the caller's transaction.
+    """Load every table of one file (or submission) inside the caller's transaction, and mark the units
+    whose figures it changed as stale (etl.aggregate).
 
     ``cache`` carries the hierarchy and the enterprise registry from one file to the next of a run;
-    the caller must drop it when the transaction fails.
+    the caller must drop it when the transaction fails or another writer committed meanwhile.
     """
     cache = {} if cache is None else cache
     result = FileResult(file=batch.file_name, sha256=batch.sha256, batch_id=batch.id)
@@ -144,6 +152,7 @@ def ingest_tables(
     loaded_at = batch.started_at
     file_year = _file_year(tables)
     kinds: list[str] = []
+    touched: set[str] = set()
     total_rows = sum(len(t.frame) for t in tables)
     done = 0
     for table in sorted(tables, key=lambda t: t.kind.load_rank):
@@ -163,6 +172,7 @@ def ingest_tables(
         ctx = LoadContext(session, batch.id, table.sheet, loaded_at, hierarchy, report, cache)
         counts, load_errors = LOADERS[table.kind.name](ctx, frame.drop(index=bad) if len(bad) else frame)
         hierarchy = cache["hierarchy"] = ctx.hierarchy
+        touched |= ctx.touched
         all_errors = pd.concat([e for e in (errors, load_errors) if not e.empty], ignore_index=True) if (
             not errors.empty or not load_errors.empty) else errors
         rejects = reject_rows(batch.id, table, frame, all_errors) if not all_errors.empty else []
@@ -179,6 +189,7 @@ def ingest_tables(
         result.sheets.append({"sheet": table.sheet, "kind": table.kind.name, "rows": len(table.frame),
                               "inserted": counts.inserted, "updated": counts.updated,
                               "unchanged": counts.unchanged, "rejected": sheet_rejected})
+    mark_stale(session, touched)
     result.kind = "+".join(dict.fromkeys(kinds)) if kinds else None
     batch.kind = result.kind
     for attr in ("rows", "inserted", "updated", "unchanged", "rejected"):
@@ -192,6 +203,11 @@ def _supersede_rejects(session: Session, sha: str, batch_id: int) -> None:
     """A file loaded again: the rows its earlier loads rejected are this load's to reject or not."""
     earlier = select(ImportBatch.id).where(ImportBatch.sha256 == sha, ImportBatch.id != batch_id)
     session.execute(delete(Reject).where(Reject.batch_id.in_(earlier)))
+
+
+def _loaded_batch(session: Session, sha: str) -> ImportBatch | None:
+    """The batch that loaded this content before, if any."""
+    return session.scalar(select(ImportBatch).where(ImportBatch.sha256 == sha, ImportBatch.status == "loaded").limit(1))
 
 
 @dataclass
@@ -214,7 +230,7 @@ class Ingestor:
         self.progress = progress
         self.log = log or (lambda message: print(message, file=sys.stderr))
         self.cache: dict[str, Any] = {}
-        self.paused: dict[int, Any] = {}  # SQLite connections whose checkpoint waits for the end of the run
+        self.last_batch: int | None = None  # the batch this run wrote last: the cache holds what it left
         init_db(engine)
 
     def plan(self, files: list[Path]) -> list[PlannedFile]:
@@ -233,7 +249,7 @@ class Ingestor:
                 if path.suffix.lower() in TEXT_SUFFIXES:
                     kinds, tables = sniff_kinds(path), None
                 else:
-                    tables = read_tables(path)
+                    tables = read_file(path)
                     kinds = [t.kind for t in tables]
                     size = path.stat().st_size
                     if cached_bytes + size > 256 * 1024**2:
@@ -248,49 +264,35 @@ class Ingestor:
         return planned
 
     def _loaded_batch(self, sha: str) -> ImportBatch | None:
-        """The batch that loaded this content before, if any (detached: its columns are read already)."""
-        with Session(self.engine) as session:
-            return session.scalar(
-                select(ImportBatch).where(ImportBatch.sha256 == sha, ImportBatch.status == "loaded").limit(1))
+        with Session(self.engine, expire_on_commit=False) as session:
+            return _loaded_batch(session, sha)
 
     def ingest(self, paths: list[Path]) -> list[FileResult]:
         files, skipped = expand_paths(paths)
         for path in skipped:
             self.log(f"skipped {path} (not a spreadsheet)")
-        results = []
-        with Session(self.engine) as session:
-            delta = StaffDelta(base_mark=staff_mark(session), base_batch=batch_mark(session))
-        for planned in self.plan(files):
-            result = self.ingest_file(planned.path, planned.tables, planned.error, planned.sha)
-            results.append(result)
-            # What a loaded file did to returning staff (a failed file's entries went with the cache).
-            delta.rows.extend(self.cache.pop("staff_delta", []))
-            delta.units.extend(self.cache.pop("staff_units", []))
-            delta.inserted += self.cache.pop("staff_inserted", 0)
-            delta.valid &= not self.cache.pop("staff_delta_invalid", False)
-            delta.staff_only &= result.status != "loaded" or result.kind == S.RETURNING_STAFF.name
-        checkpoint = checkpoint_in_background(self.engine) if self.paused else None
-        try:
-            if any(r.status == "loaded" for r in results):
-                self.refresh(delta)
-        finally:
-            if checkpoint is not None:
-                checkpoint.join()
-            resume_checkpoints(self.paused.values())
-            self.paused.clear()
+        results = [self.ingest_file(p.path, p.tables, p.error, p.sha) for p in self.plan(files)]
+        self.refresh()
         return results
 
-    def refresh(self, delta: StaffDelta) -> None:
-        self.log("refreshing dashboard aggregates")
+    def refresh(self) -> None:
+        """Rebuild the aggregates this run, or an earlier one that was killed, left stale."""
         try:
-            with session_scope(self.engine) as session:
-                if refresh_aggregates(session, delta=delta):
-                    self.log(f"returning staff figures updated by this run's {delta.inserted:,} new records")
-        except Exception as exc:  # derived data: the loaded files stay loaded, the figures stay right
+            with writing(self.engine) as session:
+                if stale_units(session):
+                    self.log("refreshing dashboard aggregates")
+                    refresh_stale(session)
+        except Exception as exc:  # derived data: the loaded files stay loaded and stay marked stale
             if os.environ.get("ONENET_DEBUG"):
                 raise
             self.log(f"WARNING: dashboard aggregates not refreshed ({type(exc).__name__}: {exc}); "
-                     "the dashboard may lag until the next load")
+                     "the next load or `onenet serve` tries again")
+
+    def _valid_cache(self, session: Session) -> None:
+        """Drop what the cache holds when another writer committed since this run's last file."""
+        latest = session.scalar(select(func.max(ImportBatch.id)))
+        if latest != self.last_batch:
+            self.cache.clear()
 
     def ingest_file(self, path: Path, tables: list[Table] | None = None, error: str | None = None,
                     sha: str | None = None) -> FileResult:
@@ -298,28 +300,27 @@ class Ingestor:
         if sha is None and path.is_file():
             sha = file_sha256(path)
         result = FileResult(file=str(path), sha256=sha)
-        if error is None and sha is not None and not self.reload:
-            before = self._loaded_batch(sha)  # also a copy of a file loaded earlier in this run
-            if before is not None:
-                result.status, result.batch_id, result.kind, result.rows = "unchanged", before.id, before.kind, before.rows
-                self.log(f"{path.name}: unchanged (same content loaded before as batch {before.id})" + (
-                    f"; {before.rejected} of its rows were rejected then: once what they lacked is loaded (the division "
-                    "registry, the enterprise registry), `onenet ingest --reload` tries them again" if before.rejected else ""))
-                return result
         try:
             if error is not None:
                 raise UnreadableFile(error)
-            if tables is None:
-                tables = read_tables(path)
-            self.log(f"{path.name}: " + ", ".join(f"{t.sheet or 'csv'} → {t.kind.label} ({len(t.frame)} rows)" for t in tables))
-            with session_scope(self.engine) as session:
-                raw = pause_checkpoints(session)
-                if raw is not None:
-                    self.paused[id(raw)] = raw
+            if tables is None and not (sha and not self.reload and self._loaded_batch(sha)):
+                tables = read_file(path)
+            with writing(self.engine) as session:
+                before = None if self.reload or not sha else _loaded_batch(session, sha)
+                if before is not None:  # also a copy of a file loaded earlier in this run, or by another at once
+                    result.status, result.batch_id, result.kind, result.rows = "unchanged", before.id, before.kind, before.rows
+                    self.log(f"{path.name}: unchanged (same content loaded before as batch {before.id})" + (
+                        f"; {before.rejected} of its rows were rejected then: once what they lacked is loaded (the division "
+                        "registry, the enterprise registry), `onenet ingest --reload` tries them again" if before.rejected else ""))
+                    return result
+                assert tables is not None
+                self.log(f"{path.name}: " + ", ".join(f"{t.sheet or 'csv'} → {t.kind.label} ({len(t.frame)} rows)" for t in tables))
+                self._valid_cache(session)
                 batch = ImportBatch(file_name=path.name, file_path=str(path.resolve()), sha256=sha or "",
                                     status="loading", started_at=started)
                 session.add(batch)
                 session.flush()
+                self.last_batch = batch.id
                 if self.reload and sha:
                     _supersede_rejects(session, sha, batch.id)
                 loaded = ingest_tables(session, batch, tables, self.progress, self.cache)
@@ -337,11 +338,12 @@ class Ingestor:
             result.status = "failed"
             result.error = f"{path.name}: 导入中断，本文件未写入任何数据（{type(exc).__name__}: {exc}）"
         self.cache.clear()  # it may hold what the rolled-back transaction wrote
+        self.last_batch = None
         self._record_failure(path, sha, started, result.error or "")
         self.log(f"{path.name}: FAILED — {result.error}")
         return result
 
     def _record_failure(self, path: Path, sha: str | None, started: datetime, error: str) -> None:
-        with session_scope(self.engine) as session:
+        with writing(self.engine) as session:
             session.add(ImportBatch(file_name=path.name, file_path=str(path.resolve()), sha256=sha or "",
                                     status="failed", error=error, started_at=started, finished_at=config.local_now()))

@@ -6,26 +6,21 @@ header of every sheet, maps the header cells to canonical fields (``schemas.sour
 the data rows as raw values with their row number in the file.  It never interprets values: that
 is ``etl.normalise``'s job.
 
-Workbooks are read by python-calamine (every format, merged cells, cells as Python values) and,
-for .xlsx, at the same time by fastexcel into Arrow columns (``read_excel_tables``); CSV by Arrow's
-reader, else pandas'.
+Workbooks are read by python-calamine (every format, merged cells, cells as Python values); CSV by
+Arrow's reader, else pandas'.
 """
 from __future__ import annotations
 
 import csv
 import gc
 import io
-import logging
-import os
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import fastexcel
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -44,10 +39,6 @@ SUPPORTED_SUFFIXES = EXCEL_SUFFIXES | TEXT_SUFFIXES | JSON_LINES_SUFFIXES
 HEADER_SEARCH_ROWS = 25
 LEAD_COLUMNS = 4
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-TYPED_SUFFIXES = {".xlsx", ".xlsm"}
-"""Workbooks whose cells python-calamine and fastexcel take from the same XML with the same types."""
-
-logging.getLogger("fastexcel").setLevel(logging.ERROR)  # it warns of each empty column it types as text
 
 
 class UnreadableFile(Exception):
@@ -220,23 +211,6 @@ def table_from_rows(rows: list[list[Any]], sheet: str | None, first_row_number: 
     return _table(match, sheet, frame, first_row_number + start)
 
 
-def _arrow_column(array: pa.Array) -> pd.Series:
-    """A typed column of text or numbers as ``_column`` makes it from the same cells as Python values."""
-    if pa.types.is_floating(array.type):
-        return pd.Series(array.to_pylist(), dtype=object)
-    return _text_column(array.cast(pa.string()))
-
-
-def table_from_typed(match: HeaderMatch, body: pa.RecordBatch, sheet: str | None, first_row_number: int) -> Table:
-    """Like ``table_from_rows`` for a sheet whose header ``match`` was found in its first rows and whose
-    rows below the first come as typed columns (``body``: text, numbers or empty, one type each)."""
-    start = match.row_index + match.header_rows
-    rows = body.slice(start - 1)
-    missing = pd.Series(pd.NA, index=range(rows.num_rows), dtype="string[pyarrow]")
-    frame = pd.DataFrame({c: _arrow_column(rows.column(c)) if c < rows.num_columns else missing
-                          for c in _kept_columns(match)})
-    return _table(match, sheet, frame, first_row_number + start)
-
 
 # --- file formats ---------------------------------------------------------------------------
 
@@ -304,79 +278,29 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _typed_body(reader: Callable[[], fastexcel.ExcelReader], name: str) -> pa.RecordBatch | None:
-    """A sheet's rows below its first as Arrow columns (fastexcel), if every column holds one type.
-
-    None for a sheet with a column of mixed types (an ID typed as a number among text, a 合计 row in
-    a number column): only Python values tell those cells apart, so that sheet is read as rows.
-    """
-    try:
-        return reader().load_sheet(name, header_row=0, schema_sample_rows=None, dtype_coercion="strict", eager=True)
-    except Exception:  # noqa: BLE001 - only a shortcut: python-calamine reads the sheet and reports what is wrong with it
-        return None
-
-
-def _can_use(body: pa.RecordBatch | None, sheet: python_calamine.CalamineSheet, data_start: int) -> bool:
-    """The typed columns hold exactly the sheet's cells below its first row, no merged cell reaches the
-    data rows (``data_start`` rows from the top) and every column is text, numbers or empty."""
-    if body is None or body.num_rows != sheet.height - 1 or body.num_columns != sheet.width:
-        return False
-    top = sheet.start[0] if sheet.start else 0
-    if any(bottom - top >= data_start for _, (bottom, _) in sheet.merged_cell_ranges or []):
-        return False
-    return all(pa.types.is_string(t) or pa.types.is_floating(t) or pa.types.is_null(t) for t in body.schema.types)
-
-
-def _sheet_rows(sheet: python_calamine.CalamineSheet, nrows: int | None = None) -> list[list[Any]]:
-    """A sheet's rows (the first ``nrows``, else all) as Python values, merged cells filled."""
-    rows = sheet.to_python(nrows=nrows)
+def _sheet_rows(sheet: python_calamine.CalamineSheet) -> list[list[Any]]:
+    """A sheet's rows as Python values, merged cells filled."""
+    rows = sheet.to_python()
     _fill_merged(rows, sheet.merged_cell_ranges or [], sheet.start or (0, 0))
     return rows
 
 
-def sheet_header(sheet: python_calamine.CalamineSheet) -> HeaderMatch | None:
-    """The header found in the first rows of a sheet, without reading the rest."""
-    return find_header(_sheet_rows(sheet, HEADER_SEARCH_ROWS + 1))
-
-
-def _sheet_table(sheet: python_calamine.CalamineSheet, body: Future[pa.RecordBatch | None] | None) -> Table | None:
+def _sheet_table(sheet: python_calamine.CalamineSheet) -> Table | None:
     first_row_number = sheet.start[0] + 1 if sheet.start else 1
-    if body is not None:
-        match = sheet_header(sheet)
-        if match is None:
-            return None
-        if _can_use(columns := body.result(), sheet, match.row_index + match.header_rows):
-            return table_from_typed(match, columns, sheet.name, first_row_number)
     return table_from_rows(_sheet_rows(sheet), sheet.name, first_row_number)
 
 
-def read_excel_tables(path: Path, typed: bool = True) -> list[Table]:
-    """Every sheet with a recognisable header as a Table.
-
-    python-calamine parses each sheet (without the GIL) and gives its position, merged cells and first
-    rows, from which the header is found.  For an .xlsx, fastexcel meanwhile reads the same sheets on
-    another core straight into Arrow columns; where those hold one type each, the data rows are taken
-    from them instead of from a million Python values (a quarter of the time a 100,000-row load
-    took).  The cells are the same either way; ``typed=False`` reads rows only, for tests that
-    compare the two.
-    """
+def read_excel_tables(path: Path) -> list[Table]:
+    """Every sheet with a recognisable header as a Table (python-calamine parses every format)."""
     head = path.open("rb").read(8)
     _check_encrypted(path, head)
     if head.startswith(b"PK"):
         _guard_zip(path)
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        typed &= path.suffix.lower() in TYPED_SUFFIXES and cores > 1
-        pool = ThreadPoolExecutor(1, thread_name_prefix="typed-read")
-        try:
-            reader = pool.submit(fastexcel.read_excel, str(path)) if typed else None
-            bodies = {name: pool.submit(_typed_body, reader.result, name) if reader else None for name in workbook.sheet_names}
-            with gc_paused():
-                return [table for name in workbook.sheet_names
-                        if (table := _sheet_table(workbook.get_sheet_by_name(name), bodies[name])) is not None]
-        finally:
-            pool.shutdown(cancel_futures=True)
+        with gc_paused():
+            return [table for name in workbook.sheet_names
+                    if (table := _sheet_table(workbook.get_sheet_by_name(name))) is not None]
     except UnreadableFile:
         raise
     except Exception as exc:  # calamine raises several unrelated types for broken files
@@ -475,7 +399,7 @@ def _read_csv_arrow(path: Path, encoding: str, delimiter: str, skip: int, cols: 
     return frame
 
 
-def _check_file(path: Path) -> None:
+def check_file(path: Path) -> None:
     if not path.exists():
         raise UnreadableFile("文件不存在")
     size = path.stat().st_size
@@ -488,28 +412,28 @@ def _check_file(path: Path) -> None:
 
 
 def read_tables(path: Path) -> list[Table]:
-    """All tables in a file; raises UnreadableFile when nothing in it can be read."""
-    _check_file(path)
+    """All tables in a spreadsheet or CSV; raises UnreadableFile when nothing in it can be read.
+
+    Form-tool exports (.jsonl) are read by etl.formtool."""
+    check_file(path)
     if path.suffix.lower() in TEXT_SUFFIXES:
         table = read_csv_table(path)
         tables = [table] if table else []
-    elif path.suffix.lower() in JSON_LINES_SUFFIXES:
-        try:
-            from etl.intake import read_jsonl  # noqa: PLC0415 - form-tool exports share the intake's mapping
-        except ImportError as exc:
-            raise UnreadableFile("本安装不含扫码填报模块，无法读取表单工具导出的 .jsonl：请导出为 .xlsx 或 .csv 再导入") from exc
-        tables = read_jsonl(path)
     else:
         tables = read_excel_tables(path)
     if not tables:
-        kinds = "、".join(k.label for k in S.SOURCE_KINDS)
-        raise UnreadableFile(f"找不到可识别的表头（支持：{kinds}）：请确认表头包含如 姓名、身份证号 或 企业名称 等列名")
+        raise no_header_found()
     return tables
+
+
+def no_header_found() -> UnreadableFile:
+    kinds = "、".join(k.label for k in S.SOURCE_KINDS)
+    return UnreadableFile(f"找不到可识别的表头（支持：{kinds}）：请确认表头包含如 姓名、身份证号 或 企业名称 等列名")
 
 
 def sniff_kinds(path: Path) -> list[S.SourceKind]:
     """The kinds a file holds, cheaply where the format allows (used to order a batch of files)."""
-    _check_file(path)
+    check_file(path)
     if path.suffix.lower() in TEXT_SUFFIXES:
         table = read_csv_table(path, head_only=True)
         return [table.kind] if table else []

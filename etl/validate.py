@@ -10,7 +10,7 @@ from datetime import timedelta
 import pandas as pd
 
 from etl import config
-from etl.identity import PendingIdentity
+from etl.identity import identify
 from etl.normalise import Parsed, map_unique, parse_column
 from etl.read import Table
 from schemas import sources as S
@@ -51,15 +51,15 @@ def normalise_table(table: Table, file_year: int | None) -> tuple[pd.DataFrame, 
             reports.append(pd.DataFrame({"idx": out.index[bad.to_numpy()], "field": name,
                                          "code": parsed.errors[bad].to_numpy(), "value": raw[name][bad].to_numpy()}))
 
-    pending = {f.name: PendingIdentity(raw[f.name], config.installation_secret())
-               for f in table.kind.fields if f.name in raw and f.parser == S.ID_NUMBER}
     for field in table.kind.fields:
-        if field.name in raw and field.name not in pending:
+        if field.name not in raw:
+            continue
+        if field.parser == S.ID_NUMBER:
+            identity = identify(raw[field.name], config.installation_secret())
+            take(field.name, Parsed(identity.masked, identity.errors))
+            out["id_hash"], out["person_key"] = identity.id_hash, identity.person_key
+        else:
             take(field.name, parse_column(field.parser, raw[field.name], file_year))
-    for name, identifying in pending.items():
-        identity = identifying.result()
-        take(name, Parsed(identity.masked, identity.errors))
-        out["id_hash"], out["person_key"] = identity.id_hash, identity.person_key
     for field in table.kind.fields:
         if field.required:
             if field.name in out:

@@ -1,7 +1,8 @@
-"""Pre-aggregated tables the dashboard reads (issue 4); rebuilt by etl.aggregate.
+"""Pre-aggregated tables the dashboard reads; rebuilt by etl.aggregate.
 
-They hold nothing that is not derived from the fact tables: ``etl.aggregate.refresh_aggregates``
-can drop and rebuild any of them at any time.  Per-day state that changes rarely (a building's
+They hold nothing that is not derived from the fact tables: ``etl.aggregate.refresh_stale`` can drop
+and rebuild any of them at any time.  ``agg_stale`` names the units whose rows no longer agree with
+the fact tables: a load marks them in its own transaction, so a crash never hides a change.  Per-day state that changes rarely (a building's
 silent tenants, an enterprise's latest report) is stored as day ranges ``day_from``..``day_to``
 (``day_to`` NULL: still valid on the last aggregated day) rather than one row per day.
 """
@@ -133,7 +134,11 @@ class AggMeta(Base):
     last_day: Mapped[date] = mapped_column(Date)
     data_last_day: Mapped[date | None] = mapped_column(Date)
     refreshed_at: Mapped[datetime] = mapped_column(DateTime)
-    staff_mark: Mapped[int | None] = mapped_column(
-        Integer, doc="largest returning_staff.id the staff aggregates account for (None: unknown, recompute)")
-    batch_mark: Mapped[int | None] = mapped_column(
-        Integer, doc="largest import_batch.id the aggregates account for (None: unknown, recompute)")
+
+
+class AggStale(Base):
+    """A unit whose aggregates a committed load changed and no refresh has rebuilt yet ('*': every unit)."""
+
+    __tablename__ = "agg_stale"
+
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)

@@ -1,16 +1,12 @@
-"""Resident IDs leave normalisation masked and hashed; big columns are hashed in a child process."""
+"""Resident IDs leave normalisation masked and hashed."""
 from __future__ import annotations
 
 import hmac
 
-import subprocess
-from typing import Any
-
 import pandas as pd
-import pytest
 
 from etl import identity
-from etl.idhash import hmac_digests
+from etl.identity import hmac_digests
 from tests.fixtures.messy import make_id
 
 SECRET = b"test-secret-not-for-production"
@@ -40,22 +36,3 @@ def test_identity_keeps_no_raw_number() -> None:
     assert got.id_hash[14] == hmac.digest(SECRET, IDS[0].encode(), "sha256"), "15-digit ID converted to 18"
     assert got.person_key[10] == int.from_bytes(got.id_hash[10][:8], "big", signed=True)
     assert got.person_key[14] == got.person_key[10]
-
-
-def test_a_big_column_is_hashed_in_a_child_process_with_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
-    inline = identity.identify(_column(), SECRET)
-    children: list[list[str]] = []
-    run = subprocess.run
-
-    def watched(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
-        children.append(args)
-        return run(args, **kwargs)
-
-    monkeypatch.setattr(identity, "PARALLEL_MIN_ROWS", 1)
-    monkeypatch.setattr(subprocess, "run", watched)
-    in_worker = identity.identify(_column(), SECRET)
-    assert children and children[0][-1].endswith("idhash.py"), "a child process did the hashing"
-    assert not any(SECRET.decode() in part for part in children[0]), "the key goes through the pipe"
-    for a, b in ((inline.masked, in_worker.masked), (inline.errors, in_worker.errors),
-                 (inline.id_hash, in_worker.id_hash), (inline.person_key, in_worker.person_key)):
-        pd.testing.assert_series_equal(a, b)

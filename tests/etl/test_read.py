@@ -18,16 +18,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import fastexcel
 import openpyxl
 import pandas as pd
 import pytest
-import python_calamine
-import xlsxwriter
 import xlwt
 from sqlalchemy import MetaData, create_engine, select
 
-from etl.read import Table, UnreadableFile, _can_use, _typed_body, read_excel_tables, read_tables, sheet_header
+from etl.read import Table, UnreadableFile, read_tables
 from etl.validate import normalise_table
 from tests.fixtures import messy
 from tests.fixtures.messy import Sheet, make_id, write_csv, write_xls, write_xlsx
@@ -452,103 +449,3 @@ def test_a_failed_file_is_tried_again_next_time_not_called_unchanged(db_url: str
         proc = run_cli(db_url, "ingest", *map(str, paths), "--json")
         assert proc.returncode == 1
         assert [f["status"] for f in json.loads(proc.stdout)["files"]] == ["failed", "failed"], proc.stdout
-
-
-# --------------------------------------------------------------------------- typed columns (fastexcel) = rows (python-calamine)
-
-TYPED_CASES: dict[str, list[Sheet]] = {
-    "plain export": [Sheet("s", rows=[
-        ["姓名", "身份证号", "手机号", "区", "返沪日期", "体温", "备注"],
-        *[[f"人{i}", make_id("310105", "19850312", f"{i:03d}"), f"1380013{i:04d}", "长宁区", "2020-02-08", 36.5 + i / 10,
-           None] for i in range(1, 30)],
-    ])],
-    "title, merged two-row header, blank rows, totals, repeated header, text only": [Sheet("二月", rows=[
-        ["长宁区返岗人员登记表"],
-        ["序号", "人员信息", None, "返沪日期", "隔离状态"],
-        [None, "姓名", "身份证号", None, None],
-        ["1", "张伟", ID_A, "2020-02-08", "居家隔离"],
-        [],
-        ["2", "李娜", ID_B, "2020-02-09", " 无需隔离 "],
-        ["序号", "姓名", "身份证号", "返沪日期", "隔离状态"],
-        ["3", "陈静", "", "2020-02-10", ""],
-        ["合计", "3人", None, None, None],
-    ], merges=["A1:E1", "B2:C2", "A2:A3", "D2:D3", "E2:E3"])],
-    "table away from A1, blank leading rows and columns, an empty column, a header-only sheet, a notes sheet": [
-        Sheet("s", rows=[[], [], [None, None, "姓名", "身份证号", None, "返沪日期"],
-                         [None, None, "张伟", ID_A, None, "2020-02-01"], [None, None, "李娜", ID_B]]),
-        Sheet("空表", rows=[["姓名", "身份证号", "返沪日期"]]),
-        Sheet("说明", rows=[["本表由街道经济科维护"]], hidden=True),
-    ],
-    "an ID typed as a number among text IDs": [Sheet("s", rows=[
-        ["姓名", "身份证号", "返沪日期"], ["张伟", ID_A, "2020-02-08"], ["李娜", 310104199001014560, "2020-02-09"]])],
-    "a totals row in a number column": [Sheet("s", rows=[
-        ["序号", "姓名", "身份证号", "体温"], [1, "张伟", ID_A, 36.5], [2, "李娜", ID_B, 36.6], ["合计", None, None, None]])],
-    "district cells merged down the data rows": [Sheet("s", rows=[
-        ["区", "姓名", "身份证号"], ["长宁区", "张伟", ID_A], [None, "李娜", ID_B], ["徐汇区", "陈静", ID_C]],
-        merges=["A2:A3"])],
-    "real date and datetime cells, yes/no as booleans": [Sheet("s", rows=[
-        ["企业名称", "统一社会信用代码", "是否复工", "复工日期", "填报时间"],
-        ["上海甲科技有限公司", messy.U1, True, date(2020, 2, 10), datetime(2020, 2, 10, 9, 30)]])],
-    "numbers over a title row": [Sheet("s", rows=[
-        ["返岗人员"], ["姓名", "身份证号", "体温"], ["张伟", ID_A, 36.5]], merges=["A1:C1"])],
-}
-
-
-def assert_same_tables(path: Path) -> None:
-    typed, rows = read_excel_tables(path), read_excel_tables(path, typed=False)
-    assert [(t.kind.name, t.sheet, t.headers, t.ignored_headers) for t in typed] == [
-        (t.kind.name, t.sheet, t.headers, t.ignored_headers) for t in rows]
-    for a, b in zip(typed, rows, strict=True):
-        pd.testing.assert_frame_equal(a.frame, b.frame)
-
-
-def typed_sheets(path: Path) -> list[str]:
-    """The sheets whose data rows the typed read takes from fastexcel's columns."""
-    workbook, reader = python_calamine.CalamineWorkbook.from_path(str(path)), fastexcel.read_excel(str(path))
-    used = []
-    for name in workbook.sheet_names:
-        sheet = workbook.get_sheet_by_name(name)
-        match = sheet_header(sheet)
-        if match and _can_use(_typed_body(lambda: reader, name), sheet, match.row_index + match.header_rows):
-            used.append(name)
-    return used
-
-
-@pytest.mark.parametrize("case", list(TYPED_CASES))
-def test_typed_columns_read_the_same_tables_as_rows(tmp_path: Path, case: str) -> None:
-    path = write_xlsx(tmp_path / "f.xlsx", TYPED_CASES[case])
-    assert_same_tables(path)
-    expected = {"plain export": ["s"], "title, merged two-row header, blank rows, totals, repeated header, text only": ["二月"],
-                "table away from A1, blank leading rows and columns, an empty column, a header-only sheet, a notes sheet":
-                    ["s", "空表"]}
-    assert typed_sheets(path) == expected.get(case, [])
-
-
-def test_every_workbook_of_the_test_worlds_reads_the_same_typed_or_as_rows(tmp_path: Path) -> None:
-    builders = [messy.build_world1, messy.build_world4, messy.build_world5, messy.build_world6, messy.build_world7,
-                messy.build_world8, messy.build_world9, messy.build_world10]
-    books = [p for i, build in enumerate(builders) for p in build(tmp_path / f"w{i}").values()
-             if p.suffix.lower() in {".xlsx", ".xlsm"}]
-    assert len(books) >= 10
-    for path in books:
-        assert_same_tables(path)
-    assert sum(len(typed_sheets(p)) for p in books) >= 5
-
-
-def test_formula_results_error_cells_and_rich_text_read_the_same_typed_or_as_rows(tmp_path: Path) -> None:
-    """Cells openpyxl cannot write: cached formula results, #DIV/0! and #N/A, rich text (written by xlsxwriter)."""
-    path = tmp_path / "f.xlsx"
-    with xlsxwriter.Workbook(path) as book:
-        sheet, bold = book.add_worksheet("s"), book.add_format({"bold": True})
-        sheet.write_row(0, 0, ["姓名", "身份证号", "手机号", "备注"])
-        sheet.write_row(1, 0, ["张伟", ID_A, "13800138000", "a"])
-        sheet.write_formula(2, 0, '="李"&"娜"', None, "李娜")
-        sheet.write_string(2, 1, ID_B)
-        sheet.write_formula(2, 2, "=1/0", None, "#DIV/0!")
-        sheet.write_rich_string(2, 3, "富", bold, "文本")
-        sheet.write_row(3, 0, ["陈静", ID_C])
-        sheet.write_formula(3, 2, "=NA()", None, "#N/A")
-        sheet.write_row(4, 0, ["王五", ID_C, "  ", "   "])
-    assert typed_sheets(path) == ["s"]
-    assert_same_tables(path)
-    assert column(only(read_tables(path)), "name") == ["张伟", "李娜", "陈静", "王五"]
