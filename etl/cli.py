@@ -49,8 +49,13 @@ def engine_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """The database of --db / $ONENET_DB / data/onenet.db, with its tables created."""
     from schemas.db import init_db, make_engine  # noqa: PLC0415
 
+    from schemas.migrate import SchemaMismatch  # noqa: PLC0415
+
     engine = make_engine(args.db)
-    init_db(engine)
+    try:
+        init_db(engine)
+    except SchemaMismatch as exc:
+        raise SystemExit(f"onenet: {exc}") from None
     return engine
 
 
@@ -135,7 +140,7 @@ def cmd_rejects(args: argparse.Namespace) -> int:
 
 
 # Feature modules add their own sub-commands: each has register(subparsers).
-FEATURE_COMMANDS = ("etl.democity.cli", "etl.export_cli", "etl.qr_cli", "etl.boundaries_cli", "dashboard.cli")
+FEATURE_COMMANDS = ("etl.db_cli", "etl.democity.cli", "etl.export_cli", "etl.qr_cli", "etl.boundaries_cli", "dashboard.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

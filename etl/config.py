@@ -4,12 +4,32 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import datetime
+from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(os.environ.get("ONENET_DATA_DIR", PROJECT_ROOT / "data"))
-SHIPPED_DATA_DIR = PROJECT_ROOT / "data"
+IN_CHECKOUT = (PROJECT_ROOT / "setup.cfg").is_file() and (PROJECT_ROOT / "data" / "shanghai_districts.csv").is_file()
+"""Running from a source checkout (or an editable install of one), not from an installed wheel."""
+
+
+def _shipped_data_dir() -> Path:
+    """The reference data that ships with the product (districts, streets, boundaries): data/ of the
+    checkout, else the ``onenet_data`` package setuptools installs from that folder."""
+    if IN_CHECKOUT:
+        return PROJECT_ROOT / "data"
+    try:
+        found = resources.files("onenet_data") / "shanghai_districts.csv"
+    except ModuleNotFoundError:
+        found = None
+    if found is None or not found.is_file():
+        raise RuntimeError("onenet's reference data (package onenet_data) is not installed; reinstall onenet")
+    return Path(str(found)).parent
+
+
+SHIPPED_DATA_DIR = _shipped_data_dir()
+# The database and the secret: data/ of a checkout (as the README says), else ./data of the current directory.
+DATA_DIR = Path(os.environ.get("ONENET_DATA_DIR") or (PROJECT_ROOT / "data" if IN_CHECKOUT else Path.cwd() / "data"))
 DEFAULT_DB_PATH = DATA_DIR / "onenet.db"
 SECRET_PATH = Path(os.environ.get("ONENET_SECRET_FILE", DATA_DIR / "secret.key"))
 

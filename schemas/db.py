@@ -5,13 +5,13 @@ import csv
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, event, inspect, select, text
+from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from etl import config
 import schemas.aggregates  # noqa: F401  (its tables join Base.metadata)
 import schemas.intake  # noqa: F401  (likewise)
-from schemas.models import Base, Division
+from schemas.models import Division
 
 
 def make_engine(url: str | None = None) -> Engine:
@@ -36,10 +36,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 
 
 def init_db(engine: Engine) -> None:
-    """Create the tables and seed the hierarchy that ships with the product (idempotent)."""
-    existing = set(inspect(engine).get_table_names())
-    Base.metadata.create_all(engine)
-    _add_missing_columns(engine, existing)
+    """Bring the database to this release's schema and seed the hierarchy that ships with the product.
+
+    schemas.migrate creates an empty database, upgrades an older one (one line on stderr) and
+    leaves an up-to-date one alone; the Shanghai districts are added when no division exists."""
+    from schemas.migrate import say, upgrade  # noqa: PLC0415 - Alembic loads only where a database is opened
+
+    upgrade(engine, log=say)
     with Session(engine) as session, session.begin():
         if session.scalar(select(Division.code).limit(1)) is None:
             with open(config.SHIPPED_DATA_DIR / "shanghai_districts.csv", encoding="utf-8") as fh:
@@ -48,21 +51,6 @@ def init_db(engine: Engine) -> None:
                         Division(code=row["code"], name=row["name"], level=row["level"],
                                  parent_code=row["parent"] or None)
                     )
-
-
-def _add_missing_columns(engine: Engine, tables: set[str]) -> None:
-    """Columns added to a model after a database was created: nullable ones are added in place (in the
-    ``tables`` that existed before; those just created have every column)."""
-    existing = inspect(engine)
-    with engine.begin() as conn:
-        for table in Base.metadata.sorted_tables:
-            if table.name not in tables:
-                continue
-            present = {c["name"] for c in existing.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in present and column.nullable and column.server_default is None:
-                    kind = column.type.compile(dialect=engine.dialect)
-                    conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
 
 
 @contextmanager

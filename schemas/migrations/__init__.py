@@ -1,0 +1,1 @@
+"""Alembic migrations of the onenet schema; run through schemas.migrate (no alembic.ini needed)."""
