@@ -150,16 +150,22 @@ def _lock(conn: Connection) -> None:
 
 
 @cache
-def baseline_shape() -> dict[str, frozenset[str]]:
-    """The tables of the baseline revision and their columns, from running it on a scratch database."""
+def _baseline_columns() -> dict[str, dict[str, tuple[Any, bool]]]:
+    """The tables of the baseline revision: each column's type (generic) and whether it is nullable,
+    read off running the revision on a scratch database."""
     scratch = create_engine("sqlite://")
     with scratch.begin() as conn:
         command.upgrade(alembic_config(conn), BASELINE)
         found = inspect(conn)
-        shape = {t: frozenset(c["name"] for c in found.get_columns(t))
-                 for t in found.get_table_names() if t != VERSION_TABLE}
+        columns = {t: {c["name"]: (c["type"].as_generic(), c["nullable"]) for c in found.get_columns(t)}
+                   for t in found.get_table_names() if t != VERSION_TABLE}
     scratch.dispose()
-    return shape
+    return columns
+
+
+def baseline_shape() -> dict[str, frozenset[str]]:
+    """The tables of the baseline revision and their columns."""
+    return {t: frozenset(columns) for t, columns in _baseline_columns().items()}
 
 
 def _adopt(conn: Connection, tables: set[str], log: Log | None) -> None:
@@ -173,16 +179,16 @@ def _adopt(conn: Connection, tables: set[str], log: Log | None) -> None:
             if log is not None:
                 log(f"  made before schema versions: created the missing table {name}")
     found = inspect(conn)
-    for name, columns in shape.items():
-        if name not in Base.metadata.tables or name not in tables:
+    present_tables = set(found.get_table_names())
+    for name in shape:
+        if name not in present_tables:
             continue
         present = {c["name"] for c in found.get_columns(name)}
-        for column in Base.metadata.tables[name].columns:
-            if column.name in columns and column.name not in present and column.nullable and column.server_default is None:
-                kind = column.type.compile(dialect=conn.dialect)
-                conn.execute(text(f"ALTER TABLE {name} ADD COLUMN {column.name} {kind}"))
+        for column, (kind, nullable) in _baseline_columns()[name].items():
+            if column not in present and nullable:
+                conn.execute(text(f"ALTER TABLE {name} ADD COLUMN {column} {kind.compile(dialect=conn.dialect)}"))
                 if log is not None:
-                    log(f"  made before schema versions: added the missing column {name}.{column.name}")
+                    log(f"  made before schema versions: added the missing column {name}.{column}")
     found = inspect(conn)
     now = set(found.get_table_names())
     problems = [f"table {t} is missing" for t in sorted(set(shape) - now)]
