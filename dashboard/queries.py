@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session
 
 from etl import config
 from etl.aggregate import COUNT_COLUMNS, DayRange, compute, day_range
-from etl.export import latest_follow_ups, mask_name, mask_phone
+from etl.export import latest_follow_ups
 from etl.figures import Day, ratio, street_figures
+from etl.masking import mask_name, mask_phone
 from schemas.aggregates import (
     AggBatchUnit, AggBuildingSpan, AggEnterpriseSpan, AggMeta, AggQuarantine, AggStaff, AggStreetDay, AggStreetPlan,
 )

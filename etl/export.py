@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from etl import config
 from etl.excel import Column, Formats, open_workbook, write_sheet
 from etl.figures import Day, enterprise_state, latest_reports, summary
+from etl.masking import mask_name, mask_phone
 from etl.scope import Scope, load_scope
 from schemas.models import Building, Division, Enterprise, FollowUp, ImportBatch, Reject, ReturningStaff
 
@@ -35,18 +36,6 @@ SUMMARY_COLUMNS = [
 SUMMARY_KEYS = ["code", "name", "enterprises", "reopened", "reopening_rate", "shops", "shops_open", "shop_reopening_rate",
                 "staff_total", "staff_returned", "staff_return_rate", "reported", "reporting_coverage",
                 "reported_on_time", "timeliness", "buildings", "buildings_missing", "returning_staff", "in_quarantine"]
-
-
-def mask_name(name: str | None) -> str | None:
-    if not name:
-        return None
-    return name[0] + "*" * (len(name) - 1) if len(name) > 1 else "*"
-
-
-def mask_phone(phone: str | None) -> str | None:
-    if not phone:
-        return None
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 11 else phone[:2] + "****"
 
 
 def _streets_in(scope: Scope, column: Any) -> Any:

@@ -95,6 +95,7 @@ def test_city_workbook_sheets_formats_figures_and_masking(loaded: str, tmp_path:
     for raw in RAW_IDS:
         assert raw not in text, "raw ID numbers never leave the database"
     assert "310105********" in text and "138****8000" in text and "13800138000" not in text
+    assert "钱*" in text and "钱二" not in text  # the one name rule (etl.masking)
 
     # Injected formulas stayed text
     for ws in wb:
