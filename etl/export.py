@@ -1,4 +1,4 @@
-"""The analyst workbook (SPEC §1 analyst, §6 `onenet export`): what the figures are and what they stand on.
+"""The analyst workbook (`onenet export` and the dashboard download): what the figures are and what they stand on.
 
 Everything is cut to the user's scope here, on the server.  Figures come from etl.figures (never
 recomputed); detail rows stream from the database into a constant-memory workbook.

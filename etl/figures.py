@@ -1,4 +1,4 @@
-"""The figures officials act on (SPEC §5), computed by SQL over the database for any day.
+"""The figures officials act on, computed by SQL over the database for any day.
 
 Every figure is computed per street (the finest unit that enterprises and buildings belong to) and
 rolled up by adding numerators and denominators, street → district → city; rates are never averaged.
@@ -198,7 +198,7 @@ def street_figures(session: Session, day: Day) -> dict[str, dict[str, int]]:
 
 
 def summary(session: Session, day: date, level: str = "street") -> list[dict[str, Any]]:
-    """The figures of SPEC §5 per unit of a level, for one day."""
+    """The figures per unit of a level, for one day (what `onenet summary` prints)."""
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}")
     tree = DivisionTree.load(session)

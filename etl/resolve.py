@@ -1,4 +1,4 @@
-"""Resolve: place names and identities → the keys of the database (SPEC §4).
+"""Resolve: place names and identities → the keys of the database.
 
 Districts and streets resolve against the hierarchy (short names such as 长宁 or 江苏路 are
 accepted when they name exactly one unit); anything that cannot be resolved is an error with its
