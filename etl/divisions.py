@@ -53,9 +53,7 @@ class DivisionTree:
 
     def level_of(self, code: str | None) -> str:
         """A unit's level; the city code (and None) is the city even without a row."""
-        if code is None or code == config.CITY_CODE:
-            return self.level.get(config.CITY_CODE, "city") if code else "city"
-        return self.level.get(code, "")
+        return "city" if code is None or code == config.CITY_CODE else self.level.get(code, "")
 
     def display(self, code: str) -> str:
         return self.name.get(code, config.CITY_NAME if code == config.CITY_CODE else code)
