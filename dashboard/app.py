@@ -25,14 +25,16 @@ from dashboard.auth import current_account, init_login
 
 HERE = Path(__file__).resolve().parent
 TITLE = "一网统管·复工复产"
-PAGES = (("/", "总览"), ("/reopening", "复工"), ("/missing", "漏报"), ("/staff", "返岗人员"), ("/quality", "数据质量"))
-EXPORT_SECTIONS = {
-    "/": ("summary",),
-    "/reopening": ("summary", "reopening"),
-    "/missing": ("missing",),
-    "/staff": ("staff",),
-    "/quality": ("summary", "rejects"),
-}
+
+
+def pages() -> list[dict[str, Any]]:
+    """The pages in menu order, as each declared itself with ``dash.register_page`` (path, name, order and
+    ``export_sections``: the sections of the analyst workbook its 导出 button downloads)."""
+    return sorted(dash.page_registry.values(), key=lambda p: (p.get("order") is None, p.get("order") or 0, p["path"]))
+
+
+def page_at(pathname: str | None) -> dict[str, Any] | None:
+    return next((p for p in dash.page_registry.values() if p["path"] == (pathname or "/")), None)
 
 
 def shell() -> html.Div:
@@ -65,8 +67,8 @@ def shell() -> html.Div:
 
 
 def _nav(pathname: str, search: str) -> list[Any]:
-    return [dcc.Link(label, href=path + search, className="onenet-nav-link" + (" active" if path == pathname else ""))
-            for path, label in PAGES]
+    return [dcc.Link(p["name"], href=p["path"] + search,
+                     className="onenet-nav-link" + (" active" if p["path"] == pathname else "")) for p in pages()]
 
 
 def _crumbs(view: context.View, pathname: str) -> list[Any]:
@@ -150,13 +152,13 @@ def download(n_clicks: int | None, pathname: str | None, search: str | None) -> 
 
     if not n_clicks:
         return no_update
+    page = page_at(pathname) or page_at("/") or {}
     with context.session() as s:
         view = context.view_of_search(s, search)
         data = workbook_bytes(s, scope_code=view.code, day=view.day, user_name=view.account.label,
-                              sections=EXPORT_SECTIONS.get(pathname or "/", ("summary",)),
+                              sections=page.get("export_sections", ("summary",)),
                               personal=view.account.can_see_personal_data)
-    page = dict(PAGES).get(pathname or "/", "总览")
-    return dcc.send_bytes(data, f"onenet_{page}_{view.name}_{view.day.isoformat()}.xlsx")
+    return dcc.send_bytes(data, f"onenet_{page.get('name', '总览')}_{view.name}_{view.day.isoformat()}.xlsx")
 
 
 def qr_sheet(street_code: str) -> flask.Response:
@@ -164,7 +166,8 @@ def qr_sheet(street_code: str) -> flask.Response:
 
     The codes point at $ONENET_PUBLIC_URL, else at the address this page was asked on.
     """
-    from etl.qr_cli import write_posters  # noqa: PLC0415
+    from etl.divisions import UnknownDivision  # noqa: PLC0415
+    from etl.qr_cli import NoBuildings, write_posters  # noqa: PLC0415
 
     with context.session() as s:
         view = context.current_view(s, street_code)
@@ -174,8 +177,8 @@ def qr_sheet(street_code: str) -> flask.Response:
         with tempfile.TemporaryDirectory() as folder:
             try:
                 _, _, sheet = write_posters(s, street_code, Path(folder), base_url, log=lambda m: None)
-            except SystemExit as exc:
-                return flask.Response(str(exc).removeprefix("onenet: "), status=404, mimetype="text/plain")
+            except (NoBuildings, UnknownDivision) as exc:
+                return flask.Response(str(exc), status=404, mimetype="text/plain")
             return flask.Response(sheet.read_text(encoding="utf-8"), mimetype="text/html")
 
 

@@ -15,6 +15,7 @@ from dash import dcc, html
 from plotly.colors import sample_colorscale
 
 from etl import config
+from etl.figures import LABELS, RATES
 
 FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, WenQuanYi Micro Hei, sans-serif"
 RATE_SCALE = "RdYlGn"
@@ -22,21 +23,22 @@ BLUE, RED, GREEN = "#1f5fa8", "#c0392b", "#2e8b57"
 GRAPH_CONFIG = {"displayModeBar": False, "displaylogo": False, "responsive": True, "locale": "zh-CN",
                 "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"], "toImageButtonOptions": {"scale": 2}}
 
-HEADLINES = (
-    # key, label, rate?, what it counts
-    ("reopening_rate", "复工率", True, "已复工 ÷ 登记企业"),
-    ("enterprises", "登记企业", False, "不含沿街商铺"),
-    ("reopened", "已复工企业", False, "截至当日"),
-    ("reporting_coverage", "填报率", True, "已填报 ÷ 登记企业"),
-    ("staff_return_rate", "返岗率", True, "已返岗 ÷ 员工总数"),
-    ("shop_reopening_rate", "沿街商铺开业率", True, "单列，不计入复工率"),
-    ("buildings_missing", "漏报楼宇", False, "有未填报企业的楼宇"),
-    ("returning_staff", "返岗人员", False, "已返沪返岗人数"),
-    ("in_quarantine", "隔离中", False, "当日仍在隔离期"),
-    ("timeliness", "及时率", True, f"{config.REPORT_DEADLINE_HOUR}:00 前填报"),
-    ("shops", "沿街商铺", False, "登记商铺"),
-    ("buildings", "楼宇", False, "登记楼宇"),
-)
+HEADLINE_NOTES = {  # the overview's cards, in order, with what each counts
+    "reopening_rate": "已复工 ÷ 登记企业",
+    "enterprises": "不含沿街商铺",
+    "reopened": "截至当日",
+    "reporting_coverage": "已填报 ÷ 登记企业",
+    "staff_return_rate": "已返岗 ÷ 员工总数",
+    "shop_reopening_rate": "单列，不计入复工率",
+    "buildings_missing": "有未填报企业的楼宇",
+    "returning_staff": "已返沪返岗人数",
+    "in_quarantine": "当日仍在隔离期",
+    "timeliness": f"{config.REPORT_DEADLINE_HOUR}:00 前填报",
+    "shops": "登记商铺",
+    "buildings": "登记楼宇",
+}
+HEADLINES = tuple((key, LABELS[key], key in RATES, note) for key, note in HEADLINE_NOTES.items())
+"""(figure, its name, is it a rate, what it counts) per card; names and rates are etl.figures'."""
 
 
 def fmt_int(value: int | float | None) -> str:
@@ -73,6 +75,12 @@ def kpi_card(key: str, label: str, value: str, note: str, delta: tuple[str, str]
         body.append(html.Div(delta[0], className=f"kpi-delta {delta[1]}"))
     body.append(html.Div(note, className="kpi-note"))
     return dbc.Col(html.Div(body, className="kpi-card"), xs=6, md=4, xl=2)
+
+
+def figure_card(key: str, figures: dict[str, Any], note: str, delta: tuple[str, str] | None = None) -> dbc.Col:
+    """The card of one figure of etl.figures: its one name, its value as a rate or a count."""
+    value = figures[key]
+    return kpi_card(key, LABELS[key], fmt_pct(value) if key in RATES else fmt_int(value), note, delta)
 
 
 def section(title: str, *children: Any, subtitle: str | None = None, id: str | None = None) -> html.Section:

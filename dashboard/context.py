@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from dashboard import queries as q
 from dashboard.auth import Account, current_account
+from etl.divisions import DivisionTree
 
 _engine: Engine | None = None
 
@@ -49,7 +50,7 @@ class View:
     """One unit of the hierarchy (and perhaps one building of a street) on one campaign day."""
 
     account: Account
-    divs: q.Divisions
+    divs: DivisionTree
     campaign: q.Campaign
     code: str
     day: date
@@ -82,7 +83,7 @@ def parse_query(search: str | None) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs((search or "").lstrip("?")).items() if v}
 
 
-def in_scope(divs: q.Divisions, scope_code: str, code: str) -> bool:
+def in_scope(divs: DivisionTree, scope_code: str, code: str) -> bool:
     return code in divs.level and scope_code in divs.path(code)
 
 

@@ -35,7 +35,7 @@ MAX_DAYS = 400
 META_KEY = "range"
 EVERY_UNIT = "*"
 
-__all__ = ["COUNT_COLUMNS", "DayRange", "day_range", "mark_stale", "refresh_stale"]
+__all__ = ["COUNT_COLUMNS", "DayRange", "compute", "day_range", "mark_stale", "refresh_stale"]
 
 
 def day_range(session: Session) -> DayRange:

@@ -1,4 +1,4 @@
-"""The analyst workbook (SPEC §1 analyst, §6 `onenet export`): what the figures are and what they stand on.
+"""The analyst workbook (`onenet export` and the dashboard download): what the figures are and what they stand on.
 
 Everything is cut to the user's scope here, on the server.  Figures come from etl.figures (never
 recomputed); detail rows stream from the database into a constant-memory workbook.
@@ -16,45 +16,31 @@ from sqlalchemy.orm import Session
 
 from etl import config
 from etl.excel import Column, Formats, open_workbook, write_sheet
-from etl.figures import Day, enterprise_state, latest_reports, summary
+from etl.divisions import DivisionTree
+from etl.figures import LABELS, RATES, Day, enterprise_state, latest_reports, summary
+from etl.masking import mask_name, mask_phone
 from etl.scope import Scope, load_scope
-from schemas.models import Building, Division, Enterprise, FollowUp, ImportBatch, Reject, ReturningStaff
+from schemas.labels import FOLLOW_UP_LABELS, LEVEL_LABELS
+from schemas.models import Building, Enterprise, FollowUp, ImportBatch, Reject, ReturningStaff
 
 SECTIONS = ("summary", "reopening", "missing", "staff", "rejects")
-LEVEL_LABELS = {"city": "市", "district": "区", "street": "街道"}
-FOLLOW_UP_LABELS = {"called": "已电话联系", "promised": "已承诺填报", "refused": "拒绝配合", "resolved": "已解决"}
 STREAM_CHUNK = 5_000
 
-SUMMARY_COLUMNS = [
-    Column("区划代码"), Column("名称"), Column("企业数", "int"), Column("已复工", "int"), Column("复工率", "percent"),
-    Column("沿街商铺", "int"), Column("商铺开业", "int"), Column("商铺开业率", "percent"), Column("员工总数", "int"),
-    Column("已返岗人数", "int"), Column("返岗率", "percent"), Column("已填报企业", "int"), Column("填报率", "percent"),
-    Column("10点前填报", "int"), Column("及时率", "percent"), Column("楼宇数", "int"), Column("漏报楼宇", "int"),
-    Column("返岗人员", "int"), Column("隔离中", "int"),
-]
 SUMMARY_KEYS = ["code", "name", "enterprises", "reopened", "reopening_rate", "shops", "shops_open", "shop_reopening_rate",
                 "staff_total", "staff_returned", "staff_return_rate", "reported", "reporting_coverage",
                 "reported_on_time", "timeliness", "buildings", "buildings_missing", "returning_staff", "in_quarantine"]
-
-
-def mask_name(name: str | None) -> str | None:
-    if not name:
-        return None
-    return name[0] + "*" * (len(name) - 1) if len(name) > 1 else "*"
-
-
-def mask_phone(phone: str | None) -> str | None:
-    if not phone:
-        return None
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 11 else phone[:2] + "****"
+SUMMARY_COLUMNS = [Column("区划代码"), Column("名称")] + [
+    Column(LABELS[k], "percent" if k in RATES else "int") for k in SUMMARY_KEYS[2:]]
 
 
 def _streets_in(scope: Scope, column: Any) -> Any:
     return True if scope.level == "city" else column.in_(sorted(scope.streets) or [""])
 
 
-def _street_names(session: Session) -> dict[str, str]:
-    return dict(session.execute(select(Division.code, Division.name)).all())
+def _place_names(session: Session) -> tuple[dict[str, str], dict[str, str | None]]:
+    """Name of each division code, and name of the district each code lies in (a district: itself)."""
+    tree = DivisionTree.load(session)
+    return tree.name, {c: tree.name.get(tree.ancestor(c, "district") or "") for c in tree.level}
 
 
 def summary_rows(session: Session, scope: Scope, day: date, level: str) -> list[list[Any]]:
@@ -69,7 +55,7 @@ def reopening_rows(session: Session, scope: Scope, day: date) -> Iterator[list[A
     d = Day(day)
     state = enterprise_state(session, d)
     latest = latest_reports(d)
-    names = _street_names(session)
+    names, district_names = _place_names(session)
     stmt = (
         select(Enterprise.name, Enterprise.uscc, Enterprise.kind, Enterprise.street_code, Building.name,
                state.c.reported, state.c.reopened, latest.c.planned_reopen_date, latest.c.actual_reopen_date,
@@ -83,8 +69,7 @@ def reopening_rows(session: Session, scope: Scope, day: date) -> Iterator[list[A
     )
     for (name, uscc, kind, street, building, reported, reopened, planned, actual, total, returned, at,
          registry) in session.execute(stmt.execution_options(yield_per=STREAM_CHUNK)):
-        district = names.get(street[:6]) if street else None
-        yield [name, uscc, kind, district, names.get(street), building, bool(reported), bool(reopened), planned,
+        yield [name, uscc, kind, district_names.get(street), names.get(street), building, bool(reported), bool(reopened), planned,
                actual, total, returned, at, "名录" if registry else "首次见于申报"]
 
 
@@ -110,7 +95,7 @@ def missing_buildings(session: Session, scope: Scope, day: date) -> list[dict[st
         by_building.setdefault(building_id, []).append((name, uscc))
     if not by_building:
         return []
-    names = _street_names(session)
+    names, district_names = _place_names(session)
     follow = latest_follow_ups(session, list(by_building), day)
     out = []
     for chunk_start in range(0, len(by_building), 900):
@@ -118,7 +103,7 @@ def missing_buildings(session: Session, scope: Scope, day: date) -> list[dict[st
         for b in session.scalars(select(Building).where(Building.id.in_(ids))):
             f = follow.get(b.id)
             out.append({
-                "id": b.id, "district": names.get(b.street_code[:6]), "street": names.get(b.street_code),
+                "id": b.id, "district": district_names.get(b.street_code), "street": names.get(b.street_code),
                 "street_code": b.street_code, "name": b.name, "address": b.address, "owner": b.owner,
                 "owner_contact": b.owner_contact, "owner_phone": b.owner_phone,
                 "silent": sorted(by_building[b.id]),
@@ -146,7 +131,7 @@ MISSING_COLUMNS = [
 
 
 def staff_rows(session: Session, scope: Scope, day: date, personal: bool) -> Iterator[list[Any]]:
-    names = _street_names(session)
+    names, district_names = _place_names(session)
     t = ReturningStaff
     where = [t.is_current.is_(True), or_(t.return_date.is_(None), t.return_date <= day)]
     if scope.level != "city":
@@ -159,7 +144,7 @@ def staff_rows(session: Session, scope: Scope, day: date, personal: bool) -> Ite
             stmt.execution_options(yield_per=STREAM_CHUNK)):
         in_quarantine = end is not None and end >= day
         yield [name if personal else mask_name(name), masked, phone if personal else mask_phone(phone), enterprise,
-               names.get(district or (street or "")[:6]), names.get(street), origin, returned, status, end, in_quarantine]
+               district_names.get(street or district), names.get(street), origin, returned, status, end, in_quarantine]
 
 
 STAFF_COLUMNS = [

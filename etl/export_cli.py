@@ -2,33 +2,44 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import getpass
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from etl import config
-from schemas.models import Division
+from etl.divisions import DivisionTree, UnknownDivision
 
 
 def resolve_unit(session: Session, name_or_code: str, level: str) -> str:
-    """A district or street given by code, full name or short name (长宁 → 长宁区), unambiguously."""
-    rows = session.execute(select(Division.code, Division.name).where(Division.level == level)).all()
-    exact = [c for c, n in rows if name_or_code in (c, n)]
-    found = exact or [c for c, n in rows if n.startswith(name_or_code)]
-    if len(found) != 1:
-        what = "no" if not found else f"{len(found)}"
-        raise SystemExit(f"onenet: {what} {level} matches {name_or_code!r}"
-                         + ("" if not found else f" ({', '.join(found[:5])}); give the code instead"))
-    return found[0]
+    """A district or street given by code, full name or short name (长宁 → 长宁区), unambiguously;
+    raises ``UnknownDivision`` otherwise."""
+    return DivisionTree.load(session).find(name_or_code, level)
+
+
+def exit_on_bad_input(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """The command line's answer to a name that matches no unit (or no buildings): a message and exit status 1."""
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return command(args)
+        except (UnknownDivision, NothingToDo) as exc:
+            raise SystemExit(f"onenet: {exc}") from exc
+    return run
+
+
+class NothingToDo(ValueError):
+    """The unit exists but holds nothing the command could work on (e.g. a street without buildings)."""
 
 
 def _day(text: str | None) -> date:
     return date.fromisoformat(text) if text else config.local_now().date()
 
 
+@exit_on_bad_input
 def cmd_export(args: argparse.Namespace) -> int:
     from etl.cli import engine_from_args  # noqa: PLC0415
     from etl.export import write_workbook  # noqa: PLC0415
@@ -47,6 +58,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+@exit_on_bad_input
 def cmd_remind(args: argparse.Namespace) -> int:
     from etl.cli import engine_from_args  # noqa: PLC0415
     from etl.reminders import write_reminders  # noqa: PLC0415

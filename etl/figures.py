@@ -1,4 +1,4 @@
-"""The figures officials act on (SPEC §5), computed by SQL over the database for any day.
+"""The figures officials act on, computed by SQL over the database for any day.
 
 Every figure is computed per street (the finest unit that enterprises and buildings belong to) and
 rolled up by adding numerators and denominators, street → district → city; rates are never averaged.
@@ -6,6 +6,7 @@ rolled up by adding numerators and denominators, street → district → city; r
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -14,16 +15,62 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from etl import config
-from schemas.models import Building, Division, Enterprise, ReopeningReport, ReturningStaff
+from etl.divisions import DivisionTree
+from schemas.models import Building, Enterprise, ReopeningReport, ReturningStaff
 from schemas.sources import SHOP_KIND
 
 COUNTS = ("enterprises", "reopened", "shops", "shops_open", "staff_total", "staff_returned", "reported",
           "reported_on_time", "buildings", "buildings_missing", "returning_staff", "in_quarantine")
+RATES: dict[str, tuple[str, str]] = {  # rate → (numerator, denominator), both counts
+    "reopening_rate": ("reopened", "enterprises"),
+    "shop_reopening_rate": ("shops_open", "shops"),
+    "staff_return_rate": ("staff_returned", "staff_total"),
+    "reporting_coverage": ("reported", "enterprises"),
+    "timeliness": ("reported_on_time", "enterprises"),
+}
+FIGURES = COUNTS + tuple(RATES)
+LABELS = {  # the one Chinese name of each figure: dashboard cards, workbook headers, provenance
+    "enterprises": "登记企业", "reopened": "已复工企业", "reopening_rate": "复工率",
+    "shops": "沿街商铺", "shops_open": "已开业商铺", "shop_reopening_rate": "商铺开业率",
+    "staff_total": "员工总数", "staff_returned": "已返岗人数", "staff_return_rate": "返岗率",
+    "reported": "已填报企业", "reporting_coverage": "填报率",
+    "reported_on_time": f"{config.REPORT_DEADLINE_HOUR}点前填报", "timeliness": "及时率",
+    "buildings": "登记楼宇", "buildings_missing": "漏报楼宇", "returning_staff": "返岗人员", "in_quarantine": "隔离中",
+}
 LEVELS = ("city", "district", "street")
 
 
 def ratio(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
+
+
+def with_rates(counts: dict[str, int]) -> dict[str, Any]:
+    """The counts and the rates made of them (None where the denominator is 0)."""
+    return {**{k: counts[k] for k in COUNTS}, **{rate: ratio(counts[n], counts[d]) for rate, (n, d) in RATES.items()}}
+
+
+def roll_up(tree: DivisionTree, raw: dict[str | None, dict[str, int]], level: str,
+            units: Iterable[str] | None = None) -> dict[str, dict[str, int]]:
+    """Counts per unit of ``level`` (all of them, or ``units``): numerators and denominators of the streets
+    (and districts, for staff without a street) below each unit added up, never rates averaged."""
+    if level == "city":
+        totals = {config.CITY_CODE: dict.fromkeys(COUNTS, 0)}
+    else:
+        totals = {c: dict.fromkeys(COUNTS, 0) for c in (units if units is not None else tree.codes_at(level))}
+    for code, counts in raw.items():
+        unit = tree.unit_of(code or None, level)
+        if unit is None or unit not in totals:
+            continue
+        target = totals[unit]
+        for key in COUNTS:
+            target[key] += counts.get(key, 0)
+    return totals
+
+
+def unit_row(tree: DivisionTree, code: str, counts: dict[str, int]) -> dict[str, Any]:
+    """One unit's row as `onenet summary` prints it: level, code, name, parent, counts, rates."""
+    return {"level": tree.level.get(code, "city"), "code": code, "name": tree.display(code),
+            "parent_code": tree.parent.get(code), **with_rates(counts)}
 
 
 @dataclass(frozen=True)
@@ -151,40 +198,9 @@ def street_figures(session: Session, day: Day) -> dict[str, dict[str, int]]:
 
 
 def summary(session: Session, day: date, level: str = "street") -> list[dict[str, Any]]:
-    """The figures of SPEC §5 per unit of a level, for one day."""
+    """The figures per unit of a level, for one day (what `onenet summary` prints)."""
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}")
-    raw = street_figures(session, Day(day))
-    divisions = session.execute(select(Division.code, Division.name, Division.level, Division.parent_code)).all()
-    parent = {code: p for code, _, _, p in divisions}
-    names = {code: name for code, name, _, _ in divisions}
-    level_of = {code: lvl for code, _, lvl, _ in divisions}
-
-    def ancestor(code: str, wanted: str) -> str | None:
-        while code is not None and level_of.get(code) != wanted:
-            code = parent.get(code)
-        return code
-
-    totals: dict[str, dict[str, int]] = {c: dict.fromkeys(COUNTS, 0) for c, lvl in level_of.items() if lvl == level}
-    if level == "city":
-        totals = {config.CITY_CODE: dict.fromkeys(COUNTS, 0)}
-    for code, counts in raw.items():
-        unit = config.CITY_CODE if level == "city" else ancestor(code, level)
-        if unit is None or unit not in totals:
-            continue
-        for key in COUNTS:
-            totals[unit][key] += counts[key]
-    out = []
-    for code in sorted(totals):
-        c = totals[code]
-        out.append({
-            "level": level, "code": code, "name": names.get(code, config.CITY_NAME if code == config.CITY_CODE else code),
-            "parent_code": parent.get(code),
-            **{k: c[k] for k in COUNTS},
-            "reopening_rate": ratio(c["reopened"], c["enterprises"]),
-            "shop_reopening_rate": ratio(c["shops_open"], c["shops"]),
-            "staff_return_rate": ratio(c["staff_returned"], c["staff_total"]),
-            "reporting_coverage": ratio(c["reported"], c["enterprises"]),
-            "timeliness": ratio(c["reported_on_time"], c["enterprises"]),
-        })
-    return out
+    tree = DivisionTree.load(session)
+    totals = roll_up(tree, street_figures(session, Day(day)), level)
+    return [unit_row(tree, code, totals[code]) for code in sorted(totals)]

@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -34,6 +33,7 @@ from sqlalchemy.orm import Session
 from etl import config
 from etl.aggregate import refresh_stale
 from etl.formtool import REOPENING_SHEET, STAFF_SHEET, field_lookup, records_table
+from etl.masking import mask_body, mask_id, mask_name, mask_phone, mask_text
 from etl.normalise import header_key, name_key
 from etl.pipeline import ingest_tables
 from etl.read import Table
@@ -154,48 +154,6 @@ def load_building(session: Session, building_id: int) -> BuildingInfo | None:
     return BuildingInfo(b.id, b.name, b.address, b.street_code, street.name if street else b.street_code,
                         district.name if district else None,
                         [{"id": i, "name": n, "uscc": u, "kind": k} for i, n, u, k in ents])
-
-
-# --------------------------------------------------------------------------- masking
-
-_ID_LIKE = re.compile(r"(?<![0-9])([0-9]{6})([0-9]{5}|[0-9]{8})([0-9]{3}[0-9Xx]|[0-9]{4})(?![0-9])")
-_FULLWIDTH_DIGIT = re.compile("[\uff10-\uff19]")
-_MOBILE_LIKE = re.compile(r"(?<![0-9])(1[3-9][0-9])([0-9]{4})([0-9]{4})(?![0-9])")
-
-
-def mask_id(value: str) -> str:
-    """First 6 and last 4 characters kept (SPEC §4), as stored."""
-    compact = unicodedata.normalize("NFKC", value).replace(" ", "").upper()
-    if len(compact) <= 10:
-        return "*" * len(compact)
-    return compact[:6] + "*" * (len(compact) - 10) + compact[-4:]
-
-
-def mask_name(value: str) -> str:
-    if len(value) <= 1:
-        return value
-    if len(value) == 2:
-        return value[0] + "*"
-    return value[0] + "*" * (len(value) - 2) + value[-1]
-
-
-def mask_text(value: str) -> str:
-    """Any resident ID or mobile number inside free text, masked (a person may type one anywhere)."""
-    if _FULLWIDTH_DIGIT.search(value):
-        value = unicodedata.normalize("NFKC", value)
-    value = _ID_LIKE.sub(lambda m: m[1] + "*" * len(m[2]) + m[3], value)
-    return _MOBILE_LIKE.sub(lambda m: m[1] + "****" + m[3], value)
-
-
-def mask_body(body: Any) -> Any:
-    """A request body (any JSON shape) with every string passed through ``mask_text``."""
-    if isinstance(body, dict):
-        return {str(k): mask_body(v) for k, v in body.items()}
-    if isinstance(body, list):
-        return [mask_body(v) for v in body]
-    if isinstance(body, str):
-        return mask_text(body)
-    return body
 
 
 # --------------------------------------------------------------------------- payload
@@ -473,7 +431,7 @@ def build_receipt(session: Session, sub: PreparedSubmission, batch_id: int, rece
             "staff_total": report.staff_total, "staff_returned": report.staff_returned,
             "staff_quarantined": report.staff_quarantined,
             "contact_name": report.contact_name,
-            "contact_phone": mask_text(report.contact_phone) if report.contact_phone else None,
+            "contact_phone": mask_phone(report.contact_phone) or None,
         }
     return {
         "status": "accepted",

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from etl import config
 from etl.aggregate import mark_stale, refresh_stale, stale_units
 from etl.load import LOADERS
+from etl.masking import mask_id
 from etl.store import LoadContext, writing
 from etl.normalise import ERRORS, explicit_years
 from etl.formtool import read_jsonl
@@ -105,10 +106,7 @@ def _file_year(tables: list[Table]) -> int | None:
 
 def _mask_value(field_name: str, value: Any) -> Any:
     """Rejected ID numbers are shown masked, like stored ones: raw IDs are never kept."""
-    if field_name != "id_number" or value is None:
-        return value
-    text = str(value)
-    return text[:6] + "*" * max(len(text) - 10, 0) + text[-4:] if len(text) > 10 else "*" * len(text)
+    return mask_id(str(value)) if field_name == "id_number" and value is not None else value
 
 
 def reject_rows(batch_id: int, table: Table, frame: pd.DataFrame, errors: pd.DataFrame) -> list[dict[str, Any]]:

@@ -18,8 +18,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from etl.export_cli import NothingToDo, exit_on_bad_input, resolve_unit
 from etl.intake import IntakeSettings, building_token, intake_url, token_key
 from schemas.models import Building, Division
+
+
+class NoBuildings(NothingToDo):
+    """A street without registered buildings: there is nothing to print a code for."""
 
 
 @dataclass
@@ -49,15 +54,16 @@ def safe_file_name(name: str) -> str:
 
 
 def street_buildings(session: Session, street: str) -> tuple[Division, list[Building]]:
-    """The street named (code, full or short name, as elsewhere in the CLI) and its buildings; exits when none."""
-    from etl.export_cli import resolve_unit  # noqa: PLC0415
+    """The street named (code, full or short name, as elsewhere in the CLI) and its buildings.
 
+    Raises ``UnknownDivision`` for a name that matches no single street, ``NoBuildings`` for a street without any.
+    """
     code = resolve_unit(session, street, "street")
     division = session.get(Division, code)
     buildings = session.scalars(select(Building).where(Building.street_code == code).order_by(Building.name)).all()
     if not buildings:
-        raise SystemExit(f"onenet: street {division.name} ({code}) has no buildings yet: "
-                         "load its building registry (楼宇台账) with `onenet ingest` first")
+        raise NoBuildings(f"street {division.name} ({code}) has no buildings yet: "
+                          "load its building registry (楼宇台账) with `onenet ingest` first")
     return division, list(buildings)
 
 
@@ -123,6 +129,7 @@ def _card(p: Poster) -> str:
             f'<div class="code">楼宇码 {html.escape(p.token)}<br>{html.escape(p.url)}</div></div>')
 
 
+@exit_on_bad_input
 def cmd_qr(args: argparse.Namespace) -> int:
     from etl.cli import engine_from_args  # noqa: PLC0415
 

@@ -1,9 +1,9 @@
-"""Resolve: place names and identities → the keys of the database (SPEC §4).
+"""Resolve: place names and identities → the keys of the database.
 
 Districts and streets resolve against the hierarchy (short names such as 长宁 or 江苏路 are
 accepted when they name exactly one unit); anything that cannot be resolved is an error with its
 reason, never a guess.  Enterprises resolve by USCC, else by normalised name within their street.
-All functions here are pure: the hierarchy and the registry arrive as in-memory lookups.
+All functions here are pure: the division tree and the registry arrive as in-memory lookups.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from etl.divisions import DivisionTree
 
 STREET_SUFFIXES = ("街道办事处", "街道", "地区办事处", "镇", "乡", "地区")
 DISTRICT_SUFFIXES = ("新区", "区", "县")
@@ -30,22 +31,28 @@ def _core(name: str, suffixes: tuple[str, ...]) -> str:
     return name
 
 
+COMMUNITY_SUFFIXES = ("居民委员会", "村民委员会", "居委会", "村委会", "居委", "村委", "社区")
+
+
 @dataclass
 class Hierarchy:
-    """Name → code lookups over the division table."""
+    """Name → code lookups over the division tree (etl.divisions), which it keeps as ``tree``."""
 
-    names: dict[str, str] = field(default_factory=dict)  # code → name
-    levels: dict[str, str] = field(default_factory=dict)
-    parents: dict[str, str | None] = field(default_factory=dict)
+    tree: DivisionTree
     district_by_key: dict[str, str] = field(default_factory=dict)
     streets_by_key: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     community_by_key: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @classmethod
     def from_frame(cls, divisions: pd.DataFrame) -> "Hierarchy":
-        h = cls()
-        for code, name, level, parent in divisions[["code", "name", "level", "parent_code"]].itertuples(index=False):
-            h.names[code], h.levels[code], h.parents[code] = name, level, parent
+        return cls.from_tree(DivisionTree.from_rows(
+            divisions[["code", "name", "level", "parent_code"]].itertuples(index=False)))
+
+    @classmethod
+    def from_tree(cls, tree: DivisionTree) -> "Hierarchy":
+        h = cls(tree)
+        for code, name in tree.name.items():
+            level, parent = tree.level[code], tree.parent[code]
             if level == "district":
                 for key in {name, _core(name, DISTRICT_SUFFIXES), code}:
                     h.district_by_key[key] = code
@@ -53,14 +60,24 @@ class Hierarchy:
                 for key in {name, _core(name, STREET_SUFFIXES), code}:
                     h.streets_by_key[key].append(code)
             elif level == "community" and parent:
-                for key in {name, _core(name, ("居民委员会", "村民委员会", "居委会", "村委会", "居委", "村委", "社区")), code}:
+                for key in {name, _core(name, COMMUNITY_SUFFIXES), code}:
                     h.community_by_key[(parent, key)] = code
         return h
 
+    @property
+    def names(self) -> dict[str, str]:
+        return self.tree.name
+
+    @property
+    def levels(self) -> dict[str, str]:
+        return self.tree.level
+
+    @property
+    def parents(self) -> dict[str, str | None]:
+        return self.tree.parent
+
     def district_of(self, code: str | None) -> str | None:
-        while code is not None and self.levels.get(code) not in ("district", None):
-            code = self.parents.get(code)
-        return code if code is not None and self.levels.get(code) == "district" else None
+        return self.tree.ancestor(code, "district")
 
     def resolve_district(self, text: str | None) -> tuple[str | None, str | None]:
         if not isinstance(text, str):
@@ -96,7 +113,7 @@ class Hierarchy:
             return None
         compact = re.sub(r"\s", "", text)
         return self.community_by_key.get((street, compact)) or self.community_by_key.get(
-            (street, _core(compact, ("居民委员会", "村民委员会", "居委会", "居委", "村委", "社区")))
+            (street, _core(compact, COMMUNITY_SUFFIXES))
         )
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from dashboard.intake import guards
+import dashboard.intake.guards as guards
 from etl import intake as core
 from etl.intake import BuildingInfo, IntakeSettings, Outcome, SubmissionInvalid
 from schemas.models import Submission

@@ -12,11 +12,13 @@ from dashboard import components as ui
 from dashboard import context
 from dashboard.context import PAGE_URL
 from dashboard import queries as q
+from schemas.labels import FOLLOW_UP_LABELS
 
-dash.register_page(__name__, path="/missing", name="漏报", title="漏报 · 一网统管", order=2)
+dash.register_page(__name__, path="/missing", name="漏报", title="漏报 · 一网统管", order=2,
+                   export_sections=("missing",))
 
 SHOWN = 200
-STATUS_OPTIONS = [{"label": label, "value": code} for code, label in q.FOLLOW_UP_STATUSES.items()]
+STATUS_OPTIONS = [{"label": label, "value": code} for code, label in FOLLOW_UP_LABELS.items()]
 
 
 def _follow_text(b: dict[str, Any]) -> str:
@@ -60,10 +62,10 @@ def layout(unit: str | None = None, day: str | None = None, building: str | None
     return html.Div([
         html.H1(f"{view.name} · 漏报楼宇 · {view.day.isoformat()}", className="page-title", id="page-title"),
         dbc.Row([
-            ui.kpi_card("buildings_missing", "漏报楼宇", ui.fmt_int(figures["buildings_missing"]),
+            ui.figure_card("buildings_missing", figures,
                         f"共 {figures['buildings']:,} 栋楼宇"),
             ui.kpi_card("silent", "未填报企业", ui.fmt_int(silent), f"登记企业 {figures['enterprises']:,} 家"),
-            ui.kpi_card("reporting_coverage", "填报率", ui.fmt_pct(figures["reporting_coverage"]), "已填报 ÷ 登记企业"),
+            ui.figure_card("reporting_coverage", figures, "已填报 ÷ 登记企业"),
         ], className="g-2 kpi-row"),
         html.Div(html.A("打印本街镇楼宇二维码", href=f"/qr-sheet/{view.code}", target="_blank", id="qr-sheet-link",
                         className="btn btn-outline-primary btn-sm"), className="mb-2") if view.level == "street" else None,
@@ -111,7 +113,7 @@ def save_follow_up(n_clicks: int | None, ident: dict[str, Any], status: str | No
     """Record who called the building owner and what came of it (kept in follow_up, shown on reload)."""
     if not n_clicks:
         return no_update
-    if status not in q.FOLLOW_UP_STATUSES:
+    if status not in FOLLOW_UP_LABELS:
         return "请先选择跟进状态"
     with context.session() as s, s.begin():
         view = context.view_of_search(s, search)
@@ -119,5 +121,5 @@ def save_follow_up(n_clicks: int | None, ident: dict[str, Any], status: str | No
         if b is None:
             return "无权修改该楼宇"
         f = q.record_follow_up(s, b.id, view.day, status, note, view.account.label)
-        return _follow_text({"status": q.FOLLOW_UP_STATUSES[f.status], "set_by": f.set_by, "set_at": f.set_at,
+        return _follow_text({"status": FOLLOW_UP_LABELS[f.status], "set_by": f.set_by, "set_at": f.set_at,
                              "note": f.note or ""})

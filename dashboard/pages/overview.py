@@ -12,16 +12,16 @@ from dashboard import context
 from dashboard.context import PAGE_URL
 from etl import config
 from dashboard import queries as q
+from schemas.labels import ENTERPRISE_STATES
 
-dash.register_page(__name__, path="/", name="总览", title="总览 · 一网统管", order=0)
+dash.register_page(__name__, path="/", name="总览", title="总览 · 一网统管", order=0,
+                   export_sections=("summary",))
 
 
 def headline_cards(now: dict[str, Any], before: dict[str, Any] | None) -> dbc.Row:
     cards = []
-    for key, label, rate, note in ui.HEADLINES:
-        value = ui.fmt_pct(now[key]) if rate else ui.fmt_int(now[key])
-        delta = ui.change(now[key], before[key] if before else None, rate)
-        cards.append(ui.kpi_card(key, label, value, note, delta))
+    for key, _, rate, note in ui.HEADLINES:
+        cards.append(ui.figure_card(key, now, note, ui.change(now[key], before[key] if before else None, rate)))
     return dbc.Row(cards, className="g-2 kpi-row")
 
 
@@ -46,7 +46,7 @@ def building_panel(view: context.View, s: Any) -> Any:
         return None
     rows = q.building_enterprises(s, b.id, view.day)
     for r in rows:
-        r["state"] = "已复工" if r["reopened"] else ("已填报未复工" if r["reported"] else "未填报")
+        r["state"] = ENTERPRISE_STATES["reopened" if r["reopened"] else ("reported" if r["reported"] else "silent")]
     info = f"{b.address or ''}　业主：{b.owner or '–'}　联系人：{b.owner_contact or '–'}　电话：{b.owner_phone or '–'}"
     return ui.section(f"{b.name} 的企业", html.Div(info, className="text-muted mb-2"),
                       ui.table([("enterprise", "企业"), ("kind", "类型"), ("state", "状态"), ("planned", "计划复工"),

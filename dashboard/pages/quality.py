@@ -11,7 +11,8 @@ from dashboard import context
 from dashboard.context import PAGE_URL
 from dashboard import queries as q
 
-dash.register_page(__name__, path="/quality", name="数据质量", title="数据质量 · 一网统管", order=4)
+dash.register_page(__name__, path="/quality", name="数据质量", title="数据质量 · 一网统管", order=4,
+                   export_sections=("summary", "rejects"))
 
 SHOWN = 300
 LEDGER_COLUMNS = [("batch", "批次"), ("file", "文件"), ("kind", "识别为"), ("status", "状态"), ("rows", "行数"),

@@ -13,7 +13,8 @@ from dashboard import context
 from dashboard import queries as q
 from etl import config
 
-dash.register_page(__name__, path="/reopening", name="复工", title="复工 · 一网统管", order=1)
+dash.register_page(__name__, path="/reopening", name="复工", title="复工 · 一网统管", order=1,
+                   export_sections=("summary", "reopening"))
 
 OVERDUE_COLUMNS = [("enterprise", "企业"), ("street", "街镇"), ("building", "楼宇"), ("planned", "计划复工日期"),
                    ("days_overdue", "逾期天数"), ("contact", "联系人"), ("phone", "联系电话"), ("reported_at", "最近填报")]
@@ -44,9 +45,9 @@ def layout(unit: str | None = None, day: str | None = None, building: str | None
     return html.Div([
         html.H1(f"{view.name} · 复工进度 · {view.day.isoformat()}", className="page-title", id="page-title"),
         dbc.Row([
-            ui.kpi_card("reopening_rate", "复工率", ui.fmt_pct(figures["reopening_rate"]), "已复工 ÷ 登记企业"),
-            ui.kpi_card("reporting_coverage", "填报率", ui.fmt_pct(figures["reporting_coverage"]), "已填报 ÷ 登记企业"),
-            ui.kpi_card("reopened", "已复工企业", ui.fmt_int(figures["reopened"]), f"登记企业 {figures['enterprises']:,} 家"),
+            ui.figure_card("reopening_rate", figures, "已复工 ÷ 登记企业"),
+            ui.figure_card("reporting_coverage", figures, "已填报 ÷ 登记企业"),
+            ui.figure_card("reopened", figures, f"登记企业 {figures['enterprises']:,} 家"),
             ui.kpi_card("overdue", "逾期未复工", ui.fmt_int(overdue_total), "计划日期已过"),
         ], className="g-2 kpi-row"),
         ui.section("复工率与填报率走势", ui.graph(ui.trend_chart(series, view.code), "trend", 380),

@@ -11,7 +11,8 @@ from dashboard import components as ui
 from dashboard import context
 from dashboard import queries as q
 
-dash.register_page(__name__, path="/staff", name="返岗人员", title="返岗人员 · 一网统管", order=3)
+dash.register_page(__name__, path="/staff", name="返岗人员", title="返岗人员 · 一网统管", order=3,
+                   export_sections=("staff",))
 
 SOON_DAYS = 3
 PEOPLE_COLUMNS = [("name", "姓名"), ("id_masked", "身份证号"), ("phone", "手机号"), ("enterprise", "单位"),
@@ -32,8 +33,8 @@ def layout(unit: str | None = None, day: str | None = None, building: str | None
     parts = [
         html.H1(f"{view.name} · 返岗人员 · {view.day.isoformat()}", className="page-title", id="page-title"),
         dbc.Row([
-            ui.kpi_card("returning_staff", "返岗人员", ui.fmt_int(figures["returning_staff"]), "返沪日期在当日或之前"),
-            ui.kpi_card("in_quarantine", "隔离中", ui.fmt_int(figures["in_quarantine"]), "隔离截止日期在当日或之后"),
+            ui.figure_card("returning_staff", figures, "返沪日期在当日或之前"),
+            ui.figure_card("in_quarantine", figures, "隔离截止日期在当日或之后"),
             ui.kpi_card("arrived_today", "当日返沪", ui.fmt_int(staff.arrived_today), "返沪日期为当日"),
             ui.kpi_card("ending_soon", f"{SOON_DAYS} 日内解除隔离", ui.fmt_int(total), "需安排返岗"),
         ], className="g-2 kpi-row"),

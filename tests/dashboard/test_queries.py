@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from dashboard import queries as q
 from etl.democity.generator import generate
 from etl.figures import summary
+from etl.masking import mask_phone
 from etl.pipeline import Ingestor
 from schemas.db import make_engine
 from tests.conftest import ENGINES, empty_database
@@ -92,9 +93,9 @@ def test_personal_data_is_masked_unless_granted(city_db: str) -> None:
         for m, p in zip(masked, plain):
             assert m["id_masked"] == p["id_masked"] and "*" in m["id_masked"] and len(m["id_masked"]) == 18
             if p["name"] and len(p["name"]) > 1:
-                assert m["name"] != p["name"] and m["name"][0] == p["name"][0]
+                assert m["name"] != p["name"] and m["name"] == p["name"][0] + "*" * (len(p["name"]) - 1)
             if p["phone"]:
-                assert "****" in m["phone"]
+                assert "****" in m["phone"] and m["phone"] == mask_phone(p["phone"])
 
 
 def test_the_ledger_of_a_district_holds_its_files_and_rejects_name_fields_in_chinese(city_db: str) -> None:

@@ -83,7 +83,7 @@ def test_city_workbook_sheets_formats_figures_and_masking(loaded: str, tmp_path:
 
     streets = wb["汇总-街道"]
     header = [c.value for c in streets[1]]
-    assert header[:5] == ["区划代码", "名称", "企业数", "已复工", "复工率"]
+    assert header[:5] == ["区划代码", "名称", "登记企业", "已复工企业", "复工率"]
     assert streets.freeze_panes == "A2" and streets.auto_filter.ref
     by_code = {row[0].value: row for row in streets.iter_rows(min_row=2)}
     jsl = by_code[JSL]
@@ -95,6 +95,7 @@ def test_city_workbook_sheets_formats_figures_and_masking(loaded: str, tmp_path:
     for raw in RAW_IDS:
         assert raw not in text, "raw ID numbers never leave the database"
     assert "310105********" in text and "138****8000" in text and "13800138000" not in text
+    assert "钱*" in text and "钱二" not in text  # the one name rule (etl.masking)
 
     # Injected formulas stayed text
     for ws in wb:

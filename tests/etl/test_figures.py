@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from etl import config
-from etl.figures import summary
+from etl.divisions import DivisionTree
+from etl.figures import COUNTS, RATES, roll_up, summary, unit_row
 from etl.pipeline import Ingestor
 from schemas.db import make_engine
 from tests.fixtures.messy import (
@@ -331,3 +332,20 @@ def test_an_empty_database_has_null_rates(db_url: str) -> None:
     for key in ("reopening_rate", "shop_reopening_rate", "staff_return_rate", "reporting_coverage", "timeliness"):
         assert city[0][key] is None, key
     assert city[0]["enterprises"] == 0
+
+
+def test_roll_up_adds_numerators_and_denominators_never_averages_rates() -> None:
+    """One street 1 of 2 reopened, another 1 of 1: the district is 2 of 3 (66.7%), not the mean 75%."""
+    tree = DivisionTree.from_rows([("310000", "上海市", "city", None), ("310105", "长宁区", "district", "310000"),
+                                   ("310105002", "江苏路街道", "street", "310105"), ("310105003", "新华路街道", "street", "310105")])
+    raw: dict[str | None, dict[str, int]] = {
+        "310105002": {**dict.fromkeys(COUNTS, 0), "enterprises": 2, "reopened": 1},
+        "310105003": {**dict.fromkeys(COUNTS, 0), "enterprises": 1, "reopened": 1},
+        None: {**dict.fromkeys(COUNTS, 0), "returning_staff": 4},  # staff with neither street nor district: the city's
+    }
+    district = unit_row(tree, "310105", roll_up(tree, raw, "district")["310105"])
+    assert (district["enterprises"], district["reopened"]) == (3, 2)
+    assert district["reopening_rate"] == pytest.approx(2 / 3) and district["shop_reopening_rate"] is None
+    city = roll_up(tree, raw, "city")["310000"]
+    assert city["enterprises"] == 3 and city["returning_staff"] == 4
+    assert set(district) == {"level", "code", "name", "parent_code", *COUNTS, *RATES}

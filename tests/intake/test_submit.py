@@ -44,6 +44,7 @@ def test_form_submission_loads_through_the_pipeline_with_provenance(world: World
     assert receipt["enterprise"] == {"name": "上海甲科技有限公司", "uscc": U1, "new": False}
     assert receipt["report"]["reopened"] is True and receipt["report"]["staff_total"] == 20
     assert [p["id_number"] for p in receipt["staff"]] == [P1[:6] + "********" + P1[-4:], P2[:6] + "********" + P2[-4:]]
+    assert [p["name"] for p in receipt["staff"]] == ["张*", "李*"]  # the one name rule (etl.masking)
     with Session(world.engine) as s:
         batch = s.scalars(select(ImportBatch).where(ImportBatch.file_name == f"扫码填报 {sid}")).one()
         assert batch.status == "loaded" and batch.file_path == f"/q/{token}" and len(batch.sha256) == 64

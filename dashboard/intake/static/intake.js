@@ -30,7 +30,7 @@
   sidInput.value = stored(SID_KEY) || "";
   if (!sidInput.value) { freshId(); }
 
-  /* ---------------------------------------------------------------- value checks (SPEC §3 / GB 11643 / GB 32100) */
+  /* ---------------------------------------------------------------- value checks (GB 11643 / GB 32100) */
   function half(s) {
     return String(s || "").replace(/[\uff01-\uff5e]/g, function (c) { return String.fromCharCode(c.charCodeAt(0) - 0xfee0); })
       .replace(/[\u3000\u00a0]/g, " ").trim();

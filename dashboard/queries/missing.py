@@ -1,0 +1,122 @@
+"""漏报 page queries: buildings with silent enterprises, their enterprises, follow-ups, a street's buildings."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from dashboard.queries.units import Campaign, scoped_street_filter
+from etl import config
+from etl.aggregate import DayRange, compute
+from etl.divisions import DivisionTree as Divisions
+from etl.export import latest_follow_ups
+from schemas.aggregates import AggBuildingSpan
+from schemas.labels import FOLLOW_UP_LABELS
+from schemas.models import Building, Enterprise, FollowUp, ReopeningReport
+from schemas.sources import SHOP_KIND
+
+
+def missing_buildings(session: Session, divs: Divisions, campaign: Campaign, code: str, day: date,
+                      limit: int = 1000) -> list[dict[str, Any]]:
+    """Buildings with silent enterprises on ``day``, most silent first, with the owner's contact."""
+    if campaign.covers(day):
+        s = AggBuildingSpan
+        spans = session.execute(
+            select(s.building_id, s.enterprises, s.silent)
+            .where(s.day_from <= day, s.day_to >= day, scoped_street_filter(s.street_code, divs, code))
+            .order_by(s.silent.desc(), s.building_id).limit(limit)
+        ).all()
+    else:
+        live = compute(session, DayRange(day, day, None), divs.keys_under(code)).building_spans
+        live = live.sort_values(["silent", "building_id"], ascending=[False, True]).head(limit)
+        spans = list(live[["building_id", "enterprises", "silent"]].itertuples(index=False, name=None))
+    ids = [int(b) for b, _, _ in spans]
+    info = {b.id: b for b in _chunked_get(session, Building, ids)}
+    follow = latest_follow_ups(session, ids, day)
+    out = []
+    for building_id, enterprises, silent in spans:
+        b = info.get(int(building_id))
+        if b is None:
+            continue
+        f = follow.get(b.id)
+        out.append({
+            "building_id": b.id, "building": b.name, "street": divs.display(b.street_code), "street_code": b.street_code,
+            "address": b.address or "", "enterprises": int(enterprises), "silent": int(silent),
+            "owner": b.owner or "", "owner_contact": b.owner_contact or "", "owner_phone": b.owner_phone or "",
+            "status": FOLLOW_UP_LABELS.get(f.status, "") if f else "", "status_code": f.status if f else "",
+            "note": (f.note or "") if f else "", "set_by": f.set_by if f else "",
+            "set_at": f.set_at if f else None, "follow_day": f.day if f else None,
+        })
+    return out
+
+
+def _chunked_get(session: Session, model: Any, ids: list[int], size: int = 900) -> list[Any]:
+    out = []
+    for i in range(0, len(ids), size):
+        out.extend(session.scalars(select(model).where(model.id.in_(ids[i:i + size]))))
+    return out
+
+
+def record_follow_up(session: Session, building_id: int, day: date, status: str, note: str | None, user: str) -> FollowUp:
+    if status not in FOLLOW_UP_LABELS:
+        raise ValueError(f"unknown follow-up status {status!r}")
+    f = FollowUp(building_id=building_id, day=day, status=status, note=(note or "").strip()[:2000] or None,
+                 set_by=user, set_at=config.local_now())
+    session.add(f)
+    session.flush()
+    return f
+
+
+def building(session: Session, building_id: int) -> Building | None:
+    return session.get(Building, building_id)
+
+
+def building_enterprises(session: Session, building_id: int, day: date) -> list[dict[str, Any]]:
+    """The registered enterprises and shops of a building on ``day`` with their latest report by then."""
+    end = datetime.combine(day + timedelta(days=1), time())
+    ents = session.scalars(select(Enterprise).where(
+        Enterprise.building_id == building_id,
+        or_(Enterprise.registered_at.is_(None), Enterprise.registered_at < end)).order_by(Enterprise.name)).all()
+    latest: dict[int, ReopeningReport] = {}
+    ids = [e.id for e in ents]
+    for i in range(0, len(ids), 900):
+        for r in session.scalars(select(ReopeningReport).where(ReopeningReport.enterprise_id.in_(ids[i:i + 900]),
+                                                               ReopeningReport.effective_at < end)
+                                 .order_by(ReopeningReport.effective_at, ReopeningReport.id)):
+            latest[r.enterprise_id] = r
+    out = []
+    for e in ents:
+        r = latest.get(e.id)
+        reopened = bool(r is not None and r.reopened is True and (r.actual_reopen_date is None or r.actual_reopen_date <= day))
+        out.append({
+            "enterprise_id": e.id, "enterprise": e.name, "uscc": e.uscc or "", "kind": e.kind,
+            "is_shop": e.kind == SHOP_KIND, "reported": r is not None, "reopened": reopened,
+            "planned": r.planned_reopen_date if r else None, "reported_at": r.effective_at if r else None,
+            "contact": (r.contact_name or "") if r else "", "phone": (r.contact_phone or "") if r else "",
+        })
+    return out
+
+
+def buildings_of_street(session: Session, campaign: Campaign, street: str, day: date) -> list[dict[str, Any]]:
+    """Every registered building of a street with coordinates and silent enterprises on ``day`` (map points)."""
+    end = datetime.combine(day + timedelta(days=1), time())
+    blds = session.scalars(select(Building).where(Building.street_code == street,
+                                                  or_(Building.registered_at.is_(None), Building.registered_at < end))
+                           .order_by(Building.name)).all()
+    silent: dict[int, tuple[int, int]] = {}
+    if campaign.covers(day):
+        for b, n, s in session.execute(select(AggBuildingSpan.building_id, AggBuildingSpan.enterprises, AggBuildingSpan.silent)
+                                       .where(AggBuildingSpan.street_code == street, AggBuildingSpan.day_from <= day,
+                                              AggBuildingSpan.day_to >= day)):
+            silent[b] = (n, s)
+    else:
+        spans = compute(session, DayRange(day, day, None), {street}).building_spans
+        silent = {int(b): (int(n), int(s)) for b, n, s in spans[["building_id", "enterprises", "silent"]].itertuples(index=False)}
+    counts = dict(session.execute(select(Enterprise.building_id, func.count()).where(
+        Enterprise.building_id.in_([b.id for b in blds] or [-1]), Enterprise.kind != SHOP_KIND,
+        or_(Enterprise.registered_at.is_(None), Enterprise.registered_at < end)).group_by(Enterprise.building_id)).all())
+    return [{"building_id": b.id, "building": b.name, "lng": b.lng, "lat": b.lat, "address": b.address or "",
+             "enterprises": int(counts.get(b.id, 0)), "silent": silent.get(b.id, (0, 0))[1]} for b in blds]
+

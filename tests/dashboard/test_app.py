@@ -1,0 +1,21 @@
+"""The shell is built from dash.page_registry: each page declares its path, name, order and export."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from dashboard import app as dashboard_app
+from etl.export import SECTIONS
+from schemas.db import init_db, make_engine
+
+
+def test_navigation_and_exports_come_from_the_pages_own_registration(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'onenet.db'}")
+    init_db(engine)
+    dashboard_app.create_app(engine)
+    pages = dashboard_app.pages()
+    assert [(p["path"], p["name"]) for p in pages] == [
+        ("/", "总览"), ("/reopening", "复工"), ("/missing", "漏报"), ("/staff", "返岗人员"), ("/quality", "数据质量")]
+    for page in pages:
+        assert page["export_sections"] and set(page["export_sections"]) <= set(SECTIONS), page["path"]
+    assert dashboard_app.page_at("/missing")["export_sections"] == ("missing",)
+    assert dashboard_app.page_at("/nowhere") is None
