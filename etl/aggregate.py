@@ -17,17 +17,18 @@ the dashboard never disagrees with the data for longer than that.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Engine, Table, delete, func, select
 from sqlalchemy.orm import Session
 
 from etl import config
 from etl.aggregate_compute import COUNT_COLUMNS, DayRange, compute
-from etl.store import bulk_insert
+from etl.store import bulk_insert, writing
 from schemas.aggregates import AggMeta, AggStale
 from schemas.models import Division, ReopeningReport
 
@@ -35,7 +36,7 @@ MAX_DAYS = 400
 META_KEY = "range"
 EVERY_UNIT = "*"
 
-__all__ = ["COUNT_COLUMNS", "DayRange", "compute", "day_range", "mark_stale", "refresh_stale"]
+__all__ = ["COUNT_COLUMNS", "DayRange", "compute", "day_range", "mark_stale", "refresh_if_stale", "refresh_stale"]
 
 
 def day_range(session: Session) -> DayRange:
@@ -90,6 +91,23 @@ def refresh_stale(session: Session) -> set[str] | None:
     session.execute(delete(AggStale).where(AggStale.code.in_(sorted(stale))))
     session.flush()
     return codes
+
+
+def refresh_if_stale(engine: Engine, log: Callable[[str], None]) -> None:
+    """Rebuild what loads left stale, in a transaction of its own (after an ingest run, before serving).
+
+    A failure is reported, not raised: the data stays loaded and the units stay marked for next time.
+    """
+    try:
+        with writing(engine) as session:
+            if stale_units(session):
+                log("refreshing dashboard aggregates")
+                refresh_stale(session)
+    except Exception as exc:
+        if os.environ.get("ONENET_DEBUG"):
+            raise
+        log(f"WARNING: dashboard aggregates not refreshed ({type(exc).__name__}: {exc}); "
+            "the next load or `onenet serve` tries again")
 
 
 def _with_districts(session: Session, streets: set[str]) -> set[str]:

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from etl import config
-from etl.aggregate import mark_stale, refresh_stale, stale_units
+from etl.aggregate import mark_stale, refresh_if_stale
 from etl.load import LOADERS
 from etl.masking import mask_id
 from etl.store import LoadContext, writing
@@ -270,21 +270,8 @@ class Ingestor:
         for path in skipped:
             self.log(f"skipped {path} (not a spreadsheet)")
         results = [self.ingest_file(p.path, p.tables, p.error, p.sha) for p in self.plan(files)]
-        self.refresh()
+        refresh_if_stale(self.engine, self.log)  # also what an earlier, killed run left stale
         return results
-
-    def refresh(self) -> None:
-        """Rebuild the aggregates this run, or an earlier one that was killed, left stale."""
-        try:
-            with writing(self.engine) as session:
-                if stale_units(session):
-                    self.log("refreshing dashboard aggregates")
-                    refresh_stale(session)
-        except Exception as exc:  # derived data: the loaded files stay loaded and stay marked stale
-            if os.environ.get("ONENET_DEBUG"):
-                raise
-            self.log(f"WARNING: dashboard aggregates not refreshed ({type(exc).__name__}: {exc}); "
-                     "the next load or `onenet serve` tries again")
 
     def _valid_cache(self, session: Session) -> None:
         """Drop what the cache holds when another writer committed since this run's last file."""
