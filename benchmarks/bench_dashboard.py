@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from dashboard import queries as q  # noqa: E402
 from etl.figures import summary  # noqa: E402
-from schemas.db import make_engine  # noqa: E402
+from etl.database import make_engine  # noqa: E402
 from schemas.models import Enterprise, ReturningStaff  # noqa: E402
 
 

@@ -25,7 +25,7 @@ os.environ.setdefault("ONENET_SECRET", "benchmark-secret")
 
 from etl.democity.generator import generate  # noqa: E402
 from etl.pipeline import Ingestor  # noqa: E402
-from schemas.db import make_engine  # noqa: E402
+from etl.database import make_engine  # noqa: E402
 
 
 def main() -> None:

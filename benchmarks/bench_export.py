@@ -37,7 +37,7 @@ def onenet_side(url: str, out: str, queue: mp.Queue) -> None:
     from sqlalchemy.orm import Session  # noqa: PLC0415
 
     from etl.export import write_workbook  # noqa: PLC0415
-    from schemas.db import make_engine  # noqa: PLC0415
+    from etl.database import make_engine  # noqa: PLC0415
 
     start = time.perf_counter()
     with Session(make_engine(url)) as session:
@@ -51,7 +51,7 @@ def xlsxwriter_side(url: str, out: str, queue: mp.Queue) -> None:
 
     from etl.export import staff_rows  # noqa: PLC0415
     from etl.scope import load_scope  # noqa: PLC0415
-    from schemas.db import make_engine  # noqa: PLC0415
+    from etl.database import make_engine  # noqa: PLC0415
 
     with Session(make_engine(url)) as session:
         rows = list(staff_rows(session, load_scope(session, "310000"), DAY, personal=False))
@@ -86,7 +86,7 @@ def run(target, url: str, out: str) -> tuple[float, float]:  # type: ignore[no-u
 def main() -> None:
     from benchmarks.bench_ingest import make_rows  # noqa: PLC0415
     from etl.pipeline import Ingestor  # noqa: PLC0415
-    from schemas.db import make_engine  # noqa: PLC0415
+    from etl.database import make_engine  # noqa: PLC0415
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)

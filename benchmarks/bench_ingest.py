@@ -33,7 +33,7 @@ os.environ.setdefault("ONENET_SECRET", "benchmark-secret")
 
 from etl.normalise import ric_check_chars  # noqa: E402
 from etl.pipeline import Ingestor  # noqa: E402
-from schemas.db import make_engine  # noqa: E402
+from etl.database import make_engine  # noqa: E402
 
 HEADER = ["姓名", "身份证号", "手机号", "企业名称", "区", "来源地", "返沪日期", "隔离状态", "隔离截止日期", "体温", "备注"]
 DISTRICTS = ["长宁区", "徐汇区", "浦东新区", "静安区", "黄浦区", "闵行区"]

@@ -202,7 +202,7 @@ def create_app(engine: Engine) -> dash.Dash:
 
 
 def run(url: str | None = None, host: str = "127.0.0.1", port: int = 8050) -> None:
-    from schemas.db import init_db, make_engine  # noqa: PLC0415
+    from etl.database import init_db, make_engine  # noqa: PLC0415
 
     engine = make_engine(url)
     init_db(engine)

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from dashboard.app import run  # noqa: PLC0415
+    from etl.aggregate import refresh_if_stale  # noqa: PLC0415
     from etl.cli import engine_from_args  # noqa: PLC0415
 
-    engine_from_args(args)
+    refresh_if_stale(engine_from_args(args), log=lambda m: print(m, file=sys.stderr, flush=True))
     print(f"onenet dashboard at http://{args.host}:{args.port}/  (Ctrl+C stops it)", flush=True)
     run(args.db, host=args.host, port=args.port)
     return 0

@@ -36,7 +36,7 @@ from etl.export import (
 )
 from etl.figures import LEVELS, summary
 from etl.scope import load_scope
-from schemas.db import make_engine
+from etl.database import make_engine
 from schemas.models import Division, ImportBatch, Reject, ReturningStaff
 from schemas.sources import SOURCE_KINDS
 

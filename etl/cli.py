@@ -47,7 +47,7 @@ class TerminalProgress:
 
 def engine_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """The database of --db / $ONENET_DB / data/onenet.db, with its tables created."""
-    from schemas.db import init_db, make_engine  # noqa: PLC0415
+    from etl.database import init_db, make_engine  # noqa: PLC0415
 
     from schemas.migrate import SchemaMismatch  # noqa: PLC0415
 

@@ -8,7 +8,7 @@ import sys
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from schemas import migrate  # noqa: PLC0415
-    from schemas.db import init_db, make_engine  # noqa: PLC0415
+    from etl.database import init_db, make_engine  # noqa: PLC0415
 
     engine = make_engine(args.db)
     print(f"database {engine.url.render_as_string(hide_password=True)}", flush=True)
@@ -31,7 +31,7 @@ def cmd_db_current(args: argparse.Namespace) -> int:
     from sqlalchemy import inspect  # noqa: PLC0415
 
     from schemas import migrate  # noqa: PLC0415
-    from schemas.db import make_engine  # noqa: PLC0415
+    from etl.database import make_engine  # noqa: PLC0415
 
     engine = make_engine(args.db)
     head = migrate.head_revision()

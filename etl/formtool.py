@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from etl.normalise import header_key
+from etl.text import header_key
 from etl.read import Table, UnreadableFile, check_file, detect_encoding, no_header_found, table_from_rows
 from schemas import sources as S
 

@@ -34,7 +34,7 @@ from etl import config
 from etl.aggregate import refresh_stale
 from etl.formtool import REOPENING_SHEET, STAFF_SHEET, field_lookup, records_table
 from etl.masking import mask_body, mask_id, mask_name, mask_phone, mask_text
-from etl.normalise import header_key, name_key
+from etl.text import header_key, name_key
 from etl.pipeline import ingest_tables
 from etl.read import Table
 from etl.store import writing

@@ -8,27 +8,26 @@ NumPy operations, so a million-row file normalises in seconds.
 """
 from __future__ import annotations
 
-import functools
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 from dateutil import parser as dateutil_parser
 from stdnum.cn import uscc as stdnum_uscc
 
 from etl import config
+from etl.text import (
+    Parsed, clean_scalar, clean_text, factorize_values, is_text_dtype, no_error_codes, parse_name, parse_text,
+    parse_uniques, parsed_from_uniques,
+)
 from schemas import sources as S
 
-EMPTY_MARKERS = frozenset({"", "-", "--", "—", "/", "nan", "none", "null", "n/a", "#n/a"})
 EXCEL_EPOCH = datetime(1899, 12, 30)
 
 ERRORS: dict[str, str] = {
@@ -63,173 +62,6 @@ ERRORS: dict[str, str] = {
     "parent_unknown": "上级区划代码不存在：请先导入上级区划",
     "district_missing": "无法确定所属区：请填写区或街道，或填写已登记的企业",
 }
-
-
-@dataclass
-class Parsed:
-    values: pd.Series
-    errors: pd.Series  # error code per row, None where fine
-
-
-def is_missing(value: Any) -> bool:
-    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
-
-
-def first_present(series: pd.Series) -> Any:
-    """The first value that is not missing, or None; usually found in the first rows without scanning all."""
-    for part in (series.iloc[:1000], series.iloc[1000:]):
-        present = part.dropna()
-        if len(present):
-            return present.iloc[0]
-    return None
-
-
-def _no_errors(index: pd.Index) -> pd.Series:
-    return pd.Series(None, index=index, dtype=object)
-
-
-# --- text -----------------------------------------------------------------------------------
-
-_SPACES = re.compile(r"\s+")
-_HEADER_JUNK = re.compile(r"[\s*＊:：#]+")
-_TRAILING_UNIT = re.compile(r"[(\[【].*?[)\]】]$")
-
-
-def clean_scalar(value: Any) -> str | None:
-    """NFKC (full-width → half-width, \\u3000 and NBSP → space), trimmed, empties → None."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = _SPACES.sub(" ", unicodedata.normalize("NFKC", str(value))).strip()
-    return None if text.lower() in EMPTY_MARKERS else text
-
-
-@functools.lru_cache(maxsize=65_536)
-def header_key(value: Any) -> str:
-    """The form in which header spellings are compared: case, spaces, width and units ignored."""
-    text = clean_scalar(value) or ""
-    text = _HEADER_JUNK.sub("", text).lower()
-    previous = None
-    while previous != text:
-        previous, text = text, _TRAILING_UNIT.sub("", text)
-    return text
-
-
-def name_key(value: str | None) -> str | None:
-    """Identity key of a building or enterprise name within its street."""
-    if value is None:
-        return None
-    text = unicodedata.normalize("NFKC", value).lower()
-    return re.sub(r"[\s·・.,，、()（）\-]", "", text) or None
-
-
-def is_text_dtype(series: pd.Series) -> bool:
-    """Columns read from CSV hold only strings (Arrow-backed): no per-cell type checks needed."""
-    return pd.api.types.is_string_dtype(series.dtype) and series.dtype != object
-
-
-def _integral_floats_as_text(raw: pd.Series) -> pd.Series:
-    """Excel stores 13800138000 as 13800138000.0: render integral numbers without the '.0'."""
-    s = raw.astype(object)
-    numeric = s.map(lambda v: isinstance(v, float) and not math.isnan(v) and v.is_integer())
-    if numeric.any():
-        s = s.where(~numeric, s[numeric].map(lambda v: str(int(v))))
-    return s
-
-
-def clean_text(raw: pd.Series, then: Callable[[pd.Series], pd.Series] | None = None) -> pd.Series:
-    """Vectorised clean_scalar; returns an Arrow string column.  Work is done once per distinct value,
-    ``then`` (a further clean-up of the text) included."""
-    finish = then or (lambda text: text)
-    if is_text_dtype(raw) and _mostly_distinct(raw):
-        return finish(_clean_arrow(raw.astype("string[pyarrow]")))
-    if is_text_dtype(raw):
-        codes, uniques = pd.factorize(raw, use_na_sentinel=True)
-        text = pd.Series(uniques, dtype="string[pyarrow]")
-    else:
-        s = _integral_floats_as_text(raw)
-        missing = s.map(is_missing)
-        codes, uniques = pd.factorize(s.where(~missing, None).map(lambda v: None if v is None else str(v)), use_na_sentinel=True)
-        text = pd.Series(list(uniques), dtype="string[pyarrow]")
-    taken = finish(_clean_arrow(text)).array.take(codes, allow_fill=True)
-    return pd.Series(taken, index=raw.index, dtype="string[pyarrow]")
-
-
-def _clean_arrow(text: pd.Series) -> pd.Series:
-    """NFKC, whitespace runs to one space, trimmed, empty markers to missing — in Arrow's C++ kernels."""
-    arr = text.array._pa_array
-    arr = pc.utf8_normalize(arr, form="NFKC")
-    arr = pc.replace_substring_regex(arr, pattern=r"[ \t\r\n\f\v]+", replacement=" ")
-    arr = pc.utf8_trim_whitespace(arr)
-    empty = pc.is_in(pc.utf8_lower(arr), value_set=pa.array(sorted(EMPTY_MARKERS)))
-    arr = pc.if_else(empty, pa.scalar(None, arr.type), arr)
-    return pd.Series(pd.arrays.ArrowStringArray(arr), index=text.index, dtype="string[pyarrow]")
-
-
-def _mostly_distinct(raw: pd.Series) -> bool:
-    """ID numbers and phones: factorising first would cost more than it saves."""
-    sample = raw.iloc[:20_000]
-    return len(raw) > 50_000 and sample.nunique() > 0.5 * len(sample)
-
-
-def map_unique(series: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
-    """Apply a scalar function once per distinct value (missing stays missing)."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    mapped = np.empty(len(uniques) + 1, dtype=object)
-    mapped[:-1] = [fn(u) for u in uniques]
-    mapped[-1] = None
-    return pd.Series(mapped[codes], index=series.index, dtype=object)
-
-
-def parse_text(raw: pd.Series) -> Parsed:
-    return Parsed(clean_text(raw), _no_errors(raw.index))
-
-
-def parse_name(raw: pd.Series) -> Parsed:
-    """Names lose the spaces people type between Chinese characters ("张 三" → "张三")."""
-    return Parsed(clean_text(raw, then=_join_chinese), _no_errors(raw.index))
-
-
-def _join_chinese(text: pd.Series) -> pd.Series:
-    spaced = text.str.contains(" ", regex=False).fillna(False).astype(bool)
-    if not spaced.any():
-        return text
-    has_cjk = spaced & text.str.contains("[一-鿿]", regex=True).fillna(False).astype(bool)
-    return text.where(~has_cjk, text.str.replace(" ", "", regex=False))
-
-
-def _factorize(raw: pd.Series) -> tuple[np.ndarray, list[Any]]:
-    """Codes per row (-1 for missing) and the distinct cell values."""
-    if is_text_dtype(raw):
-        codes, uniques = pd.factorize(raw, use_na_sentinel=True)
-        return codes, list(uniques)
-    try:
-        numbers = pa.array(raw.to_numpy(), from_pandas=True)
-    except (pa.ArrowTypeError, pa.ArrowInvalid):
-        numbers = None
-    if numbers is not None and pa.types.is_floating(numbers.type):
-        codes, uniques = pd.factorize(numbers.to_numpy(zero_copy_only=False), use_na_sentinel=True)
-        return codes, uniques.tolist()
-    # 1, 1.0 and True are equal in Python but not as cells: keep the type in the key.
-    keys = raw.map(lambda v: None if is_missing(v) else (type(v).__name__, v))
-    codes, uniques = pd.factorize(keys, use_na_sentinel=True)
-    return codes, [key[1] for key in uniques]
-
-
-def _lookup(codes: np.ndarray, per_item: list[tuple[Any, str | None]], index: pd.Index) -> Parsed:
-    values = np.empty(len(per_item) + 1, dtype=object)
-    errors = np.empty(len(per_item) + 1, dtype=object)
-    values[-1], errors[-1] = None, None
-    for i, (value, error) in enumerate(per_item):
-        values[i], errors[i] = value, error
-    return Parsed(pd.Series(values[codes], index=index, dtype=object), pd.Series(errors[codes], index=index, dtype=object))
-
-
-def _map_uniques(raw: pd.Series, parse_one: Callable[[Any], tuple[Any, str | None]]) -> Parsed:
-    """Parse each distinct value once; the column is then a lookup."""
-    codes, items = _factorize(raw)
-    return _lookup(codes, [parse_one(item) for item in items], raw.index)
 
 
 # --- resident ID numbers (GB 11643) -----------------------------------------------------------
@@ -267,7 +99,7 @@ def ids_as_stored(raw: pd.Series) -> np.ndarray:
 
 def parse_id_number(raw: pd.Series) -> Parsed:
     """Valid 18-character IDs; 15-digit ones converted; numbers from Excel rejected as lost."""
-    errors = _no_errors(raw.index)
+    errors = no_error_codes(raw.index)
     stored = ids_as_stored(raw)
     if stored.all():  # a system export: every cell already clean, only the check remains
         text = raw.astype("string[pyarrow]")
@@ -338,7 +170,7 @@ def _parse_uscc_one(value: Any) -> tuple[str | None, str | None]:
 
 
 def parse_uscc(raw: pd.Series) -> Parsed:
-    return _map_uniques(raw, _parse_uscc_one)
+    return parse_uniques(raw, _parse_uscc_one)
 
 
 # --- phones -----------------------------------------------------------------------------------
@@ -350,10 +182,10 @@ MOBILE = r"1[3-9][0-9]{9}"
 def parse_phone(raw: pd.Series) -> Parsed:
     """Mobile numbers as 11 digits; landlines as 0AA(A)-NNNNNNNN; +86, spaces, dashes dropped."""
     if is_text_dtype(raw) and raw.str.fullmatch(MOBILE).fillna(True).all():  # the usual column, already clean
-        return Parsed(raw.astype("string[pyarrow]"), _no_errors(raw.index))
+        return Parsed(raw.astype("string[pyarrow]"), no_error_codes(raw.index))
     text = clean_text(raw)
     if text.str.fullmatch(MOBILE).fillna(True).all():  # mobile numbers only, once cleaned
-        return Parsed(text, _no_errors(raw.index))
+        return Parsed(text, no_error_codes(raw.index))
     digits = text.str.replace(r"[ \t\-()（）.]", "", regex=True).str.replace(r"^(\+86|0086)", "", regex=True)
     digits = digits.where(~digits.str.fullmatch(r"861[3-9][0-9]{9}").fillna(False).astype(bool), digits.str.slice(2))
     mobile = digits.str.fullmatch(MOBILE).fillna(False).astype(bool)
@@ -365,7 +197,7 @@ def parse_phone(raw: pd.Series) -> Parsed:
         three = land.str.match(r"0(10|2[0-9])").fillna(False).astype(bool)
         values[landline] = land.where(~three, land.str.slice(0, 3) + "-" + land.str.slice(3)).where(
             three, land.str.slice(0, 4) + "-" + land.str.slice(4))
-    errors = _no_errors(raw.index)
+    errors = no_error_codes(raw.index)
     errors[(text.notna() & values.isna()).astype(bool)] = "phone_invalid"
     return Parsed(values, errors)
 
@@ -468,7 +300,7 @@ def _free_form_date(text: str) -> DateParts | str:
 
 def parse_date_column(raw: pd.Series, file_year: int | None, *, with_time: bool = False) -> Parsed:
     """Dates in every spelling of SPEC §3; a date without a year takes the column's, else the file's."""
-    codes, items = _factorize(raw)
+    codes, items = factorize_values(raw)
     parts = [_date_parts(item) for item in items]
     counts = np.bincount(codes[codes >= 0], minlength=len(items)) if len(items) else []
     years: Counter[int] = Counter()
@@ -491,7 +323,7 @@ def parse_date_column(raw: pd.Series, file_year: int | None, *, with_time: bool 
             return day, None
         return datetime.combine(day, clock or time()), None
 
-    return _lookup(codes, [finish(p) for p in parts], raw.index)
+    return parsed_from_uniques(codes, [finish(p) for p in parts], raw.index)
 
 
 def explicit_years(raw: pd.Series) -> Counter[int]:
@@ -639,4 +471,4 @@ def parse_column(parser: str, raw: pd.Series, file_year: int | None) -> Parsed:
         return parse_date_column(raw, file_year)
     if parser == S.DATETIME:
         return parse_date_column(raw, file_year, with_time=True)
-    return _map_uniques(raw, SCALAR_PARSERS[parser])
+    return parse_uniques(raw, SCALAR_PARSERS[parser])

@@ -32,7 +32,7 @@ from etl.read import JSON_LINES_SUFFIXES, SUPPORTED_SUFFIXES, TEXT_SUFFIXES, Tab
 from etl.resolve import Hierarchy
 from etl.validate import apply_defaults, normalise_table
 from schemas import sources as S
-from schemas.db import init_db
+from etl.database import init_db
 from schemas.models import Division, ImportBatch, Reject
 
 Progress = Callable[[str, int, int], None]  # (label, done, total)

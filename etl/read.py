@@ -29,7 +29,7 @@ import pyarrow.csv as pa_csv
 import python_calamine
 
 from etl import config
-from etl.normalise import clean_scalar, header_key
+from etl.text import clean_scalar, header_key
 from schemas import sources as S
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}

@@ -11,7 +11,7 @@ import json
 import pandas as pd
 from sqlalchemy import select, update
 
-from etl.normalise import is_missing, map_unique, name_key
+from etl.text import is_missing, map_unique, name_key
 from etl.resolve import Hierarchy, match_enterprises, resolve_divisions
 from etl.store import (
     Counts, LoadContext, bulk_insert, enterprise_registry, enterprises_changed, fetch, in_chunks, last_non_null,

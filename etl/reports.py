@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import bindparam, select, update
 
-from etl.normalise import is_missing, map_unique, name_key
+from etl.text import is_missing, map_unique, name_key
 from etl.registries import ensure_buildings
 from etl.resolve import match_enterprises, resolve_divisions
 from etl.store import (

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import func, select, update
 
-from etl.normalise import is_missing, map_unique, name_key
+from etl.text import is_missing, map_unique, name_key
 from etl.reports import effective_at
 from etl.resolve import match_enterprises, resolve_divisions
 from etl.store import Counts, LoadContext, bulk_insert, enterprise_registry, fetch, in_chunks, same_value

@@ -21,7 +21,7 @@ import pyarrow.csv as pa_csv
 from sqlalchemy import Engine, LargeBinary, Table, bindparam, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from etl.normalise import first_present, is_missing, map_unique
+from etl.text import first_present, is_missing, map_unique
 from etl.resolve import Hierarchy
 from schemas.models import Enterprise
 

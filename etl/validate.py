@@ -11,7 +11,8 @@ import pandas as pd
 
 from etl import config
 from etl.identity import identify
-from etl.normalise import Parsed, map_unique, parse_column
+from etl.normalise import parse_column
+from etl.text import Parsed, map_unique
 from etl.read import Table
 from schemas import sources as S
 

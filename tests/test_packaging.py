@@ -65,7 +65,7 @@ def test_installed_package_finds_its_data_outside_a_checkout(wheel: Path, tmp_pa
 import json
 from etl import config
 from schemas import migrate
-from schemas.db import init_db, make_engine
+from etl.database import init_db, make_engine
 from sqlalchemy import text
 engine = make_engine()
 init_db(engine)

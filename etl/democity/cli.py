@@ -30,11 +30,11 @@ def _fresh_database(url: str) -> None:
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
-    from schemas.db import make_engine  # noqa: PLC0415
+    from etl.database import make_engine  # noqa: PLC0415
     from schemas.models import ImportBatch  # noqa: PLC0415
 
     engine = make_engine(url)
-    from schemas.db import init_db  # noqa: PLC0415
+    from etl.database import init_db  # noqa: PLC0415
 
     init_db(engine)
     with Session(engine) as session:

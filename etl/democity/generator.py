@@ -1,7 +1,7 @@
 """The deterministic demo city: a messy inbox like the one a Shanghai street office receives in
 February 2020, and the true figures behind it.
 
-    from etl.democity import generate
+    from etl.democity.generator import generate
     city = generate(Path("data/demo"), seed=7, scale=1.0)
     city.inbox, city.files, city.dates, city.truth
 

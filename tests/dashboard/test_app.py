@@ -5,7 +5,7 @@ from pathlib import Path
 
 from dashboard import app as dashboard_app
 from etl.export import SECTIONS
-from schemas.db import init_db, make_engine
+from etl.database import init_db, make_engine
 
 
 def test_navigation_and_exports_come_from_the_pages_own_registration(tmp_path: Path) -> None:

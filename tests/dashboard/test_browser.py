@@ -33,7 +33,7 @@ from dashboard.auth import create_user, ensure_demo_users
 from dashboard.components import HEADLINES
 from etl import figures
 from etl.democity.generator import generate
-from schemas.db import init_db, make_engine
+from etl.database import init_db, make_engine
 
 pytestmark = pytest.mark.browser
 

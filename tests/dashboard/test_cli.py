@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from dashboard.auth import check_login
-from schemas.db import init_db, make_engine
+from etl.database import init_db, make_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,7 @@ from etl.democity.generator import generate
 from etl.figures import summary
 from etl.masking import mask_phone
 from etl.pipeline import Ingestor
-from schemas.db import make_engine
+from etl.database import make_engine
 from tests.conftest import ENGINES, empty_database
 
 DAYS = (date(2020, 2, 9), date(2020, 2, 14), date(2020, 2, 21), date(2020, 2, 28))

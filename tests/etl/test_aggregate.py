@@ -16,7 +16,7 @@ from etl.figures import Day, street_figures
 from etl.pipeline import Ingestor
 from etl.store import writing
 from schemas.aggregates import AggBatchUnit, AggBuildingSpan, AggEnterpriseSpan, AggMeta, AggQuarantine, AggStaff, AggStreetDay, AggStreetPlan
-from schemas.db import make_engine
+from etl.database import make_engine
 
 pytestmark = pytest.mark.slow
 

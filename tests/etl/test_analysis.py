@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from etl import analysis
 from etl.figures import summary
-from schemas.db import make_engine
+from etl.database import make_engine
 from tests.etl.test_figures import D1, D2, P7_BAD, build_world, load
 from tests.fixtures.messy import JSL, LJZ, XHL, make_id, write_csv
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from etl import boundaries as B
 from etl import config
-from schemas.db import init_db, make_engine
+from etl.database import init_db, make_engine
 from schemas.models import Boundary, Division
 
 SHIPPED = config.SHIPPED_DATA_DIR / "boundaries" / "shanghai_districts.geojson"

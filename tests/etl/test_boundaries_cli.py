@@ -11,7 +11,7 @@ from shapely.geometry import box
 from sqlalchemy.orm import Session
 
 from dashboard import queries as q
-from schemas.db import init_db, make_engine
+from etl.database import init_db, make_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 

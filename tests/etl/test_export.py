@@ -17,7 +17,7 @@ from etl.export import workbook_bytes
 from etl.figures import summary
 from etl.pipeline import Ingestor
 from etl.reminders import write_reminders
-from schemas.db import make_engine
+from etl.database import make_engine
 from tests.fixtures.messy import make_id, make_uscc
 
 ROOT = Path(__file__).resolve().parents[2]

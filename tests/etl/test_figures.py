@@ -21,7 +21,7 @@ from etl import config
 from etl.divisions import DivisionTree
 from etl.figures import COUNTS, RATES, roll_up, summary, unit_row
 from etl.pipeline import Ingestor
-from schemas.db import make_engine
+from etl.database import make_engine
 from tests.fixtures.messy import (
     JSL,
     LJZ,

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from etl import config, pipeline
 from etl.figures import summary
 from etl.pipeline import FileResult, Ingestor
-from schemas.db import make_engine
+from etl.database import make_engine
 from schemas.models import (
     Building,
     Enterprise,

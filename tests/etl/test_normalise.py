@@ -10,7 +10,8 @@ from stdnum.cn import ric
 from stdnum.cn import uscc as stdnum_uscc
 
 from etl import config
-from etl.normalise import ERRORS, header_key, name_key, parse_column
+from etl.normalise import ERRORS, parse_column
+from etl.text import header_key, name_key
 from etl.read import find_header
 from schemas import sources as S
 from tests.fixtures.messy import (

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from etl import config
 from etl.pipeline import FileResult, Ingestor, ingest_tables
 from etl.read import read_tables
-from schemas.db import make_engine
+from etl.database import make_engine
 from schemas.models import Enterprise, ImportBatch, ReopeningReport, ReturningStaff
 from tests.fixtures import messy
 from tests.fixtures.messy import JSL, make_id, make_uscc, write_csv

@@ -20,7 +20,7 @@ from etl.normalise import ERRORS
 from etl.pipeline import Ingestor
 from etl.read import read_tables
 from etl.validate import apply_defaults, normalise_table
-from schemas.db import make_engine
+from etl.database import make_engine
 from schemas.models import ImportBatch, Reject, ReturningStaff
 from tests.fixtures.messy import (
     JSL,

@@ -15,7 +15,7 @@ from werkzeug.serving import make_server
 from dashboard.intake import register_intake
 from etl.intake import building_token
 from etl.pipeline import Ingestor
-from schemas.db import make_engine
+from etl.database import make_engine
 from schemas.models import Building, Enterprise
 from tests.fixtures.messy import make_id, make_uscc, write_csv
 

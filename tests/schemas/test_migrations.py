@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from etl.cli import main
 from schemas import migrate
-from schemas.db import init_db, make_engine
+from etl.database import init_db, make_engine
 from schemas.models import Base, Building, Division, Enterprise, ImportBatch
 
 ROOT = Path(__file__).resolve().parents[2]

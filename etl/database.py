@@ -1,4 +1,4 @@
-"""Engines and sessions for SQLite (embedded default) and PostgreSQL (production)."""
+"""Engines and sessions for SQLite (embedded default) and PostgreSQL (production), and the schema brought up to date (schemas.migrate)."""
 from __future__ import annotations
 
 import csv
