@@ -1,4 +1,4 @@
-"""The `onenet` command (SPEC §6)."""
+"""The `onenet` command (docs/cli.md)."""
 from __future__ import annotations
 
 import argparse
@@ -102,7 +102,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def print_summary(rows: list[dict[str, Any]], level: str, day: date) -> None:
-    """The figures of SPEC §5 as a terminal table."""
+    """The figures of docs/figures.md as a terminal table."""
     print(f"onenet summary — {level}, {day.isoformat()}")
     print(f"{'code':12} {'name':12} {'企业':>6} {'复工':>6} {'复工率':>7} {'商铺':>5} {'开业':>5} {'填报':>6} "
           f"{'楼宇':>5} {'漏报楼':>5} {'返岗人员':>8} {'隔离中':>6}")

@@ -39,7 +39,7 @@ _STAFF_LOOKUP_ALL = field_lookup(S.RETURNING_STAFF.fields)
 def read_jsonl(path: Path) -> list[Table]:
     """A form tool's JSON-lines export: one submission per line.
 
-    Flat keys are the question titles (any SPEC §3 header spelling, or the English field names);
+    Flat keys are the question titles (any docs/sources.md header spelling, or the English field names);
     the line is one row of the kind its keys describe, detected as for a spreadsheet.  A list of
     objects under a key (e.g. ``返岗人员``) holds returning-staff rows; they take the enterprise,
     building, street and submission time of their line when they do not give their own.  Row

@@ -9,7 +9,7 @@ Nothing of a submission is kept when any of its rows fails the pipeline's valida
 
 Form-tool exports in JSON lines (``.jsonl``) are read here too (``read_jsonl``), for ``onenet ingest``.
 
-Building tokens are a MAC of the building's identity (street code + normalised name, SPEC §4) under
+Building tokens are a MAC of the building's identity (street code + normalised name, docs/rules.md#buildings) under
 a key derived from the installation secret: opaque, not guessable, stable across a database rebuilt
 from the same files, and verifiable without a token table.
 """
@@ -249,7 +249,7 @@ def prepare(payload: dict[str, Any], building: BuildingInfo, settings: IntakeSet
     """Check the shape of a posted submission and bring it to canonical form; values are the pipeline's to judge.
 
     ``payload``: submission_id, enterprise_id (one of the building's) or enterprise_name [+ uscc] for
-    an enterprise not in the list, the report fields (English names or SPEC §3 headers) at the top
+    an enterprise not in the list, the report fields (English names or docs/sources.md headers) at the top
     level, and ``staff``: a list of objects with the returning-staff fields.
     """
     if not isinstance(payload, dict):

@@ -299,7 +299,7 @@ def _free_form_date(text: str) -> DateParts | str:
 
 
 def parse_date_column(raw: pd.Series, file_year: int | None, *, with_time: bool = False) -> Parsed:
-    """Dates in every spelling of SPEC §3; a date without a year takes the column's, else the file's."""
+    """Dates in every spelling of docs/sources.md#dates; a date without a year takes the column's, else the file's."""
     codes, items = factorize_values(raw)
     parts = [_date_parts(item) for item in items]
     counts = np.bincount(codes[codes >= 0], minlength=len(items)) if len(items) else []

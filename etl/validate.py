@@ -96,7 +96,7 @@ def _rules(kind: S.SourceKind, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def apply_defaults(kind: S.SourceKind, frame: pd.DataFrame) -> pd.DataFrame:
-    """Values the spec derives when a cell is empty (quarantine ends 14 days after return)."""
+    """Values the rules derive (docs/sources.md#returning-staff) when a cell is empty (quarantine ends 14 days after return)."""
     if kind is S.RETURNING_STAFF and "quarantine_status" in frame and "return_date" in frame:
         out = frame.copy(deep=False)
         end = out["quarantine_end"] if "quarantine_end" in out else pd.Series(None, index=out.index, dtype=object)

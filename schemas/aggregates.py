@@ -59,7 +59,7 @@ class AggBuildingSpan(Base):
 class AggEnterpriseSpan(Base):
     """An enterprise's latest report (by the end of each day) over ``day_from``..``day_to``.
 
-    Reopened on D = ``reopened`` and (``actual_reopen_date`` is NULL or <= D), as in SPEC §5.
+    Reopened on D = ``reopened`` and (``actual_reopen_date`` is NULL or <= D), as in docs/figures.md#reopened.
     """
 
     __tablename__ = "agg_enterprise_span"

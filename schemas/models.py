@@ -1,6 +1,6 @@
 """The unified street-level database: what is stored, typed with SQLAlchemy 2.x.
 
-Identity (SPEC §4): a person is the keyed hash of their resident ID, an enterprise its USCC (else
+Identity (docs/rules.md#identity): a person is the keyed hash of their resident ID, an enterprise its USCC (else
 normalised name within its street), a building its normalised name within its street.  Reports and
 returning-staff rows are facts: every accepted input row is kept with its provenance (batch, sheet,
 row, or submission id).  Fields carried forward from an earlier fact of the same entity, because the
@@ -231,7 +231,7 @@ class FollowUp(Base):
 
 
 class Submission(Base):
-    """A QR-form or API submission: idempotent by the id the phone made (SPEC §1, enterprise HR)."""
+    """A QR-form or API submission: idempotent by the id the phone made (docs/sources.md#form-submissions)."""
 
     __tablename__ = "submission"
 

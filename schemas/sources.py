@@ -1,4 +1,4 @@
-"""Source definitions as data (SPEC §3): each kind's canonical fields, header spellings and parsers.
+"""Source definitions as data (docs/sources.md): each kind's canonical fields, header spellings and parsers.
 
 A source kind is detected from the headers a sheet carries; the ``distinctive`` fields are the
 ones that tell kinds apart (an enterprise registry and a reopening report share most columns).
@@ -167,7 +167,7 @@ SOURCE_KINDS: tuple[SourceKind, ...] = (
 )
 KINDS_BY_NAME = {k.name: k for k in SOURCE_KINDS}
 
-# Value vocabularies (SPEC §3).
+# Value vocabularies (docs/sources.md).
 YES = ("是", "已", "y", "yes", "√", "✓", "✔", "1", "true", "t", "已复工", "复工", "已开工", "对")
 NO = ("否", "未", "n", "no", "×", "✗", "✘", "x", "0", "false", "f", "未复工", "未开工", "不")
 QUARANTINE_STATES = ("居家隔离", "集中隔离", "已解除", "无需隔离")

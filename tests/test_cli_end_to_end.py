@@ -2,9 +2,9 @@
 
 These tests are an independent oracle: the files are built with openpyxl / xlwt / csv
 (tests/fixtures/messy.py), the product is run in a subprocess, and every expected figure is worked
-out by hand from SPEC §5 in the comments below -- nothing is computed with product code.
+out by hand from docs/figures.md in the comments below -- nothing is computed with product code.
 
-Readings of the SPEC these tests rely on (where it is not explicit):
+Readings of docs/ these tests rely on (where it is not explicit):
 - `enterprises`, `reopened`, `reported`, `staff_total`, `staff_returned` and `buildings_missing` are
   about enterprises proper; 沿街商铺 are counted only in `shops` / `shops_open` ("Shops are reported
   beside it as their own rate, not mixed in").  个体工商户 is not a shop: it counts as an enterprise.
@@ -15,13 +15,13 @@ Readings of the SPEC these tests rely on (where it is not explicit):
 - `rows` counts data rows: header, title, blank and 合计 rows are not rows;
   inserted + updated + unchanged + rejected == rows.
 - A 合计 totals row is recognised wherever its marker sits (often in the 序号 column) and is
-  skipped, not rejected: SPEC §3 lists it among what "must be handled".
+  skipped, not rejected: docs/sources.md#totals-and-blank-rows skips totals rows.
 - Reject row numbers are the row numbers a user sees in Excel (1-based, header and title rows
   included); for CSV the line number.
 - A returning-staff row's enterprise is found by name in the city even when the row names another
-  street; the person then counts in the enterprise's street (SPEC §5 "counted in the street of
+  street; the person then counts in the enterprise's street (docs/figures.md#returning-staff-and-quarantine "counted in the street of
   their enterprise (else the street their row names)").
-- Merged cells in the body of a sheet (SPEC speaks only of merged header cells) apply to every row
+- Merged cells in the body of a sheet (docs/sources.md#title-rows-and-merged-headers covers them too) apply to every row
   of the merged range, as a street official reading the sheet would take them.
 """
 from __future__ import annotations
@@ -291,7 +291,7 @@ def test_world1_new_building_registry_version_updates(db_url: str, tmp_path: Pat
 
 
 def test_world1_raw_ids_are_never_stored(db_url: str, tmp_path: Path) -> None:
-    """SPEC §4: the raw ID is never stored, only a keyed hash (HMAC) and a masked form."""
+    """docs/rules.md#residents: the raw ID is never stored, only a keyed hash (HMAC) and a masked form."""
     from sqlalchemy import MetaData, create_engine, select
 
     messy.build_world1(tmp_path / "inbox")
@@ -677,7 +677,7 @@ def test_world6_new_registry_version_updates_field_by_field(db_url: str, tmp_pat
 
 # --------------------------------------------------------------------------- world 7: merged data cells
 #
-# SPEC §3 names "merged header cells"; it is silent on merged cells in the body, which street lists
+# docs/sources.md#title-rows-and-merged-headers: merged cells count in the body too, which street lists
 # use all the time (区 merged over every row, 街道 over each street's enterprises).  Read as a street
 # official would: the merged value applies to every row of the range.
 # 长风新村: 风一, 风二, shop 风三小吃; 真如镇: 真一, 真二 -> 5 rows, none rejected.
@@ -734,7 +734,7 @@ def test_world8_legacy_xls_and_normalised_identities(db_url: str, tmp_path: Path
 
 # --------------------------------------------------------------------------- world 9: years of dates written without one
 #
-# 欧阳路街道 310109009 (虹口区).  SPEC §3: the year of "2月6日" is taken from the other dates of the
+# 欧阳路街道 310109009 (虹口区).  docs/sources.md#dates: the year of "2月6日" is taken from the other dates of the
 # same column, else of the same file, else the configured campaign year (2020).
 #   返岗登记_2021.csv: 返沪日期 has no year anywhere; 隔离截止日期 says 2021 ->
 #       冯一 returns 2021-02-06, 居家隔离 until 2021-02-20; 陈二 returns 2021-02-03, 无需隔离

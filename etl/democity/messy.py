@@ -1,4 +1,4 @@
-"""How real spreadsheets spell things (SPEC §3): dates, yes/no, phones, padding, full-width digits.
+"""How real spreadsheets spell things (docs/sources.md#what-real-spreadsheets-do): dates, yes/no, phones, padding, full-width digits.
 
 Every speller takes clean column values and returns cell values for one target: ``"xlsx"`` /
 ``"xls"`` (typed cells: str, int, float, bool, date, datetime) or ``"csv"`` (strings only).

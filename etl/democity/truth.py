@@ -1,4 +1,4 @@
-"""The true figures of the demo city (SPEC §5), computed from the generator's clean arrays — never
+"""The true figures of the demo city (docs/figures.md), computed from the generator's clean arrays — never
 from the messy files — so that an ingest of the inbox can be checked against them.
 
 Semantics, for a day D (D_end = the end of D):

@@ -1,9 +1,9 @@
-"""The figures of SPEC §5 (etl.figures.summary) for a small world worked out by hand, at two dates.
+"""The figures of docs/figures.md (etl.figures.summary) for a small world worked out by hand, at two dates.
 
 The world is written as real files (openpyxl / csv) and loaded with the real pipeline; every expected
-number below is derived in the comments from SPEC §5, not computed with product code.  Readings:
+number below is derived in the comments from docs/figures.md, not computed with product code.  Readings:
 - `enterprises`, `reopened`, `staff_*`, `reported`, `reported_on_time` are about enterprises proper;
-  沿街商铺 only count in `shops` / `shops_open` (SPEC: "reported beside it as their own rate, not mixed in").
+  沿街商铺 only count in `shops` / `shops_open` (docs/figures.md#the-day: "reported beside the enterprises as their own rate, not mixed in").
 - `reported_on_time`: enterprises with a report received on D before the day's deadline (10:00) -- the
   campaign asks for a report every day by 10:00; `timeliness` = reported_on_time / enterprises.
 - `staff_total` / `staff_returned` add the merged latest report of each enterprise that has both figures.

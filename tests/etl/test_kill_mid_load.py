@@ -1,4 +1,4 @@
-"""One transaction per file (SPEC §4 "a file that cannot be read at all changes nothing"; issue 2 "a file that
+"""One transaction per file (docs/rules.md#validation-and-rejects: "a file that cannot be read at all changes nothing"; issue 2 "a file that
 fails midway leaves nothing behind"): `onenet ingest` is SIGKILLed while it writes the rows of a 200,000-row
 returning-staff CSV; the database must hold nothing of that file, and the next run loads all of it.
 """

@@ -1,4 +1,4 @@
-"""Identity and merging (SPEC §4), checked in the database after real files went through the pipeline.
+"""Identity and merging (docs/rules.md#identity, docs/rules.md#merging), checked in the database after real files went through the pipeline.
 
 - re-loading a file already loaded (same content hash) changes nothing and says so;
 - later information wins field by field (by submitted_at, else load order); an empty cell never erases;
@@ -92,7 +92,7 @@ def dump(db_url: str, skip: tuple[str, ...] = ("import_batch",)) -> dict[str, li
 def test_files_loaded_before_their_division_registry_load_with_reload(db_url: str, tmp_path: Path) -> None:
     """One file per command, the registry last: the rows wait for it, and --reload then loads them.
 
-    Without --reload the same content is only reported unchanged (SPEC §4), with a hint; with it, rows
+    Without --reload the same content is only reported unchanged (docs/rules.md#loading-a-file-again), with a hint; with it, rows
     stored already come out unchanged, the rows rejected for want of a street load, and the rejects of
     the earlier loads give way to the new load's.
     """
@@ -600,7 +600,7 @@ def test_a_new_enterprise_reporting_once_with_and_once_without_its_code(db_url: 
 
 def test_a_name_without_code_shared_by_two_new_enterprises_is_rejected_not_guessed(db_url: str, tmp_path: Path) -> None:
     """Two enterprises of one name in one street, told apart by their credit codes, both first seen in a report;
-    a third row gives only the name: it could be either, so it is rejected with the reason (SPEC §4: never guess)."""
+    a third row gives only the name: it could be either, so it is rejected with the reason (docs/rules.md#enterprises: nothing is guessed)."""
     write_csv(tmp_path / "reg" / "区划.csv", DIVISIONS)
     a, b = make_uscc("91310105MA1TW0002"), make_uscc("91310105MA1TW0003")
     report = write_csv(tmp_path / "r" / "申报.csv", [

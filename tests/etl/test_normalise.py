@@ -1,4 +1,4 @@
-"""Value rules of SPEC §3–§4, on columns as they come out of real files (text from CSV, objects from Excel)."""
+"""Value rules of docs/sources.md and docs/rules.md, on columns as they come out of real files (text from CSV, objects from Excel)."""
 from __future__ import annotations
 
 import random
@@ -162,7 +162,7 @@ def test_name_keys_identify_names_across_spellings() -> None:
     assert name_key("ＡＢＣ大厦") == name_key("abc大厦")
 
 
-# --------------------------------------------------------------------------- more spellings of SPEC §3
+# --------------------------------------------------------------------------- more spellings of docs/sources.md
 #
 # The tests below use independent oracles: python-stdnum (cn.ric for GB 11643, cn.uscc for GB 32100)
 # and the check-character code of tests/fixtures/messy.py, never the product's own helpers.
@@ -408,9 +408,9 @@ def test_credit_code_check_characters_agree_with_stdnum_cn_uscc() -> None:
             assert value is None and error == "uscc_invalid", (raw, value, error)
 
 
-# --- header spellings: every one of SPEC §3, written out here from the SPEC (not from schemas/)
+# --- header spellings: every one of docs/sources.md, written out here by hand (not from schemas/)
 
-SPEC_HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
+DOCUMENTED_HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
     "returning_staff": {
         "name": ("姓名", "名字", "员工姓名", "人员姓名"),
         "id_number": ("身份证号", "身份证号码", "证件号码", "公民身份号码", "身份证"),
@@ -478,7 +478,7 @@ SPEC_HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
 
 
 def _decorations(spelling: str) -> list[str]:
-    """The ways SPEC §3 says never matter: spaces, full-width forms, a trailing unit."""
+    """The ways docs/sources.md#header-matching says never matter: spaces, full-width forms, a trailing unit."""
     mid = len(spelling) // 2
     return [
         spelling,
@@ -494,7 +494,7 @@ def _decorations(spelling: str) -> list[str]:
 
 
 def _header_cases() -> list[tuple[str, str, str]]:
-    return [(kind, field, spelling) for kind, fields in SPEC_HEADERS.items()
+    return [(kind, field, spelling) for kind, fields in DOCUMENTED_HEADERS.items()
             for field, spellings in fields.items() for spelling in spellings]
 
 
@@ -503,7 +503,7 @@ def test_every_spec_header_spelling_is_recognised_in_a_real_header_row(kind: str
     """A header row of the kind's canonical headers with one of them replaced by the spelling under
     test (decorated in every way that must not matter) is detected as that kind, and the column maps
     to the field."""
-    canonical = {f: spellings[0] for f, spellings in SPEC_HEADERS[kind].items()}
+    canonical = {f: spellings[0] for f, spellings in DOCUMENTED_HEADERS[kind].items()}
     problems = []
     for label in _decorations(spelling):
         row = [label if f == field else h for f, h in canonical.items()]
@@ -522,7 +522,7 @@ def test_latin_headers_ignore_case_and_width() -> None:
 
 @pytest.mark.parametrize("cell", ["2月10日 9:30", "2月10日9:30", "2月10日 09:30:00"])
 def test_submission_times_written_month_day_take_the_year_like_dates(cell: str) -> None:
-    """SPEC §3 lists 2月10日 among the date spellings; a 填报时间 written that way with a time takes its year from
+    """docs/sources.md#dates lists 2月10日 among the date spellings; a 填报时间 written that way with a time takes its year from
     the column (here 2021), like a date does."""
     values, errors = parse(S.DATETIME, ["2021-02-09 08:00", cell], text=True)
     assert values == [datetime(2021, 2, 9, 8, 0), datetime(2021, 2, 10, 9, 30)] and errors == [None, None], values

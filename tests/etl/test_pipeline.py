@@ -1,4 +1,4 @@
-"""The ingest pipeline as a whole (SPEC §6 `onenet ingest`): order of files, folders, the import summary and
+"""The ingest pipeline as a whole (docs/cli.md#onenet-ingest): order of files, folders, the import summary and
 its JSON, exit codes, progress, the database choice, and `ingest_tables` inside the caller's transaction (the
 path QR submissions take).  The kill-in-the-middle test is tests/etl/test_kill_mid_load.py.
 """

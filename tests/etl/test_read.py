@@ -1,4 +1,4 @@
-"""Reading real files (SPEC §3 "what real spreadsheets do"): headers found wherever they sit, non-data rows
+"""Reading real files (docs/sources.md#what-real-spreadsheets-do): headers found wherever they sit, non-data rows
 dropped, every data sheet loaded, every format and encoding; and files that cannot be read at all fail
 with a clear error that names the file and what to do, changing nothing in the database.
 

@@ -1,4 +1,4 @@
-"""Place names resolve against the hierarchy (SPEC §3, §4): short names accepted when they name exactly one
+"""Place names resolve against the hierarchy (docs/sources.md#place-names): short names accepted when they name exactly one
 unit, anything else rejected with its reason -- never guessed.
 
 The hierarchy is the real one that ships with the product (data/shanghai_districts.csv, and the street
@@ -132,7 +132,7 @@ def test_enterprises_match_by_credit_code_else_name_within_street() -> None:
 
 
 def test_a_row_with_a_credit_code_never_takes_over_an_enterprise_with_another_code() -> None:
-    """SPEC §4: an enterprise is its USCC.  A row giving code u2 and the name of the enterprise registered as u1
+    """docs/rules.md#enterprises: an enterprise is its USCC.  A row giving code u2 and the name of the enterprise registered as u1
     is another enterprise; its name may only find one registered without a code."""
     u1, u2, u3 = (make_uscc(f"91310105MA1CC000{i}") for i in range(1, 4))
     registry = pd.DataFrame({"id": [1, 2], "uscc": [u1, None], "street_code": [JSL, JSL],

@@ -1,4 +1,4 @@
-"""Validation (SPEC §4): typed columns, row-level errors with field and reason, derived defaults; and in the
+"""Validation (docs/rules.md#validation-and-rejects): typed columns, row-level errors with field and reason, derived defaults; and in the
 pipeline, a row that fails is rejected with file, sheet, row, field and reason while the rest of the file loads.
 """
 from __future__ import annotations
@@ -194,7 +194,7 @@ def test_rejects_command_lists_them(rejected_world: tuple[str, Path], tmp_path: 
 
 def test_registry_types_that_are_legal_forms_count_as_enterprises(tmp_path: Path) -> None:
     """Reading: 企业名录 exported from the market regulator carry the legal form in 类型 (有限责任公司, 股份有限公司 …).
-    Those are 企业 (SPEC §3 kinds 企业 / 沿街商铺 / 个体工商户); rejecting them would drop real enterprises from the
+    Those are 企业 (docs/sources.md#value-vocabularies: kinds 企业 / 沿街商铺 / 个体工商户); rejecting them would drop real enterprises from the
     denominator of the reopening rate."""
     codes = [make_uscc(f"91310105MA1KD000{i}") for i in range(1, 5)]
     path = write_csv(tmp_path / "名录.csv", [

@@ -61,7 +61,7 @@ def test_broken_jsonl_is_unreadable_and_changes_nothing(world: World, tmp_path: 
 
 
 def test_form_tool_csv_export_loads(world: World, tmp_path: Path) -> None:
-    """What 问卷星/金数据-style tools write: their own columns around the questions, which carry SPEC §3 titles."""
+    """What 问卷星/金数据-style tools write: their own columns around the questions, which carry docs/sources.md headers."""
     path = write_csv(tmp_path / "复工申报_表单导出.csv", [
         ["序号", "提交答卷时间", "所用时间", "来源IP", "企业名称", "统一社会信用代码", "所在楼宇", "所属街道", "是否已复工",
          "实际复工时间", "计划复工时间", "员工人数", "到岗人数", "填报人", "联系电话", "提交时间"],

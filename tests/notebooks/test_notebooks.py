@@ -46,7 +46,7 @@ def test_notebooks_are_committed_without_outputs() -> None:
         for cell in book.cells:
             if cell.cell_type == "code":
                 assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: clear the outputs"
-            assert "SPEC" not in cell.source, f"{path.name}: say the rule in plain words"
+            assert "SPEC" not in cell.source, f"{path.name}: say the rule in plain words, not a section of a document outside the repository"
 
 
 @pytest.mark.slow
