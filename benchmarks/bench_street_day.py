@@ -28,7 +28,11 @@ ROOT = Path(__file__).resolve().parents[1]
 def measure(inbox: Path, held: Path, work: Path) -> dict[str, float]:
     """The three timings, with this interpreter's ``etl`` (the checkout on its path)."""
     from etl.pipeline import Ingestor  # noqa: PLC0415
-    from etl.database import make_engine  # noqa: PLC0415
+
+    try:
+        from etl.database import make_engine  # noqa: PLC0415
+    except ImportError:  # a baseline from before etl.database
+        from schemas.db import make_engine  # noqa: PLC0415
 
     engine = make_engine(f"sqlite:///{work / 'city.db'}")
     files = [p for p in sorted(inbox.iterdir()) if p.is_file() and p != held]
