@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import csv
+import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from etl import config
@@ -42,7 +43,12 @@ def init_db(engine: Engine) -> None:
     leaves an up-to-date one alone; the Shanghai districts are added when no division exists."""
     from schemas.migrate import say, upgrade  # noqa: PLC0415 - Alembic loads only where a database is opened
 
-    upgrade(engine, log=say)
+    with one_at_a_time(engine, "init"):  # two first runs at once: one creates, the other finds it made
+        upgrade(engine, log=say)
+        _seed_districts(engine)
+
+
+def _seed_districts(engine: Engine) -> None:
     with Session(engine) as session, session.begin():
         if session.scalar(select(Division.code).limit(1)) is None:
             with open(config.SHIPPED_DATA_DIR / "shanghai_districts.csv", encoding="utf-8") as fh:
@@ -59,3 +65,36 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     factory = sessionmaker(engine, expire_on_commit=False)
     with factory() as session, session.begin():
         yield session
+
+
+LOCK_IDS = {"write": 4_202_002, "init": 4_202_001}
+"""PostgreSQL advisory lock keys of ``one_at_a_time``."""
+
+
+@contextmanager
+def one_at_a_time(engine: Engine, purpose: str) -> Iterator[None]:
+    """Hold, for ``purpose`` ("write", "init"), the lock that one process at a time holds on this database.
+
+    PostgreSQL: a session advisory lock on a connection of its own; SQLite: a lock on a file beside the
+    database (SQLite's own write lock would give up after its busy timeout while a big file loads).
+    The operating system or the server releases either when a process dies.
+    """
+    database = engine.url.database
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": LOCK_IDS[purpose]})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_IDS[purpose]})
+                conn.commit()
+    elif database and database != ":memory:" and not database.startswith("file:"):
+        with open(f"{database}.{purpose}.lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+    else:
+        yield

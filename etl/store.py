@@ -6,7 +6,6 @@ on SQLite, ``COPY`` on PostgreSQL.
 """
 from __future__ import annotations
 
-import fcntl
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -18,16 +17,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
-from sqlalchemy import Engine, LargeBinary, Table, bindparam, select, text, update
+from sqlalchemy import Engine, LargeBinary, Table, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from etl.text import first_present, is_missing, map_unique
+from etl.database import one_at_a_time
 from etl.resolve import Hierarchy
 from schemas.models import Enterprise
 
 CHUNK = 50_000
-WRITER_LOCK_ID = 4_202_002
-"""PostgreSQL advisory lock taken by every writing transaction (etl.store.writing)."""
 
 
 @contextmanager
@@ -36,25 +34,10 @@ def writing(engine: Engine) -> Iterator[Session]:
 
     Loads, QR submissions and aggregate refreshes all write through here, so two of them at the same
     time give exactly what they give one after the other: each sees everything the one before it
-    committed (a file loaded meanwhile under another name is recognised by its hash).  PostgreSQL
-    takes an advisory lock for the transaction; SQLite a lock on a file beside the database, held
-    until the transaction ends (SQLite's own write lock would give up after its busy timeout while a
-    big file loads).  The operating system releases either when a process dies.
+    committed (a file loaded meanwhile under another name is recognised by its hash).
     """
-    lock = None
-    database = engine.url.database
-    if engine.dialect.name == "sqlite" and database and database != ":memory:" and not database.startswith("file:"):
-        lock = open(f"{database}.lock", "a+b")  # noqa: SIM115 - held for the transaction
-        fcntl.flock(lock, fcntl.LOCK_EX)
-    try:
-        with sessionmaker(engine, expire_on_commit=False)() as session, session.begin():
-            if engine.dialect.name == "postgresql":
-                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITER_LOCK_ID})
-            yield session
-    finally:
-        if lock is not None:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-            lock.close()
+    with one_at_a_time(engine, "write"), sessionmaker(engine, expire_on_commit=False)() as session, session.begin():
+        yield session
 
 
 @dataclass

@@ -6,7 +6,6 @@ import zipfile
 from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
 import pytest
 import shapely
 from shapely.geometry import Polygon, box, shape
@@ -397,14 +396,6 @@ def test_import_streets_creates_divisions(db_url: str, tmp_path: Path) -> None:
         assert boundaries["310105002"].level == "street"
         assert shapely.from_geojson(boundaries["310105002"].geometry).equals(STREET_B)
 
-        # Located against what is stored: the most specific unit wins.
-        stored = gpd.GeoDataFrame(
-            {"code": list(boundaries)},
-            geometry=[shapely.from_geojson(b.geometry) for b in boundaries.values()],
-            crs="EPSG:4326",
-        )
-        located = B.locate(pd.DataFrame({"lng": [121.407, 121.43], "lat": [31.207, 31.21]}), stored)
-        assert located.tolist() == ["310105001001", "310105002"]
         engine = session.get_bind()
     engine.dispose()
 
