@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -65,10 +66,15 @@ def main() -> None:
     from etl.democity.generator import generate  # noqa: PLC0415
 
     work = Path(args.dir or tempfile.mkdtemp(prefix="onenet-street-day-"))
-    print(f"generating the demo city at scale {args.scale:g} in {work}", flush=True)
-    city = generate(work / "city", seed=args.seed, scale=args.scale, progress=lambda m: print(f"  {m}", flush=True))
-    reports = sorted(p for p in city.inbox.iterdir() if "复工" in p.name and p.suffix in (".xlsx", ".csv"))
-    held = max(reports, key=lambda p: p.stat().st_size)
+    inbox = work / "city" / "inbox"
+    if (work / "city" / "truth.json").exists():
+        print(f"the demo city already generated in {work} (delete it to generate another)", flush=True)
+    else:
+        print(f"generating the demo city at scale {args.scale:g} in {work}", flush=True)
+        generate(work / "city", seed=args.seed, scale=args.scale, progress=lambda m: print(f"  {m}", flush=True))
+    daily = [(int(m[1]), int(m[2]), p.name.startswith("长宁区"), p) for p in inbox.iterdir()
+             if (m := re.search(r"企业复工申报_(\d+)月(\d+)日", p.name))]
+    held = max(daily, key=lambda d: d[:3])[3]  # the last day's district report, 长宁区's when it has one
     print(f"held back: {held.name}", flush=True)
 
     runs = {}
@@ -78,7 +84,7 @@ def main() -> None:
         out = work / name
         out.mkdir(exist_ok=True)
         print(f"loading with {name} ({tree})", flush=True)
-        child = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--measure", str(city.inbox), str(held), str(out)],
+        child = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--measure", str(inbox), str(held), str(out)],
                                env={**os.environ, "PYTHONPATH": str(tree)}, capture_output=True, text=True, check=True)
         runs[name] = json.loads(child.stdout.strip().splitlines()[-1])
 

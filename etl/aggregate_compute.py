@@ -97,40 +97,6 @@ class Aggregates:
         ]
 
 
-
-
-def _frame(session: Session, stmt: Any, columns: list[str]) -> pd.DataFrame:
-    """Rows of ``stmt`` as the driver returns them (dates stay ISO text on SQLite; parsed vectorised later).
-
-    The driver's plain tuples, not SQLAlchemy Row objects: pandas probes every Row for attributes,
-    which dominated a refresh over a million returning-staff rows.
-    """
-    conn = session.connection()
-    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params: Any = compiled.params
-    if compiled.positiontup is not None:
-        params = tuple(params[name] for name in compiled.positiontup)
-    cursor = conn.connection.driver_connection.cursor()
-    try:
-        cursor.execute(str(compiled), params)
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    return pd.DataFrame.from_records(rows, columns=columns)
-
-
-def _dates(values: pd.Series) -> pd.Series:
-    """ISO text or date values → datetime.date objects (None where missing)."""
-    parsed = pd.to_datetime(values, errors="coerce", format="mixed")
-    return pd.Series([None if pd.isna(v) else v.date() for v in parsed], index=values.index, dtype=object)
-
-
-def _day_offsets(values: pd.Series, rng: DayRange) -> np.ndarray:
-    """Day offsets from the first campaign day of date/datetime values (NaN where missing)."""
-    stamps = pd.to_datetime(values, errors="coerce")
-    return ((stamps.dt.normalize() - pd.Timestamp(rng.first)) / pd.Timedelta(days=1)).to_numpy(dtype=float)
-
-
 def compute(session: Session, rng: DayRange, codes: set[str] | None = None) -> Aggregates:
     """Every aggregate for the days of ``rng``; for the units keyed by ``codes`` only, when given."""
     n_days = len(rng.days)
