@@ -17,14 +17,15 @@ from sqlalchemy import Table, func, or_, select
 from sqlalchemy.orm import Session
 
 from etl import config
+from etl.figures import COUNTS
 from schemas.aggregates import (
     AggBatchUnit, AggBuildingSpan, AggEnterpriseSpan, AggQuarantine, AggStaff, AggStreetDay, AggStreetPlan,
 )
 from schemas.models import Building, Enterprise, ReopeningReport, ReturningStaff
 from schemas.sources import SHOP_KIND
 
-COUNT_COLUMNS = ("enterprises", "reopened", "shops", "shops_open", "staff_total", "staff_returned", "reported",
-                 "reported_on_time", "buildings", "buildings_missing", "returning_staff", "in_quarantine")
+COUNT_COLUMNS = COUNTS
+"""The counts stored per unit and day: the figures' own (etl.figures), rates being derived from them."""
 STAFF_DAY_COLUMNS = ["code", "day", "returning_staff", "in_quarantine"]
 
 

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from etl.masking import ID_HEAD, ID_TAIL
 from etl.normalise import char_matrix, parse_id_number
 
 ID_WIDTH = 18
@@ -73,7 +74,7 @@ def identify(raw: pd.Series, secret: bytes) -> Identity:
         ids[valid] = char_matrix(parsed.values[valid], ID_WIDTH)
         digests[valid] = np.frombuffer(hmac_digests(ids[valid].tobytes(), ID_WIDTH, secret),
                                        dtype=np.uint8).reshape(-1, DIGEST_WIDTH)
-    ids[:, 6:14] = ord("*")
+    ids[:, ID_HEAD:ID_WIDTH - ID_TAIL] = ord("*")
     first8 = digests[:, :8].copy().view(">i8").ravel().astype(np.int64)
     keys = pd.Series(pd.arrays.IntegerArray(first8, ~valid), index=index)
     return Identity(_arrow_series(_fixed_width(pa.string(), ID_WIDTH, ids, valid), index), parsed.errors,

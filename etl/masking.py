@@ -15,6 +15,8 @@ import re
 import unicodedata
 from typing import Any, overload
 
+ID_HEAD, ID_TAIL = 6, 4
+"""Characters of a resident ID left visible at its start and end (etl.identity masks whole columns by it)."""
 _ID_LIKE = re.compile(r"(?<![0-9])[0-9]{6}(?:[0-9]{5}|[0-9]{8})(?:[0-9]{3}[0-9Xx]|[0-9]{4})(?![0-9])")
 _MOBILE_LIKE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
 _FULLWIDTH_DIGIT = re.compile("[\uff10-\uff19]")
@@ -53,9 +55,9 @@ def mask_id(value: str | None) -> str | None:
     if value is None:
         return None
     compact = unicodedata.normalize("NFKC", value).replace(" ", "").upper()
-    if len(compact) <= 10:
+    if len(compact) <= ID_HEAD + ID_TAIL:
         return "*" * len(compact)
-    return compact[:6] + "*" * (len(compact) - 10) + compact[-4:]
+    return compact[:ID_HEAD] + "*" * (len(compact) - ID_HEAD - ID_TAIL) + compact[-ID_TAIL:]
 
 
 def mask_text(value: str) -> str:

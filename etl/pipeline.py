@@ -33,7 +33,7 @@ from etl.resolve import Hierarchy
 from etl.validate import apply_defaults, normalise_table
 from schemas import sources as S
 from etl.database import init_db
-from schemas.models import Division, ImportBatch, Reject
+from schemas.models import ImportBatch, Reject
 
 Progress = Callable[[str, int, int], None]  # (label, done, total)
 
@@ -90,11 +90,6 @@ def read_file(path: Path) -> list[Table]:
     return read_jsonl(path) if path.suffix.lower() in JSON_LINES_SUFFIXES else read_tables(path)
 
 
-def load_hierarchy(session: Session) -> Hierarchy:
-    rows = session.execute(select(Division.code, Division.name, Division.level, Division.parent_code)).all()
-    return Hierarchy.from_frame(pd.DataFrame(rows, columns=["code", "name", "level", "parent_code"]))
-
-
 def _file_year(tables: list[Table]) -> int | None:
     years: Counter[int] = Counter()
     for table in tables:
@@ -146,7 +141,7 @@ def ingest_tables(
     """
     cache = {} if cache is None else cache
     result = FileResult(file=batch.file_name, sha256=batch.sha256, batch_id=batch.id)
-    hierarchy = cache.get("hierarchy") or load_hierarchy(session)
+    hierarchy = cache.get("hierarchy") or Hierarchy.load(session)
     loaded_at = batch.started_at
     file_year = _file_year(tables)
     kinds: list[str] = []

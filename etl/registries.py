@@ -60,8 +60,7 @@ def load_divisions(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.Da
         ctx.session.execute(update(Division).where(Division.code == item.pop("code")).values(**item))
     ctx.session.add_all(inserts)
     ctx.session.flush()
-    ctx.hierarchy = Hierarchy.from_frame(fetch(ctx.session, select(Division.code, Division.name, Division.level, Division.parent_code),
-                                               ["code", "name", "level", "parent_code"]))
+    ctx.hierarchy = Hierarchy.load(ctx.session)
     return counts, pd.DataFrame(errors, columns=["idx", "field", "code", "value"])
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from sqlalchemy.orm import Session
 
 from etl.divisions import DivisionTree
 
@@ -47,6 +48,10 @@ class Hierarchy:
     def from_frame(cls, divisions: pd.DataFrame) -> "Hierarchy":
         return cls.from_tree(DivisionTree.from_rows(
             divisions[["code", "name", "level", "parent_code"]].itertuples(index=False)))
+
+    @classmethod
+    def load(cls, session: Session) -> "Hierarchy":
+        return cls.from_tree(DivisionTree.load(session))
 
     @classmethod
     def from_tree(cls, tree: DivisionTree) -> "Hierarchy":
