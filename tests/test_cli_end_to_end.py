@@ -43,6 +43,8 @@ import xlrd
 from tests.fixtures import messy
 from tests.fixtures.messy import CFX, HNL, JC_BS, JC_MH, JSL, LJZ, NJD, NJXL, OYL, SPL, TPL, WT, XHL, ZRZ
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 D1, D2 = "2020-02-10", "2020-02-12"
 FIGURES = ("enterprises", "reopened", "reopening_rate", "shops", "shops_open", "staff_total",

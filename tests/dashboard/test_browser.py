@@ -35,7 +35,7 @@ from etl import figures
 from etl.democity.generator import generate
 from etl.database import init_db, make_engine
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = "2020-02-21"

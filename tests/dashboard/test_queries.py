@@ -15,6 +15,8 @@ from etl.pipeline import Ingestor
 from etl.database import make_engine
 from tests.conftest import ENGINES, empty_database
 
+pytestmark = pytest.mark.slow
+
 DAYS = (date(2020, 2, 9), date(2020, 2, 14), date(2020, 2, 21), date(2020, 2, 28))
 FIGURES = ("enterprises", "reopened", "reopening_rate", "shops", "shops_open", "staff_total", "staff_returned",
            "reported", "buildings", "buildings_missing", "returning_staff", "in_quarantine", "timeliness")

@@ -17,9 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 from sqlalchemy import create_engine, func, select
 
 from schemas.models import ImportBatch, Reject, ReturningStaff
+
+pytestmark = pytest.mark.slow
 from tests.fixtures.messy import id_check
 
 ROOT = Path(__file__).resolve().parents[2]

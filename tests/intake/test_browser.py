@@ -17,7 +17,7 @@ from tests.fixtures.messy import wrong_check
 from tests.intake.conftest import JSL, P1, P2, P3, World
 from tests.intake.helpers import counts
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 SCREENSHOT = Path("/tmp/intake_phone.png")
 

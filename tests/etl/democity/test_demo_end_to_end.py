@@ -9,7 +9,11 @@ from pathlib import Path
 from typing import Any
 
 
+import pytest
+
 from etl.democity.generator import generate
+
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[3]
 SCALE = "0.05"
