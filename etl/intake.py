@@ -9,9 +9,10 @@ Nothing of a submission is kept when any of its rows fails the pipeline's valida
 
 Form-tool exports in JSON lines (``.jsonl``) are read here too (``read_jsonl``), for ``onenet ingest``.
 
-Building tokens are a MAC of the building's identity (street code + normalised name, docs/rules.md#buildings) under
-a key derived from the installation secret: opaque, not guessable, stable across a database rebuilt
-from the same files, and verifiable without a token table.
+Building tokens are a MAC of the building's identity (street code + normalised name, docs/rules.md#buildings)
+and the generation of its code under a key of their own (``token_key``): opaque, not guessable, stable
+across a database rebuilt from the same files, verifiable without a token table, and revocable per
+building (``revoke_building_token``, `onenet qr --revoke`).
 """
 from __future__ import annotations
 
@@ -22,11 +23,13 @@ import json
 import logging
 import os
 import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -40,7 +43,7 @@ from etl.read import Table
 from etl.store import writing
 from schemas import sources as S
 from schemas.intake import RejectedSubmission
-from schemas.models import Building, Division, Enterprise, ImportBatch, Reject, ReopeningReport, Submission
+from schemas.models import PENDING, Building, Division, Enterprise, ImportBatch, Reject, ReopeningReport, ReturningStaff, Submission
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +56,8 @@ class IntakeSettings:
 
     public_url: str = "http://localhost:8050"
     max_body_bytes: int = 256 * 1024
-    rate_limit: int = 30  # posts per building token ...
+    rate_limit: int = 30  # posts per client address and building token ...
+    building_rate_limit: int = 300  # ... and per building token, all clients together ...
     rate_window_seconds: float = 600.0  # ... per sliding window
     max_staff_rows: int = 500
     max_value_chars: int = 200
@@ -65,6 +69,7 @@ class IntakeSettings:
             public_url=env.get("ONENET_PUBLIC_URL", cls.public_url).rstrip("/"),
             max_body_bytes=int(env.get("ONENET_INTAKE_MAX_BYTES", cls.max_body_bytes)),
             rate_limit=int(env.get("ONENET_INTAKE_RATE_LIMIT", cls.rate_limit)),
+            building_rate_limit=int(env.get("ONENET_INTAKE_BUILDING_RATE_LIMIT", cls.building_rate_limit)),
             rate_window_seconds=float(env.get("ONENET_INTAKE_RATE_WINDOW", cls.rate_window_seconds)),
             max_staff_rows=int(env.get("ONENET_INTAKE_MAX_STAFF", cls.max_staff_rows)),
         )
@@ -78,14 +83,45 @@ API_PATH = "/api/intake/"
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{22}")
 
 
-def token_key(secret: bytes | None = None) -> bytes:
-    """A key of its own for building tokens, derived from the installation secret."""
-    return hmac.new(secret or config.installation_secret(), b"onenet/intake/building-token/v1", hashlib.sha256).digest()
+def token_key() -> bytes:
+    """The key of building tokens, kept apart from the secret of the ID hashes so that tokens can be
+    re-keyed without re-keying every stored ID.
+
+    $ONENET_TOKEN_SECRET wins; otherwise a random key is created once in ``token.key`` beside the
+    installation secret (data/, mode 0600).  Deleting the file re-keys every token (print new codes).
+    """
+    if os.environ.get("ONENET_TOKEN_SECRET"):
+        return hmac.new(os.environ["ONENET_TOKEN_SECRET"].encode(), TOKEN_KEY_INFO, hashlib.sha256).digest()
+    path = token_key_path()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it first
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+    return hmac.new(path.read_text().strip().encode(), TOKEN_KEY_INFO, hashlib.sha256).digest()
 
 
-def building_token(street_code: str, building_name_key: str, key: bytes | None = None) -> str:
-    """22 URL-safe characters: the first 128 bits of HMAC-SHA256 over the building's identity."""
-    mac = hmac.new(key or token_key(), f"{street_code}\x1f{building_name_key}".encode(), hashlib.sha256).digest()
+TOKEN_KEY_INFO = b"onenet/intake/building-token/v2"
+
+
+def token_key_path() -> Path:
+    """``token.key`` beside the installation secret ($ONENET_SECRET_FILE, else $ONENET_DATA_DIR, else data/)."""
+    if os.environ.get("ONENET_SECRET_FILE"):
+        return Path(os.environ["ONENET_SECRET_FILE"]).with_name("token.key")
+    if os.environ.get("ONENET_DATA_DIR"):
+        return Path(os.environ["ONENET_DATA_DIR"]) / "token.key"
+    return config.SECRET_PATH.with_name("token.key")
+
+
+def building_token(street_code: str, building_name_key: str, key: bytes | None = None, generation: int = 0) -> str:
+    """22 URL-safe characters: the first 128 bits of HMAC-SHA256 over the building's identity and the
+    generation of its code (raised by each revocation)."""
+    identity = f"{street_code}\x1f{building_name_key}" + (f"\x1f{generation}" if generation else "")
+    mac = hmac.new(key or token_key(), identity.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac[:16]).rstrip(b"=").decode()
 
 
@@ -93,19 +129,30 @@ def intake_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}{FORM_PATH}{token}"
 
 
+def revoke_building_token(session: Session, building_id: int, key: bytes | None = None) -> str:
+    """Refuse the building's current QR code from now on; returns the token of its new code."""
+    b = session.get(Building, building_id)
+    b.token_generation = (b.token_generation or 0) + 1
+    session.flush()
+    return building_token(b.street_code, b.name_key, key, b.token_generation)
+
+
 class TokenIndex:
     """token → building id, built from the building table and extended when a token is not found.
 
-    A miss reads only the buildings added since (ids above the highest seen); a hit is checked
-    against the building it names, so a database rebuilt under a running server is noticed.  The
-    server's threads share it without a lock: the mapping is replaced whole, never changed in place,
-    and a lost extension is redone at the next miss.
+    A miss reads only the buildings added since (ids above the highest seen), or all of them again when
+    a code was revoked meanwhile; a hit is checked against the building it names, so a database rebuilt
+    or a code revoked under a running server is noticed.  Tokens of revoked codes are kept to tell them
+    apart from mistyped ones.  The server's threads share it without a lock: the mappings are replaced
+    whole, never changed in place, and a lost extension is redone at the next miss.
     """
 
     def __init__(self, key: bytes | None = None) -> None:
         self.key = key or token_key()
         self._ids: dict[str, int] = {}
+        self._revoked: frozenset[str] = frozenset()
         self._max_id = 0
+        self._generations = 0
 
     def building_id(self, session: Session, token: str) -> int | None:
         if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
@@ -118,18 +165,29 @@ class TokenIndex:
             if found is None:
                 return None
             row = session.get(Building, found)
-            if row is not None and hmac.compare_digest(building_token(row.street_code, row.name_key, self.key), token):
+            if row is not None and hmac.compare_digest(
+                    building_token(row.street_code, row.name_key, self.key, row.token_generation or 0), token):
                 return found
             self._ids, self._max_id = {}, 0  # the table changed under us: start over once
         return None
 
+    def revoked(self, token: str) -> bool:
+        """Whether ``token`` is the code of a building as it was before a revocation (after a miss)."""
+        return token in self._revoked
+
     def _extend(self, session: Session) -> None:
-        rows = session.execute(select(Building.id, Building.street_code, Building.name_key)
-                               .where(Building.id > self._max_id)).all()
-        extended = dict(self._ids)
-        extended.update((building_token(street, key, self.key), ident) for ident, street, key in rows)
-        self._ids = extended
-        self._max_id = max([self._max_id, *(ident for ident, _, _ in rows)])
+        generations = session.scalar(select(func.coalesce(func.sum(Building.token_generation), 0))) or 0
+        ids, revoked, max_id = dict(self._ids), set(self._revoked), self._max_id
+        if generations != self._generations:
+            ids, revoked, max_id = {}, set(), 0
+        rows = session.execute(select(Building.id, Building.street_code, Building.name_key, Building.token_generation)
+                               .where(Building.id > max_id)).all()
+        for ident, street, name, gen in rows:
+            ids[building_token(street, name, self.key, gen or 0)] = ident
+            revoked.update(building_token(street, name, self.key, g) for g in range(gen or 0))
+        self._ids, self._revoked = ids, frozenset(revoked)
+        self._max_id = max([max_id, *(ident for ident, *_ in rows)])
+        self._generations = generations
 
 
 @dataclass
@@ -398,9 +456,24 @@ def _load(session: Session, sub: PreparedSubmission, source: str, token: str, re
     result = ingest_tables(session, batch, submission_tables(sub, received))
     if result.rejected:
         raise _Refused(_reasons(session, batch.id))
+    if foreign := _foreign_enterprises(session, batch.id, sub.building.id):
+        raise _Refused([_error(f"「{name}」不是本楼宇（{sub.building.name}）的企业：本楼宇的二维码只能为本楼宇的企业填报，"
+                               "请扫描该企业所在楼宇的二维码，或联系街道工作人员", field_name="enterprise_name")
+                        for name in foreign])
     receipt = build_receipt(session, sub, batch.id, received, result.inserted, result.updated, result.unchanged)
     session.get(Submission, sub.submission_id).receipt = json.dumps(receipt, ensure_ascii=False)
     return receipt
+
+
+def _foreign_enterprises(session: Session, batch_id: int, building_id: int) -> list[str]:
+    """Names of the enterprises of other buildings that the pipeline matched this submission's rows to
+    (by credit code anywhere in the city, by name in the street): a building's code touches only its own."""
+    touched = select(ReopeningReport.enterprise_id.label("id")).where(ReopeningReport.batch_id == batch_id).union(
+        select(ReturningStaff.enterprise_id).where(ReturningStaff.batch_id == batch_id,
+                                                   ReturningStaff.enterprise_id.is_not(None))).subquery()
+    return list(session.scalars(
+        select(Enterprise.name).join(touched, touched.c.id == Enterprise.id)
+        .where(or_(Enterprise.building_id.is_(None), Enterprise.building_id != building_id)).order_by(Enterprise.name)))
 
 
 def _reasons(session: Session, batch_id: int) -> list[dict[str, Any]]:
@@ -439,7 +512,8 @@ def build_receipt(session: Session, sub: PreparedSubmission, batch_id: int, rece
         "received_at": received.isoformat(sep=" "),
         "building": {"name": sub.building.name, "address": sub.building.address, "street": sub.building.street_name},
         "enterprise": {"name": ent.name if ent else sub.enterprise_name, "uscc": ent.uscc if ent else sub.uscc,
-                       "new": bool(ent is not None and not ent.from_registry)},
+                       "new": bool(ent is not None and not ent.from_registry),
+                       "pending": bool(ent is not None and ent.status == PENDING)},
         "report": state,
         "staff": [{"name": mask_name(r.get("name", "")), "id_number": mask_id(r.get("id_number", ""))} for r in sub.staff],
         "loaded": {"inserted": inserted, "updated": updated, "unchanged": unchanged},
