@@ -14,7 +14,7 @@ from etl.pending import NotPending, confirm, pending_enterprises
 
 @exit_on_bad_input
 def cmd_pending(args: argparse.Namespace) -> int:
-    from etl.cli import engine_from_args  # noqa: PLC0415
+    from etl.cli import engine_from_args
 
     with Session(engine_from_args(args)) as session:
         streets = [resolve_unit(session, args.street, "street")] if args.street else None
@@ -27,7 +27,7 @@ def cmd_pending(args: argparse.Namespace) -> int:
 
 
 def cmd_confirm(args: argparse.Namespace) -> int:
-    from etl.cli import engine_from_args  # noqa: PLC0415
+    from etl.cli import engine_from_args
 
     try:
         name = confirm(engine_from_args(args), args.id, args.user or getpass.getuser())

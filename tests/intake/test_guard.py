@@ -106,8 +106,8 @@ def test_unknown_enterprise_is_pending_and_counts_nowhere_until_confirmed(world:
 
 
 def test_spreadsheet_enterprises_first_seen_still_count_at_once(world: World, tmp_path: Path) -> None:
-    from etl.pipeline import Ingestor  # noqa: PLC0415
-    from tests.fixtures.messy import write_csv  # noqa: PLC0415
+    from etl.pipeline import Ingestor
+    from tests.fixtures.messy import write_csv
 
     path = write_csv(tmp_path / "复工申报.csv", [
         ["企业名称", "所属街道", "所在楼宇", "是否复工", "员工总数", "已返岗人数", "填报时间"],

@@ -12,7 +12,7 @@ from dashboard import app as dashboard_app
 from dashboard import queries as q
 from dashboard.auth import create_user
 from schemas.models import CONFIRMED, PENDING, Enterprise
-from tests.intake.conftest import JSL, XHL, U_NEW, World
+from tests.intake.conftest import JSL, U_NEW, XHL, World
 from tests.intake.test_guard import _figures, _payload
 
 PASSWORD = "a-long-password-1"

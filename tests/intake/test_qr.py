@@ -12,7 +12,7 @@ import PIL.Image
 import pytest
 import zxingcpp
 
-from etl.intake import TOKEN_RE, building_token, token_key
+from etl.intake import TOKEN_RE, building_token
 from tests.fixtures.messy import write_csv
 from tests.intake.conftest import World
 
