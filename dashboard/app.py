@@ -164,16 +164,18 @@ def download(n_clicks: int | None, pathname: str | None, search: str | None) -> 
 def qr_sheet(street_code: str) -> flask.Response:
     """The printable A4 sheet of QR codes of a street in the user's scope (as `onenet qr` writes it).
 
-    The codes point at $ONENET_PUBLIC_URL, else at the address this page was asked on.
+    The codes point at $ONENET_PUBLIC_URL; without it the sheet is refused (never the address a request claims).
     """
     from etl.divisions import UnknownDivision  # noqa: PLC0415
-    from etl.qr_cli import NoBuildings, write_posters  # noqa: PLC0415
+    from etl.qr_cli import NOT_CONFIGURED, NoBuildings, configured_public_url, write_posters  # noqa: PLC0415
 
     with context.session() as s:
         view = context.current_view(s, street_code)
         if view.code != street_code or view.level != "street":
             flask.abort(404)
-        base_url = (os.environ.get("ONENET_PUBLIC_URL") or flask.request.host_url).rstrip("/")
+        base_url = configured_public_url()
+        if base_url is None:
+            return flask.Response(NOT_CONFIGURED, status=503, mimetype="text/plain; charset=utf-8")
         with tempfile.TemporaryDirectory() as folder:
             try:
                 _, _, sheet = write_posters(s, street_code, Path(folder), base_url, log=lambda m: None)

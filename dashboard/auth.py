@@ -185,6 +185,7 @@ def _safe_next(target: str | None) -> str:
 
 PUBLIC_PREFIXES = ("/login", "/logout", "/assets/", "/_dash-component-suites/", "/_favicon.ico",
                    "/q/", "/api/intake/", "/intake-assets/")
+PUBLIC_PATHS = frozenset({"/api/intake"})  # the JSON intake with the token as ``Authorization: Bearer``
 
 
 def init_login(server: flask.Flask, engine: Engine, public_prefixes: tuple[str, ...] = PUBLIC_PREFIXES) -> None:
@@ -236,7 +237,7 @@ def init_login(server: flask.Flask, engine: Engine, public_prefixes: tuple[str, 
     @server.before_request
     def require_login() -> Any:
         path = flask.request.path
-        if path.startswith(public_prefixes) or current_account() is not None:
+        if path.startswith(public_prefixes) or path in PUBLIC_PATHS or current_account() is not None:
             return None
         if path.startswith("/_dash-") or flask.request.method != "GET":
             return flask.Response('{"error": "未登录或登录已过期，请刷新页面重新登录"}', status=401,

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table, func, or_, select
+from sqlalchemy import Table, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from etl import config
@@ -21,7 +21,7 @@ from etl.figures import COUNTS
 from schemas.aggregates import (
     AggBatchUnit, AggBuildingSpan, AggEnterpriseSpan, AggQuarantine, AggStaff, AggStreetDay, AggStreetPlan,
 )
-from schemas.models import Building, Enterprise, ReopeningReport, ReturningStaff
+from schemas.models import CONFIRMED, Building, Enterprise, ReopeningReport, ReturningStaff
 from schemas.sources import SHOP_KIND
 
 COUNT_COLUMNS = COUNTS
@@ -103,13 +103,13 @@ def compute(session: Session, rng: DayRange, codes: set[str] | None = None) -> A
     n_days = len(rng.days)
     end = datetime.combine(rng.last + timedelta(days=1), time())
 
-    ent_filter: Any = True
+    ent_filter: Any = Enterprise.status == CONFIRMED  # pending enterprises and their reports count nowhere
     bld_filter: Any = True
     if codes is not None:
         code_list = sorted(codes)
         bld_filter = Building.street_code.in_(code_list)
-        ent_filter = or_(Enterprise.street_code.in_(code_list),
-                         Enterprise.building_id.in_(select(Building.id).where(bld_filter)))
+        ent_filter = and_(ent_filter, or_(Enterprise.street_code.in_(code_list),
+                                          Enterprise.building_id.in_(select(Building.id).where(bld_filter))))
 
     ents = _frame(session, select(Enterprise.id, Enterprise.street_code, Enterprise.building_id, Enterprise.kind,
                                   Enterprise.registered_at).where(ent_filter),

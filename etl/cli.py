@@ -140,7 +140,8 @@ def cmd_rejects(args: argparse.Namespace) -> int:
 
 
 # Feature modules add their own sub-commands: each has register(subparsers).
-FEATURE_COMMANDS = ("etl.db_cli", "etl.democity.cli", "etl.export_cli", "etl.qr_cli", "etl.boundaries_cli", "dashboard.cli")
+FEATURE_COMMANDS = ("etl.db_cli", "etl.democity.cli", "etl.export_cli", "etl.qr_cli", "etl.enterprises_cli",
+                    "etl.boundaries_cli", "dashboard.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from etl import config
 from etl.divisions import DivisionTree
-from schemas.models import Building, Enterprise, ReopeningReport, ReturningStaff
+from schemas.models import CONFIRMED, Building, Enterprise, ReopeningReport, ReturningStaff
 from schemas.sources import SHOP_KIND
 
 COUNTS = ("enterprises", "reopened", "shops", "shops_open", "staff_total", "staff_returned", "reported",
@@ -100,7 +100,9 @@ def latest_reports(day: Day):  # type: ignore[no-untyped-def]
 
 
 def registered_enterprises(day: Day):  # type: ignore[no-untyped-def]
-    return select(Enterprise).where(or_(Enterprise.registered_at.is_(None), Enterprise.registered_at < day.end)).subquery("ent")
+    """The enterprises counted on the day: registered by then and confirmed (a pending one counts nowhere)."""
+    return select(Enterprise).where(Enterprise.status == CONFIRMED,
+                                    or_(Enterprise.registered_at.is_(None), Enterprise.registered_at < day.end)).subquery("ent")
 
 
 def enterprise_state(session: Session, day: Day):  # type: ignore[no-untyped-def]

@@ -9,15 +9,11 @@ Nothing of a submission is kept when any of its rows fails the pipeline's valida
 
 Form-tool exports in JSON lines (``.jsonl``) are read here too (``read_jsonl``), for ``onenet ingest``.
 
-Building tokens are a MAC of the building's identity (street code + normalised name, docs/rules.md#buildings) under
-a key derived from the installation secret: opaque, not guessable, stable across a database rebuilt
-from the same files, and verifiable without a token table.
+Building tokens (their own key, per-building revocation) live in ``etl.intake_tokens``, re-exported here.
 """
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import json
 import logging
 import os
@@ -26,12 +22,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from etl import config
 from etl.aggregate import refresh_stale
+from etl.intake_tokens import (  # noqa: F401  (the intake's token API, in one place)
+    TOKEN_RE, TokenIndex, building_token, revoke_building_token, token_key, token_key_path,
+)
 from etl.formtool import REOPENING_SHEET, STAFF_SHEET, field_lookup, records_table
 from etl.masking import mask_body, mask_id, mask_name, mask_phone, mask_text
 from etl.text import header_key, name_key
@@ -40,7 +39,7 @@ from etl.read import Table
 from etl.store import writing
 from schemas import sources as S
 from schemas.intake import RejectedSubmission
-from schemas.models import Building, Division, Enterprise, ImportBatch, Reject, ReopeningReport, Submission
+from schemas.models import PENDING, Building, Division, Enterprise, ImportBatch, Reject, ReopeningReport, ReturningStaff, Submission
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +52,8 @@ class IntakeSettings:
 
     public_url: str = "http://localhost:8050"
     max_body_bytes: int = 256 * 1024
-    rate_limit: int = 30  # posts per building token ...
+    rate_limit: int = 30  # posts per client address and building token ...
+    building_rate_limit: int = 300  # ... and per building token, all clients together ...
     rate_window_seconds: float = 600.0  # ... per sliding window
     max_staff_rows: int = 500
     max_value_chars: int = 200
@@ -65,6 +65,7 @@ class IntakeSettings:
             public_url=env.get("ONENET_PUBLIC_URL", cls.public_url).rstrip("/"),
             max_body_bytes=int(env.get("ONENET_INTAKE_MAX_BYTES", cls.max_body_bytes)),
             rate_limit=int(env.get("ONENET_INTAKE_RATE_LIMIT", cls.rate_limit)),
+            building_rate_limit=int(env.get("ONENET_INTAKE_BUILDING_RATE_LIMIT", cls.building_rate_limit)),
             rate_window_seconds=float(env.get("ONENET_INTAKE_RATE_WINDOW", cls.rate_window_seconds)),
             max_staff_rows=int(env.get("ONENET_INTAKE_MAX_STAFF", cls.max_staff_rows)),
         )
@@ -73,63 +74,11 @@ class IntakeSettings:
 FORM_PATH = "/q/"
 API_PATH = "/api/intake/"
 
-# --------------------------------------------------------------------------- building tokens
-
-TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{22}")
-
-
-def token_key(secret: bytes | None = None) -> bytes:
-    """A key of its own for building tokens, derived from the installation secret."""
-    return hmac.new(secret or config.installation_secret(), b"onenet/intake/building-token/v1", hashlib.sha256).digest()
-
-
-def building_token(street_code: str, building_name_key: str, key: bytes | None = None) -> str:
-    """22 URL-safe characters: the first 128 bits of HMAC-SHA256 over the building's identity."""
-    mac = hmac.new(key or token_key(), f"{street_code}\x1f{building_name_key}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac[:16]).rstrip(b"=").decode()
-
+# --------------------------------------------------------------------------- building tokens (etl.intake_tokens)
 
 def intake_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}{FORM_PATH}{token}"
 
-
-class TokenIndex:
-    """token → building id, built from the building table and extended when a token is not found.
-
-    A miss reads only the buildings added since (ids above the highest seen); a hit is checked
-    against the building it names, so a database rebuilt under a running server is noticed.  The
-    server's threads share it without a lock: the mapping is replaced whole, never changed in place,
-    and a lost extension is redone at the next miss.
-    """
-
-    def __init__(self, key: bytes | None = None) -> None:
-        self.key = key or token_key()
-        self._ids: dict[str, int] = {}
-        self._max_id = 0
-
-    def building_id(self, session: Session, token: str) -> int | None:
-        if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
-            return None
-        for _ in range(2):
-            found = self._ids.get(token)
-            if found is None:
-                self._extend(session)
-                found = self._ids.get(token)
-            if found is None:
-                return None
-            row = session.get(Building, found)
-            if row is not None and hmac.compare_digest(building_token(row.street_code, row.name_key, self.key), token):
-                return found
-            self._ids, self._max_id = {}, 0  # the table changed under us: start over once
-        return None
-
-    def _extend(self, session: Session) -> None:
-        rows = session.execute(select(Building.id, Building.street_code, Building.name_key)
-                               .where(Building.id > self._max_id)).all()
-        extended = dict(self._ids)
-        extended.update((building_token(street, key, self.key), ident) for ident, street, key in rows)
-        self._ids = extended
-        self._max_id = max([self._max_id, *(ident for ident, _, _ in rows)])
 
 
 @dataclass
@@ -398,9 +347,24 @@ def _load(session: Session, sub: PreparedSubmission, source: str, token: str, re
     result = ingest_tables(session, batch, submission_tables(sub, received))
     if result.rejected:
         raise _Refused(_reasons(session, batch.id))
+    if foreign := _foreign_enterprises(session, batch.id, sub.building.id):
+        raise _Refused([_error(f"「{name}」不是本楼宇（{sub.building.name}）的企业：本楼宇的二维码只能为本楼宇的企业填报，"
+                               "请扫描该企业所在楼宇的二维码，或联系街道工作人员", field_name="enterprise_name")
+                        for name in foreign])
     receipt = build_receipt(session, sub, batch.id, received, result.inserted, result.updated, result.unchanged)
     session.get(Submission, sub.submission_id).receipt = json.dumps(receipt, ensure_ascii=False)
     return receipt
+
+
+def _foreign_enterprises(session: Session, batch_id: int, building_id: int) -> list[str]:
+    """Names of the enterprises of other buildings that the pipeline matched this submission's rows to
+    (by credit code anywhere in the city, by name in the street): a building's code touches only its own."""
+    touched = select(ReopeningReport.enterprise_id.label("id")).where(ReopeningReport.batch_id == batch_id).union(
+        select(ReturningStaff.enterprise_id).where(ReturningStaff.batch_id == batch_id,
+                                                   ReturningStaff.enterprise_id.is_not(None))).subquery()
+    return list(session.scalars(
+        select(Enterprise.name).join(touched, touched.c.id == Enterprise.id)
+        .where(or_(Enterprise.building_id.is_(None), Enterprise.building_id != building_id)).order_by(Enterprise.name)))
 
 
 def _reasons(session: Session, batch_id: int) -> list[dict[str, Any]]:
@@ -439,7 +403,8 @@ def build_receipt(session: Session, sub: PreparedSubmission, batch_id: int, rece
         "received_at": received.isoformat(sep=" "),
         "building": {"name": sub.building.name, "address": sub.building.address, "street": sub.building.street_name},
         "enterprise": {"name": ent.name if ent else sub.enterprise_name, "uscc": ent.uscc if ent else sub.uscc,
-                       "new": bool(ent is not None and not ent.from_registry)},
+                       "new": bool(ent is not None and not ent.from_registry),
+                       "pending": bool(ent is not None and ent.status == PENDING)},
         "report": state,
         "staff": [{"name": mask_name(r.get("name", "")), "id_number": mask_id(r.get("id_number", ""))} for r in sub.staff],
         "loaded": {"inserted": inserted, "updated": updated, "unchanged": unchanged},

@@ -1,4 +1,5 @@
-"""`onenet qr --street NAME --out DIR [--base-url URL]`: a QR code per building of a street (issue 5).
+"""`onenet qr --street NAME --out DIR [--base-url URL]`: a QR code per building of a street (issue 5);
+`onenet qr --street NAME --revoke BUILDING [--out DIR]`: a new code for one building, the old one refused.
 
 Writes one PNG per building and one printable A4 sheet (``二维码_<street>.html``: building name,
 address, the code and a short reference, six to a page; open it in a browser and print).  Each code
@@ -10,6 +11,7 @@ import argparse
 import base64
 import html
 import io
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -19,7 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from etl.export_cli import NothingToDo, exit_on_bad_input, resolve_unit
-from etl.intake import IntakeSettings, building_token, intake_url, token_key
+from etl.intake import IntakeSettings, building_token, intake_url, revoke_building_token, token_key
+from etl.store import writing
+from etl.text import name_key
 from schemas.models import Building, Division
 
 
@@ -74,7 +78,7 @@ def write_posters(session: Session, street: str, out: Path, base_url: str, log=p
     posters = []
     width = len(str(len(buildings)))
     for i, b in enumerate(buildings, start=1):
-        token = building_token(b.street_code, b.name_key, key)
+        token = building_token(b.street_code, b.name_key, key, b.token_generation or 0)
         url = intake_url(base_url, token)
         png = out / f"{i:0{width}d}_{safe_file_name(b.name)}.png"
         png.write_bytes(qr_png(url))
@@ -129,6 +133,30 @@ def _card(p: Poster) -> str:
             f'<div class="code">楼宇码 {html.escape(p.token)}<br>{html.escape(p.url)}</div></div>')
 
 
+def configured_public_url() -> str | None:
+    """The server's public address as configured ($ONENET_PUBLIC_URL), never one a request claims."""
+    url = (os.environ.get("ONENET_PUBLIC_URL") or "").strip().rstrip("/")
+    return url if re.match(r"https?://[^/\s]+", url) else None
+
+
+NOT_CONFIGURED = ("未配置服务器的公网地址（ONENET_PUBLIC_URL）：无法确定二维码应指向的地址，不予打印。"
+                  "请管理员设置 ONENET_PUBLIC_URL 后重试，或用命令 onenet qr --base-url 生成")
+
+
+class NoSuchBuilding(NothingToDo):
+    """The building named for revocation is not one of the street's."""
+
+
+def revoke(session: Session, street: str, building: str) -> tuple[Building, str]:
+    """Revoke the QR code of the street's building named (name as registered); returns it and its new token."""
+    division, buildings = street_buildings(session, street)
+    found = next((b for b in buildings if b.name_key == name_key(building)), None)
+    if found is None:
+        raise NoSuchBuilding(f"street {division.name} has no building {building!r}: "
+                             "give its name as in the building registry (楼宇台账)")
+    return found, revoke_building_token(session, found.id)
+
+
 @exit_on_bad_input
 def cmd_qr(args: argparse.Namespace) -> int:
     from etl.cli import engine_from_args  # noqa: PLC0415
@@ -136,6 +164,17 @@ def cmd_qr(args: argparse.Namespace) -> int:
     base_url = (args.base_url or IntakeSettings.from_env().public_url).rstrip("/")
     if not re.match(r"https?://[^/\s]+", base_url):
         raise SystemExit(f"onenet: --base-url must be an http(s) address, got {base_url!r}")
+    if args.revoke:
+        with writing(engine_from_args(args)) as session:
+            building, token = revoke(session, args.street, args.revoke)
+            name, generation = building.name, building.token_generation
+        print(f"revoked the QR code of {name} (now generation {generation}): its old code is refused from now on;\n"
+              f"new code: {intake_url(base_url, token)}")
+        if not args.out:
+            print("print the new code with `onenet qr --street ... --out DIR`", file=sys.stderr)
+            return 0
+    elif not args.out:
+        raise SystemExit("onenet: qr needs --out DIR (or --revoke BUILDING)")
     out = Path(args.out)
     with Session(engine_from_args(args)) as session:
         division, buildings = street_buildings(session, args.street)
@@ -152,6 +191,8 @@ def cmd_qr(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("qr", help="printable QR codes for the intake form, one per building of a street")
     p.add_argument("--street", required=True, help="street name (江苏路 or 江苏路街道) or code")
-    p.add_argument("--out", required=True, help="folder for the PNGs and the A4 sheet")
+    p.add_argument("--out", help="folder for the PNGs and the A4 sheet")
+    p.add_argument("--revoke", metavar="BUILDING",
+                   help="refuse the building's current code from now on (a lost or abused poster) and issue a new one")
     p.add_argument("--base-url", help="public address of the server (default: $ONENET_PUBLIC_URL, else http://localhost:8050)")
     p.set_defaults(func=cmd_qr)

@@ -21,7 +21,7 @@ from etl.store import (
     last_non_null, py_value, same_value,
 )
 from etl.validate import errors_where
-from schemas.models import Enterprise, ReopeningReport
+from schemas.models import CONFIRMED, PENDING, Enterprise, ReopeningReport
 
 REPORT_FIELDS = ["planned_reopen_date", "reopened", "actual_reopen_date", "staff_total", "staff_returned",
                  "staff_quarantined", "contact_name", "contact_phone"]
@@ -142,6 +142,7 @@ def _first_seen_enterprises(ctx: LoadContext, rows: pd.DataFrame) -> pd.Series:
             "street_code": first["street_code"],
             "kind": "企业",
             "from_registry": False,
+            "status": _status(first),
             "registered_at": first["effective_at"],
             "sources": [json.dumps({"name": [ctx.batch_id, ctx.sheet, int(r)]}) for r in first["_row"]],
         })
@@ -152,6 +153,13 @@ def _first_seen_enterprises(ctx: LoadContext, rows: pd.DataFrame) -> pd.Series:
     if not clear.empty:
         ids[clear.index] = match_enterprises(clear, enterprise_registry(ctx))
     return ids
+
+
+def _status(first: pd.DataFrame) -> pd.Series:
+    """Named through a building's QR code (rows with a submission id), a new enterprise is pending until a
+    street official confirms it; named in a spreadsheet of the street office, it counts at once."""
+    via_qr = first["submission_id"].notna() if "submission_id" in first else pd.Series(False, index=first.index)
+    return via_qr.map({True: PENDING, False: CONFIRMED}).astype(object)
 
 
 def _attach_uscc(ctx: LoadContext, frame: pd.DataFrame, registry: pd.DataFrame) -> None:

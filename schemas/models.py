@@ -99,6 +99,12 @@ class Building(Base):
     from_registry: Mapped[bool] = mapped_column(Boolean, default=True)
     registered_at: Mapped[datetime | None] = mapped_column(DateTime)
     sources: Mapped[str | None] = mapped_column(Text)
+    token_generation: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", doc="raised by `onenet qr --revoke`: the QR token of every earlier one is refused"
+    )
+
+
+PENDING, CONFIRMED = "pending", "confirmed"  # Enterprise.status
 
 
 class Enterprise(Base):
@@ -120,6 +126,12 @@ class Enterprise(Base):
         DateTime, doc="NULL for registry enterprises; first report time for those first seen in one"
     )
     sources: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(
+        String(16), default=CONFIRMED, server_default=CONFIRMED,
+        doc="'pending' (待核实): named through a QR code, unknown to the registry, counted nowhere until confirmed",
+    )
+    confirmed_by: Mapped[str | None] = mapped_column(Text)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class ReopeningReport(Base):

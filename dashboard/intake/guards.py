@@ -1,4 +1,5 @@
-"""Abuse guards of the intake: a per-token sliding-window rate limit and the form's CSRF pair."""
+"""Abuse guards of the intake: sliding-window rate limits (per client and token, per token) and the form's
+CSRF pair."""
 from __future__ import annotations
 
 import hashlib
@@ -17,11 +18,12 @@ _COOKIE_RE_LEN = 43  # secrets.token_urlsafe(32)
 class SlidingWindowLimiter:
     """At most ``limit`` hits per key within any ``window`` seconds (in-process; one server process).
 
-    Only valid building tokens are keys, so memory is bounded by the number of buildings.
+    Keys hold a valid building token (and a client address); keys without a hit in the window are
+    dropped whenever their number passes ``max_keys``, so memory stays bounded.
     """
 
-    def __init__(self, limit: int, window: float, clock=time.monotonic) -> None:  # type: ignore[no-untyped-def]
-        self.limit, self.window, self.clock = limit, window, clock
+    def __init__(self, limit: int, window: float, clock=time.monotonic, max_keys: int = 10_000) -> None:  # type: ignore[no-untyped-def]
+        self.limit, self.window, self.clock, self.max_keys = limit, window, clock, max_keys
         self._hits: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
@@ -29,6 +31,8 @@ class SlidingWindowLimiter:
         """Count a hit; None when allowed, else the seconds until the next hit would be."""
         now = self.clock()
         with self._lock:
+            if key not in self._hits and len(self._hits) >= self.max_keys:
+                self._hits = {k: h for k, h in self._hits.items() if h and h[-1] > now - self.window}
             hits = self._hits.setdefault(key, deque())
             while hits and hits[0] <= now - self.window:
                 hits.popleft()

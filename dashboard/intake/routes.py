@@ -9,8 +9,10 @@
   ``POST /api/intake``                instead come as ``Authorization: Bearer <token>``
 - ``/intake-assets/...``              the form's CSS and JS (served locally: no CDN)
 
-Abuse guards, in order: body size (413), building token (404), rate per token (429 + Retry-After),
-CSRF on the form (403), shape and pipeline validation (422, a ``rejected_submission`` record only).
+Abuse guards, in order: body size (413), building token (404; 410 for a revoked code), rate per client
+address and token, then per token for all clients together (429 + Retry-After), CSRF on the form (403),
+JSON nesting (400), shape and pipeline validation (422, a ``rejected_submission`` record only), the
+enterprise belonging to the token's building (422).
 """
 from __future__ import annotations
 
@@ -48,7 +50,8 @@ class Intake:
         self.engine = engine
         self.settings = settings
         self.tokens = core.TokenIndex()
-        self.limiter = guards.SlidingWindowLimiter(settings.rate_limit, settings.rate_window_seconds)
+        self.client_limiter = guards.SlidingWindowLimiter(settings.rate_limit, settings.rate_window_seconds)
+        self.building_limiter = guards.SlidingWindowLimiter(settings.building_rate_limit, settings.rate_window_seconds)
         self.csrf_key = guards.csrf_key()
 
     def building(self, token: str) -> BuildingInfo | None:
@@ -87,7 +90,7 @@ def make_blueprint(intake: Intake) -> Blueprint:
     def form(token: str) -> Response:
         building = intake.building(token)
         if building is None:
-            return not_found(False)
+            return not_found(False, token)
         cookie = request.cookies.get(guards.CSRF_COOKIE)
         if not guards.valid_cookie(cookie):
             cookie = guards.new_cookie_value()
@@ -105,7 +108,7 @@ def make_blueprint(intake: Intake) -> Blueprint:
         as_json = wants_json()
         building = intake.building(token)
         if building is None:
-            return not_found(as_json)
+            return not_found(as_json, token)
         if (limited := rate_limited(token, as_json)) is not None:
             return limited
         form_data = request.form
@@ -138,7 +141,7 @@ def make_blueprint(intake: Intake) -> Blueprint:
     def api_building(token: str) -> Response:
         building = intake.building(token)
         if building is None:
-            return not_found(True)
+            return not_found(True, token)
         return jsonify(building={"name": building.name, "address": building.address, "street": building.street_name,
                                  "district": building.district_name},
                        enterprises=[{"id": e["id"], "name": e["name"], "uscc": e["uscc"]} for e in building.enterprises])
@@ -149,12 +152,17 @@ def make_blueprint(intake: Intake) -> Blueprint:
         token = token or bearer_token()
         building = intake.building(token or "")
         if building is None:
-            return not_found(True)
+            return not_found(True, token)
         if (limited := rate_limited(token or "", True)) is not None:
             return limited
         if not request.is_json:
             return answer(415, "请以 application/json 提交", True)
-        payload = request.get_json(silent=True)
+        try:
+            payload = request.get_json(silent=True)
+        except RecursionError:
+            payload = TOO_DEEP
+        if payload is TOO_DEEP or nesting_depth(payload) > MAX_DEPTH:
+            return answer(400, f"提交内容嵌套层次过深（最多 {MAX_DEPTH} 层）：返岗人员应为对象的列表，每项只含文字或数字", True)
         if payload is None:
             return answer(400, "提交内容不是有效的 JSON", True)
         outcome = take(building, token or "", payload, "api")
@@ -174,11 +182,16 @@ def make_blueprint(intake: Intake) -> Blueprint:
         return core.submit(intake.engine, prepared, source, token)
 
     def rate_limited(token: str, as_json: bool) -> Response | None:
-        wait = intake.limiter.hit(token)
+        """One client's posts are limited per code; a building's code, for all its clients together, has a
+        higher ceiling, so one busy or hostile client does not lock the building's other enterprises out."""
+        wait = intake.client_limiter.hit(f"{request.remote_addr}|{token}")
+        who = "您"
+        if wait is None:
+            wait, who = intake.building_limiter.hit(token), "本楼宇"
         if wait is None:
             return None
         seconds = int(wait + 0.999)
-        response = answer(429, f"本楼宇的提交过于频繁：请 {seconds} 秒后再试", as_json)
+        response = answer(429, f"{who}的提交过于频繁：请 {seconds} 秒后再试", as_json)
         response.headers["Retry-After"] = str(seconds)
         return response
 
@@ -188,10 +201,29 @@ def make_blueprint(intake: Intake) -> Blueprint:
         return make_response(render_template("intake/message.html", title="未能提交", errors=outcome.errors,
                                              back=True), outcome.http_status)
 
-    def not_found(as_json: bool) -> Response:
+    def not_found(as_json: bool, token: str | None = None) -> Response:
+        if token and intake.tokens.revoked(token):
+            return answer(410, "此二维码已停用（街道已为本楼宇更换了新的二维码）：请扫描楼宇张贴的最新二维码，或联系街道工作人员",
+                          as_json)
         return answer(404, "二维码无效或已失效：请扫描楼宇张贴的最新二维码，或联系街道工作人员", as_json)
 
     return bp
+
+
+MAX_DEPTH = 8  # a submission is an object of values with a list of flat objects: 3 levels
+TOO_DEEP = object()
+
+
+def nesting_depth(value: Any) -> int:
+    """How deep lists and objects nest in a parsed JSON value (without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            if depth <= MAX_DEPTH:
+                stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 def wants_json() -> bool:

@@ -1,5 +1,7 @@
 """漏报: buildings missing reports on the day, most silent enterprises first, with the owner's contact;
-each expands to its silent enterprises and carries a follow-up status that is kept in the database."""
+each expands to its silent enterprises and carries a follow-up status that is kept in the database.
+Enterprises named through a QR code that the registry did not know wait here (待核实) for an official of
+their street to confirm them; until then they count in no figure."""
 from __future__ import annotations
 
 from typing import Any
@@ -12,6 +14,7 @@ from dashboard import components as ui
 from dashboard import context
 from dashboard.context import PAGE_URL
 from dashboard import queries as q
+from etl.pending import NotPending
 from schemas.labels import FOLLOW_UP_LABELS
 
 dash.register_page(__name__, path="/missing", name="漏报", title="漏报 · 一网统管", order=2,
@@ -52,11 +55,29 @@ def building_card(b: dict[str, Any]) -> html.Div:
     ], className="building-card", id=f"building-{bid}")
 
 
+def pending_section(rows: list[dict[str, Any]]) -> Any:
+    """Pending enterprises of the view, each with a 确认 button (the scope is checked again on the server)."""
+    if not rows:
+        return None
+    head = html.Thead(html.Tr([html.Th(t) for t in ("企业名称", "统一社会信用代码", "街道", "楼宇", "首次扫码填报", "填报次数", "")]))
+    body = html.Tbody([html.Tr([
+        html.Td(r["enterprise"]), html.Td(r["uscc"]), html.Td(r["street"]), html.Td(r["building"]),
+        html.Td(ui.fmt_day(r["registered_at"]) if r["registered_at"] else ""), html.Td(str(r["reports"])),
+        html.Td(html.Span([
+            dbc.Button("确认", id={"type": "pending-confirm", "enterprise": r["enterprise_id"]}, size="sm", color="primary"),
+            html.Span(id={"type": "pending-state", "enterprise": r["enterprise_id"]}, className="ms-2 small"),
+        ])),
+    ], id=f"pending-{r['enterprise_id']}") for r in rows])
+    return ui.section(f"待核实企业（{len(rows)} 家）", html.Table([head, body], className="table table-sm", id="pending-list"),
+                      subtitle="经楼宇二维码填报、名录中没有的企业：核实属实后点击确认，确认前不计入任何统计")
+
+
 def layout(unit: str | None = None, day: str | None = None, building: str | None = None, **_: Any) -> Any:
     with context.session() as s:
         view = context.current_view(s, unit, day, building)
         figures = q.unit_figures(s, view.divs, view.campaign, view.code, view.day)
         buildings = q.missing_buildings(s, view.divs, view.campaign, view.code, view.day, limit=SHOWN)
+        pending = q.pending_in_scope(s, view.divs, view.code)
     silent = figures["enterprises"] - figures["reported"]
     shown = f"，下面列出未填报企业最多的 {SHOWN} 栋" if figures["buildings_missing"] > SHOWN else ""
     return html.Div([
@@ -69,6 +90,7 @@ def layout(unit: str | None = None, day: str | None = None, building: str | None
         ], className="g-2 kpi-row"),
         html.Div(html.A("打印本街镇楼宇二维码", href=f"/qr-sheet/{view.code}", target="_blank", id="qr-sheet-link",
                         className="btn btn-outline-primary btn-sm"), className="mb-2") if view.level == "street" else None,
+        pending_section(pending),
         ui.section(f"有未填报企业的楼宇{shown}",
                    html.Div([building_card(b) for b in buildings] or [html.Div("当日没有漏报楼宇", className="empty-note")],
                             id="missing-list"),
@@ -123,3 +145,23 @@ def save_follow_up(n_clicks: int | None, ident: dict[str, Any], status: str | No
         f = q.record_follow_up(s, b.id, view.day, status, note, view.account.label)
         return _follow_text({"status": FOLLOW_UP_LABELS[f.status], "set_by": f.set_by, "set_at": f.set_at,
                              "note": f.note or ""})
+
+
+@callback(Output({"type": "pending-state", "enterprise": MATCH}, "children"),
+          Output({"type": "pending-confirm", "enterprise": MATCH}, "disabled"),
+          Input({"type": "pending-confirm", "enterprise": MATCH}, "n_clicks"),
+          State({"type": "pending-confirm", "enterprise": MATCH}, "id"),
+          State(PAGE_URL, "search"),
+          prevent_initial_call=True)
+def confirm_enterprise(n_clicks: int | None, ident: dict[str, Any], search: str | None) -> Any:
+    """Confirm a pending enterprise: only one of the user's own streets (the id comes from the browser)."""
+    if not n_clicks:
+        return no_update, no_update
+    with context.session() as s:
+        view = context.view_of_search(s, search)
+    try:
+        name = q.confirm_pending(context.engine(), view.divs, view.account.scope_code, int(ident["enterprise"]),
+                                 view.account.label)
+    except (NotPending, ValueError, TypeError):
+        return "无权确认该企业，或已被确认", no_update
+    return f"已确认：{name} 自此计入统计", True

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dashboard.queries.geo import boundaries, unit_points
 from dashboard.queries.missing import (
-    building, building_enterprises, buildings_of_street, missing_buildings, record_follow_up,
+    building, building_enterprises, buildings_of_street, confirm_pending, missing_buildings, pending_in_scope,
+    record_follow_up,
 )
 from dashboard.queries.quality import PROVENANCE_FIGURES, Provenance, batches_in_scope, kind_label, ledger, provenance, rejects
 from dashboard.queries.reopening import Projection, overdue_enterprises, projection
@@ -21,8 +22,8 @@ from dashboard.queries.units import (
 
 __all__ = [
     "PROVENANCE_FIGURES", "Campaign", "Divisions", "Projection", "Provenance", "StaffBreakdown", "batches_in_scope",
-    "boundaries", "building", "building_enterprises", "buildings_of_street", "kind_label", "ledger", "load_campaign",
-    "load_divisions", "missing_buildings", "overdue_enterprises", "projection", "provenance", "raw_counts",
+    "boundaries", "building", "building_enterprises", "buildings_of_street", "confirm_pending", "kind_label", "ledger", "load_campaign",
+    "load_divisions", "missing_buildings", "overdue_enterprises", "pending_in_scope", "projection", "provenance", "raw_counts",
     "record_follow_up", "rejects", "scoped_street_filter", "staff_breakdown", "staff_people", "sub_unit_figures",
     "trend", "unit_figures", "unit_points",
 ]

@@ -1,10 +1,11 @@
-"""漏报 page queries: buildings with silent enterprises, their enterprises, follow-ups, a street's buildings."""
+"""漏报 page queries: buildings with silent enterprises, their enterprises, follow-ups, a street's buildings,
+enterprises pending confirmation (待核实) and their confirmation."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Engine, func, or_, select
 from sqlalchemy.orm import Session
 
 from dashboard.queries.units import Campaign, scoped_street_filter
@@ -12,9 +13,10 @@ from etl import config
 from etl.aggregate import DayRange, compute
 from etl.divisions import DivisionTree as Divisions
 from etl.export import latest_follow_ups
+from etl.pending import confirm, pending_enterprises
 from schemas.aggregates import AggBuildingSpan
 from schemas.labels import FOLLOW_UP_LABELS
-from schemas.models import Building, Enterprise, FollowUp, ReopeningReport
+from schemas.models import CONFIRMED, Building, Enterprise, FollowUp, ReopeningReport
 from schemas.sources import SHOP_KIND
 
 
@@ -77,7 +79,7 @@ def building_enterprises(session: Session, building_id: int, day: date) -> list[
     """The registered enterprises and shops of a building on ``day`` with their latest report by then."""
     end = datetime.combine(day + timedelta(days=1), time())
     ents = session.scalars(select(Enterprise).where(
-        Enterprise.building_id == building_id,
+        Enterprise.building_id == building_id, Enterprise.status == CONFIRMED,
         or_(Enterprise.registered_at.is_(None), Enterprise.registered_at < end)).order_by(Enterprise.name)).all()
     latest: dict[int, ReopeningReport] = {}
     ids = [e.id for e in ents]
@@ -115,8 +117,20 @@ def buildings_of_street(session: Session, campaign: Campaign, street: str, day: 
         spans = compute(session, DayRange(day, day, None), {street}).building_spans
         silent = {int(b): (int(n), int(s)) for b, n, s in spans[["building_id", "enterprises", "silent"]].itertuples(index=False)}
     counts = dict(session.execute(select(Enterprise.building_id, func.count()).where(
-        Enterprise.building_id.in_([b.id for b in blds] or [-1]), Enterprise.kind != SHOP_KIND,
+        Enterprise.building_id.in_([b.id for b in blds] or [-1]), Enterprise.kind != SHOP_KIND, Enterprise.status == CONFIRMED,
         or_(Enterprise.registered_at.is_(None), Enterprise.registered_at < end)).group_by(Enterprise.building_id)).all())
     return [{"building_id": b.id, "building": b.name, "lng": b.lng, "lat": b.lat, "address": b.address or "",
              "enterprises": int(counts.get(b.id, 0)), "silent": silent.get(b.id, (0, 0))[1]} for b in blds]
 
+
+
+def pending_in_scope(session: Session, divs: Divisions, code: str) -> list[dict[str, Any]]:
+    """Enterprises named through a QR code that wait for confirmation, in the streets under ``code``."""
+    return [{"enterprise_id": p.id, "enterprise": p.name, "uscc": p.uscc or "", "street": divs.display(p.street_code),
+             "building": p.building or "", "registered_at": p.registered_at, "reports": p.reports}
+            for p in pending_enterprises(session, divs.streets_under(code))]
+
+
+def confirm_pending(engine: Engine, divs: Divisions, scope_code: str, enterprise_id: int, user: str) -> str:
+    """Confirm for an official: only in the streets of their scope (etl.pending.NotPending otherwise)."""
+    return confirm(engine, enterprise_id, user, divs.streets_under(scope_code))

@@ -83,6 +83,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         create_user(session, STREET_USER, STREET_PASSWORD, "street", street["code"], "街道工作人员", False)
     engine.dispose()
     port = _free_port()
+    env["ONENET_PUBLIC_URL"] = f"http://127.0.0.1:{port}"  # the printable QR sheet needs the configured address
     log = open(home / "serve.log", "w")
     server = subprocess.Popen([sys.executable, "-m", "etl.cli", "--db", db_url, "serve", "--port", str(port)],
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -350,6 +351,7 @@ def test_a_qr_submission_takes_the_enterprise_off_the_missing_list_at_once(
     from schemas.models import Building  # noqa: PLC0415
 
     monkeypatch.setenv("ONENET_SECRET", site.env["ONENET_SECRET"])
+    monkeypatch.setenv("ONENET_DATA_DIR", site.env["ONENET_DATA_DIR"])  # the server's token key
     today = config.local_now().date().isoformat()
     login(browser, site, STREET_USER, STREET_PASSWORD)
     open_page(browser, site, f"/missing?day={today}", today)
@@ -397,7 +399,7 @@ def test_a_street_official_prints_the_qr_codes_of_their_street(browser: WebDrive
     WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".card img"))
     cards = browser.find_elements(By.CSS_SELECTOR, ".card")
     assert cards and site.street_name in browser.title
-    assert all(site.url in c.text for c in cards), "the codes point at the address the dashboard was opened on"
+    assert all(site.url in c.text for c in cards), "the codes point at the configured public address"
     other = next(c for c in summary(site, "street") if c != site.street and c.startswith("310105"))
     browser.get(f"{site.url}/qr-sheet/{other}")
     assert "楼宇二维码" not in browser.page_source, "another street's codes are not shown"

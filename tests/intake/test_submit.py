@@ -41,7 +41,7 @@ def test_form_submission_loads_through_the_pipeline_with_provenance(world: World
     assert resp.status_code == 201, resp.get_json()
     body = resp.get_json()
     receipt = body["receipt"]
-    assert receipt["enterprise"] == {"name": "上海甲科技有限公司", "uscc": U1, "new": False}
+    assert receipt["enterprise"] == {"name": "上海甲科技有限公司", "uscc": U1, "new": False, "pending": False}
     assert receipt["report"]["reopened"] is True and receipt["report"]["staff_total"] == 20
     assert [p["id_number"] for p in receipt["staff"]] == [P1[:6] + "********" + P1[-4:], P2[:6] + "********" + P2[-4:]]
     assert [p["name"] for p in receipt["staff"]] == ["张*", "李*"]  # the one name rule (etl.masking)
@@ -189,7 +189,8 @@ def test_new_enterprise_is_flagged_and_joins_the_building(world: World, app: fla
     resp = _post(client, token, {**form_data(csrf, "new", STAFF[:1]), "enterprise_name": "上海新来科技有限公司",
                                  "uscc": U_NEW})
     assert resp.status_code == 201, resp.get_json()
-    assert resp.get_json()["receipt"]["enterprise"] == {"name": "上海新来科技有限公司", "uscc": U_NEW, "new": True}
+    assert resp.get_json()["receipt"]["enterprise"] == {"name": "上海新来科技有限公司", "uscc": U_NEW, "new": True,
+                                                          "pending": True}
     with Session(world.engine) as s:
         ent = s.scalars(select(Enterprise).where(Enterprise.uscc == U_NEW)).one()
         assert ent.from_registry is False and ent.registered_at is not None
