@@ -97,7 +97,7 @@ def _constant_numbers(frame: pd.DataFrame) -> dict[str, int]:
         series = frame[column]
         if series.dtype.kind in "iub":
             first = series.iloc[0]
-            if bool((series == first).all()):
+            if not is_missing(first) and bool((series == first).fillna(False).all()):  # a missing value equals nothing
                 constant[column] = int(first)
     return constant
 
