@@ -29,7 +29,7 @@ import pyarrow.csv as pa_csv
 import python_calamine
 
 from etl import config
-from etl.text import clean_scalar, header_key
+from etl.text import clean_scalar, header_key, strip_controls, strip_controls_arrow, strip_controls_column
 from schemas import sources as S
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
@@ -168,11 +168,13 @@ def _column(values: np.ndarray) -> pd.Series:
     try:
         return _text_column(pa.array(values, type=pa.string(), from_pandas=True))
     except (pa.ArrowTypeError, pa.ArrowInvalid):
-        return pd.Series(values, dtype=object).replace("", None)
+        cells = pd.Series(values, dtype=object).map(lambda v: strip_controls(v) if isinstance(v, str) else v)
+        return cells.replace("", None)
 
 
 def _text_column(array: pa.Array) -> pd.Series:
-    """Arrow text cells as a column, empty cells missing."""
+    """Arrow text cells as a column, control characters removed, empty cells missing."""
+    array = strip_controls_arrow(array)
     array = pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
     return pd.Series(pd.arrays.ArrowStringArray(array), dtype="string[pyarrow]")
 
@@ -319,13 +321,18 @@ def detect_encoding(sample: bytes) -> str:
         return "gb18030"
 
 
+def _looks_binary(head: bytes) -> bool:
+    """NUL bytes as one byte in twenty or more mean a binary file (or UTF-16); a stray NUL in a cell does not."""
+    return head.count(b"\x00") > max(8, len(head) // 20)
+
+
 def read_csv_table(path: Path, head_only: bool = False) -> Table | None:
     """A CSV (UTF-8, UTF-8 with BOM, GBK/GB18030), comma, tab or semicolon separated."""
     with path.open("rb") as fh:
         sample = fh.read(256 * 1024)
     if not sample.strip():
         raise UnreadableFile("文件是空的：请检查导出是否成功")
-    if b"\x00" in sample[:4096]:
+    if _looks_binary(sample[:4096]):
         raise UnreadableFile("不是文本格式的 CSV 文件（含二进制内容）：请检查文件类型")
     encoding = detect_encoding(sample)
     text = sample.decode(encoding, errors="replace")
@@ -361,7 +368,8 @@ def read_csv_table(path: Path, head_only: bool = False) -> Table | None:
             )
         except (pd.errors.ParserError, ValueError) as exc:
             raise UnreadableFile(f"CSV 格式错误，无法解析（{exc}）：请用 Excel 打开后另存为 CSV 再导入") from exc
-    frame = frame.astype("string[pyarrow]")
+    for column in frame.columns:
+        frame[column] = strip_controls_column(frame[column].astype("string[pyarrow]"))
     frame["_row"] = range(skip + 1, skip + 1 + len(frame))
     frame = _drop_non_data(frame, cols, {header_key(label) for label in match.labels.values()})
     frame.columns = [*(match.columns[c] for c in cols), "_row"]

@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 import xlwt
 from sqlalchemy import MetaData, create_engine, select
+from sqlalchemy.orm import Session
 
 from etl.read import Table, UnreadableFile, read_tables
 from etl.validate import normalise_table
@@ -449,3 +450,74 @@ def test_a_failed_file_is_tried_again_next_time_not_called_unchanged(db_url: str
         proc = run_cli(db_url, "ingest", *map(str, paths), "--json")
         assert proc.returncode == 1
         assert [f["status"] for f in json.loads(proc.stdout)["files"]] == ["failed", "failed"], proc.stdout
+
+
+# --------------------------------------------------------------------------- control characters
+
+NUL_ENTERPRISE = "上海静\x00三贸易\x07有限公司"
+NUL_PERSON = "王\x00小\x01明"
+
+
+def _control_character_files(folder: Path, fmt: str) -> list[Path]:
+    """A division registry, then an enterprise registry and a staff list (CSV or a real .xlsx from
+    xlsxwriter, which writes control characters as Excel's _x0000_ escapes) with NULs and other C0
+    controls inside names, and a rejected row whose raw value holds a NUL."""
+    import xlsxwriter
+
+    uscc = messy.make_uscc("91310106MA1FL0033")
+    registry = [["企业名称", "统一社会信用代码", "所属街道", "所属区"], [NUL_ENTERPRISE, uscc, "南京西路", "静安"]]
+    staff = [["姓名\x00", "身份证号", "企业名称", "街道", "返沪日期"],
+             [NUL_PERSON, ID_A, NUL_ENTERPRISE, "南京西路", "2020-02-01"],
+             ["赵\x00六", "31010\x0019850312", NUL_ENTERPRISE, "南京西路", "2020-02-01"]]
+    files = [write_csv(folder / "区划.csv", [["代码", "名称", "级别", "上级代码"], [messy.NJXL, "南京西路街道", "街道", "310106"]])]
+    for name, rows in (("企业名录", registry), ("返岗人员", staff)):
+        if fmt == "csv":
+            files.append(write_csv(folder / f"{name}.csv", rows))
+            continue
+        path = folder / f"{name}.xlsx"
+        with xlsxwriter.Workbook(path) as workbook:
+            sheet = workbook.add_worksheet("Sheet1")
+            for r, row in enumerate(rows):
+                sheet.write_row(r, 0, row)
+        files.append(path)
+    return files
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_control_characters_in_cells_are_removed_and_names_stored_whole(db_url: str, tmp_path: Path, fmt: str) -> None:
+    from etl.database import make_engine
+    from etl.pipeline import Ingestor
+    from schemas.models import Enterprise, Reject, ReturningStaff
+
+    files = _control_character_files(tmp_path / fmt, fmt)
+    if fmt == "xlsx":  # the file really carries the NUL, as Excel's escape
+        assert b"_x0000_" in zipfile.ZipFile(files[1]).read("xl/sharedStrings.xml")
+    engine = make_engine(db_url)
+    results = Ingestor(engine, log=lambda m: None).ingest(files)
+    assert [(r.status, r.error) for r in results] == [("loaded", None)] * 3, results
+    assert results[2].inserted == 1 and results[2].rejected == 1, results[2]
+    with Session(engine) as s:
+        assert s.scalars(select(Enterprise.name).where(Enterprise.uscc.is_not(None))).all() == ["上海静三贸易有限公司"]
+        assert s.scalars(select(ReturningStaff.name)).all() == ["王小明"]
+        raws = s.scalars(select(Reject.raw)).all()
+        assert raws and not any("\x00" in (raw or "") for raw in raws), raws
+    engine.dispose()
+
+
+def test_control_characters_leave_tabs_and_line_breaks_as_spaces(tmp_path: Path) -> None:
+    from etl.text import clean_scalar, clean_text
+
+    assert clean_scalar("张\x00三\x1b") == "张三"
+    assert clean_scalar("上海\t静三\r\n贸易\x0b公司\x7f") == "上海 静三 贸易 公司"
+    cells = pd.Series(["a\x00b", "c\td", "\x00", None] * 20_000, dtype="string[pyarrow]")
+    assert clean_text(cells).iloc[:4].tolist() == ["ab", "c d", pd.NA, pd.NA]
+    assert clean_text(pd.Series(["a\x00b", 5, None], dtype=object)).tolist() == ["ab", "5", pd.NA]
+
+
+def test_a_stray_nul_does_not_make_a_csv_binary_but_utf16_still_is(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "nul.csv", [["姓名", "身份证号"], ["张\x00三", ID_A]])
+    assert column(only(read_tables(path)), "name") == ["张三"]
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_text("姓名,身份证号\n张三," + ID_A + "\n", encoding="utf-16")
+    with pytest.raises(UnreadableFile, match="二进制"):
+        read_tables(utf16)
