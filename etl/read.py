@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import gc
 import io
-import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ import pyarrow.csv as pa_csv
 import python_calamine
 
 from etl import config
+from etl.guards import UnreadableFile, count_lines, guard_zip, too_many_rows, too_many_sheet_rows
 from etl.text import clean_scalar, header_key, strip_controls, strip_controls_arrow, strip_controls_column
 from schemas import sources as S
 
@@ -39,10 +39,6 @@ SUPPORTED_SUFFIXES = EXCEL_SUFFIXES | TEXT_SUFFIXES | JSON_LINES_SUFFIXES
 HEADER_SEARCH_ROWS = 25
 LEAD_COLUMNS = 4
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-
-
-class UnreadableFile(Exception):
-    """The file cannot be read at all; the message says why and what to do."""
 
 
 @dataclass
@@ -217,23 +213,6 @@ def table_from_rows(rows: list[list[Any]], sheet: str | None, first_row_number: 
 # --- file formats ---------------------------------------------------------------------------
 
 
-def _guard_zip(path: Path) -> None:
-    """Refuse zip bombs before any XML parser sees the archive."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            total = 0
-            for info in archive.infolist():
-                total += info.file_size
-                if info.compress_size and info.file_size / info.compress_size > config.MAX_ZIP_RATIO and info.file_size > 50 * 1024**2:
-                    raise UnreadableFile(
-                        f"压缩比异常（{info.filename} 解压后 {info.file_size / 1024**2:.0f} MB），疑似 zip 炸弹，已拒绝读取；请从原系统重新导出"
-                    )
-            if total > config.MAX_UNZIPPED_BYTES:
-                raise UnreadableFile(f"解压后超过 {config.MAX_UNZIPPED_BYTES / 1024**3:.0f} GB，已拒绝读取；请拆分文件")
-    except zipfile.BadZipFile as exc:
-        raise UnreadableFile("文件已损坏，不是有效的 Excel 文件：请从原系统重新导出或另存为 .xlsx") from exc
-
-
 def _check_encrypted(path: Path, head: bytes) -> None:
     if not head.startswith(OLE_MAGIC):
         return
@@ -297,12 +276,22 @@ def read_excel_tables(path: Path) -> list[Table]:
     head = path.open("rb").read(8)
     _check_encrypted(path, head)
     if head.startswith(b"PK"):
-        _guard_zip(path)
+        guard_zip(path)
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+        tables, rows = [], 0
         with gc_paused():
-            return [table for name in workbook.sheet_names
-                    if (table := _sheet_table(workbook.get_sheet_by_name(name))) is not None]
+            for name in workbook.sheet_names:
+                sheet = workbook.get_sheet_by_name(name)
+                if sheet.height > config.EXCEL_MAX_ROWS:
+                    raise too_many_sheet_rows(name, sheet.height)
+                rows += sheet.height
+                if rows > config.MAX_ROWS:
+                    raise too_many_rows(rows)
+                if (table := _sheet_table(sheet)) is not None:
+                    tables.append(table)
+                del sheet
+        return tables
     except UnreadableFile:
         raise
     except Exception as exc:  # calamine raises several unrelated types for broken files
@@ -349,6 +338,8 @@ def read_csv_table(path: Path, head_only: bool = False) -> Table | None:
     skip = match.row_index + match.header_rows
     if head_only:
         return Table(match.kind, None, pd.DataFrame())
+    if (lines := count_lines(path)) > config.MAX_ROWS:
+        raise too_many_rows(lines, "行（按换行计）")
     cols = sorted(match.columns)
     width = max(max(cols) + 1, max((len(r) for r in head_rows[skip:]), default=0))
     read_cols = sorted(set(cols) | set(range(min(LEAD_COLUMNS, width))))
