@@ -14,7 +14,8 @@ from __future__ import annotations
 import csv
 import gc
 import io
-from collections.abc import Iterator, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ JSON_LINES_SUFFIXES = {".jsonl", ".ndjson"}
 SUPPORTED_SUFFIXES = EXCEL_SUFFIXES | TEXT_SUFFIXES | JSON_LINES_SUFFIXES
 HEADER_SEARCH_ROWS = 25
 LEAD_COLUMNS = 4
+BLOCK_ROWS = 50_000
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
@@ -158,14 +160,23 @@ def _drop_non_data(frame: pd.DataFrame, mapped: list[int], header_keys: set[str]
     return frame.loc[keep, [*mapped, "_row"]].reset_index(drop=True)
 
 
-def _column(values: np.ndarray) -> pd.Series:
-    """A column of cells: Arrow strings when it holds only text (empty cells missing), so that
-    normalising runs in Arrow's kernels; Python objects when numbers or dates are mixed in."""
+def _column(chunks: list[pa.Array | np.ndarray]) -> pd.Series:
+    """A column of cells from its blocks (see ``_column_chunk``): Arrow strings when it holds only
+    text (empty cells missing), so that normalising runs in Arrow's kernels; Python objects when
+    numbers or dates are mixed in."""
+    if all(isinstance(chunk, pa.Array) for chunk in chunks):
+        return _text_column(pa.concat_arrays(chunks) if chunks else pa.array([], pa.string()))
+    values = np.concatenate([c.to_numpy(zero_copy_only=False) if isinstance(c, pa.Array) else c for c in chunks])
+    cells = pd.Series(values, dtype=object).map(lambda v: strip_controls(v) if isinstance(v, str) else v)
+    return cells.replace("", None)
+
+
+def _column_chunk(values: np.ndarray) -> pa.Array | np.ndarray:
+    """A block of a column: compact Arrow text when it is all text, else the cells themselves."""
     try:
-        return _text_column(pa.array(values, type=pa.string(), from_pandas=True))
+        return pa.array(values, type=pa.string(), from_pandas=True)
     except (pa.ArrowTypeError, pa.ArrowInvalid):
-        cells = pd.Series(values, dtype=object).map(lambda v: strip_controls(v) if isinstance(v, str) else v)
-        return cells.replace("", None)
+        return values.copy()  # not a view, which would keep the block's every cell alive
 
 
 def _text_column(array: pa.Array) -> pd.Series:
@@ -197,16 +208,25 @@ def table_from_rows(rows: list[list[Any]], sheet: str | None, first_row_number: 
     if match is None:
         return None
     start = match.row_index + match.header_rows
-    width = max(max(match.columns) + 1, LEAD_COLUMNS)
-    body = rows[start:]
-    width = max(width, max(map(len, body), default=0))
-    if min(map(len, body), default=width) < width:
-        body = [r + [None] * (width - len(r)) if len(r) < width else r for r in body]
-    grid = np.empty((len(body), width), dtype=object)  # rows → columns in C (Arrow takes ndarray columns 4x faster than tuples)
-    if body:
-        grid[:] = body
-    frame = pd.DataFrame({c: _column(grid[:, c]) for c in _kept_columns(match)})
-    return _table(match, sheet, frame, first_row_number + start)
+    return _table(match, sheet, _frame_from_blocks([rows[start:]], match), first_row_number + start)
+
+
+def _frame_from_blocks(blocks: Iterable[list[list[Any]]], match: HeaderMatch) -> pd.DataFrame:
+    """The kept columns of data rows that come in blocks; each block becomes compact columns before
+    the next is read, so a big sheet is never all Python objects at once."""
+    kept = _kept_columns(match)
+    chunks: dict[int, list[pa.Array | np.ndarray]] = {c: [] for c in kept}
+    for body in blocks:
+        width = max(max(kept) + 1, max(map(len, body), default=0))
+        if min(map(len, body), default=width) < width:
+            body = [r + [None] * (width - len(r)) if len(r) < width else r for r in body]
+        grid = np.empty((len(body), width), dtype=object)  # rows → columns in C (Arrow takes ndarray columns 4x faster than tuples)
+        if body:
+            grid[:] = body
+        for c in kept:
+            chunks[c].append(_column_chunk(grid[:, c]))
+        del body, grid
+    return pd.DataFrame({c: _column(chunks.pop(c)) for c in kept})
 
 
 
@@ -227,14 +247,22 @@ def _check_encrypted(path: Path, head: bytes) -> None:
         raise UnreadableFile("文件设有打开密码，无法读取：请在 Excel 中取消密码（文件→信息→保护工作簿）后另存再导入")
 
 
-def _fill_merged(rows: list[list[Any]], ranges: list[tuple[tuple[int, int], tuple[int, int]]], start: tuple[int, int]) -> None:
-    """A merged range means its value for every cell it covers, as a person reading the sheet takes it."""
+def _fill_merged(rows: list[list[Any]], ranges: list[tuple[tuple[int, int], tuple[int, int]]], start: tuple[int, int],
+                 anchors: dict[tuple[int, int], Any] | None = None) -> None:
+    """A merged range means its value for every cell it covers, as a person reading the sheet takes it.
+
+    ``rows`` may be one block of a sheet, ``start`` the sheet position of its first cell;
+    ``anchors`` carries the value of a range that began in an earlier block to the later ones."""
+    anchors = {} if anchors is None else anchors
     for (r0, c0), (r1, c1) in ranges:
+        key = (r0, c0)
         r0, r1, c0, c1 = r0 - start[0], r1 - start[0], c0 - start[1], c1 - start[1]
-        if r0 < 0 or c0 < 0 or r0 >= len(rows) or c0 >= len(rows[r0]):
+        if 0 <= r0 < len(rows) and 0 <= c0 < len(rows[r0]):
+            anchors[key] = rows[r0][c0]
+        if key not in anchors or r1 < 0 or r0 >= len(rows) or c0 < 0:
             continue
-        value = rows[r0][c0]
-        for r in range(r0, min(r1, len(rows) - 1) + 1):
+        value = anchors[key]
+        for r in range(max(r0, 0), min(r1, len(rows) - 1) + 1):
             row = rows[r]
             if len(row) <= c1:
                 row.extend([""] * (c1 + 1 - len(row)))
@@ -259,16 +287,28 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _sheet_rows(sheet: python_calamine.CalamineSheet) -> list[list[Any]]:
-    """A sheet's rows as Python values, merged cells filled."""
-    rows = sheet.to_python()
-    _fill_merged(rows, sheet.merged_cell_ranges or [], sheet.start or (0, 0))
-    return rows
-
-
 def _sheet_table(sheet: python_calamine.CalamineSheet) -> Table | None:
-    first_row_number = sheet.start[0] + 1 if sheet.start else 1
-    return table_from_rows(_sheet_rows(sheet), sheet.name, first_row_number)
+    """A sheet's header found in its first rows, then its data rows read in blocks, merged cells filled."""
+    start = sheet.start or (0, 0)
+    ranges = sheet.merged_cell_ranges or []
+    anchors: dict[tuple[int, int], Any] = {}
+    rows = itertools.islice(sheet.iter_rows(), start[0], None)  # it yields the empty rows above the table too
+    head = list(itertools.islice(rows, HEADER_SEARCH_ROWS + 1))
+    _fill_merged(head, ranges, start, anchors)
+    match = find_header(head)
+    if match is None:
+        return None
+    first = match.row_index + match.header_rows
+
+    def blocks() -> Iterator[list[list[Any]]]:
+        yield head[first:]
+        at = start[0] + len(head)
+        while block := list(itertools.islice(rows, BLOCK_ROWS)):
+            _fill_merged(block, ranges, (at, start[1]), anchors)
+            at += len(block)
+            yield block
+
+    return _table(match, sheet.name, _frame_from_blocks(blocks(), match), start[0] + 1 + first)
 
 
 def read_excel_tables(path: Path) -> list[Table]:
