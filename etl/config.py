@@ -54,8 +54,12 @@ MAX_UNZIPPED_BYTES = int(os.environ.get("ONENET_MAX_UNZIPPED_BYTES", 4 * 1024**3
 MAX_ZIP_RATIO = 200
 EXCEL_MAX_ROWS = 1_048_576
 """Rows of one sheet in Excel; a sheet claiming more was not written by Excel and is refused."""
-MAX_ROWS = int(os.environ.get("ONENET_MAX_ROWS", 2_000_000))
-"""Rows of one file (all sheets together) read at most; larger files are refused with a request to split them."""
+MAX_ROWS = int(os.environ.get("ONENET_MAX_ROWS", 500_000))
+"""Rows of one file (all sheets together, header rows included) read at most; a larger file is refused
+with a request to split it.  With MAX_CELLS it keeps the peak memory of a load under 1 GB
+(benchmarks/bench_file_memory.py)."""
+MAX_CELLS = int(os.environ.get("ONENET_MAX_CELLS", 6_000_000))
+"""Cells of one file read at most: the filled cells of a workbook's sheets, a CSV's lines times the columns read."""
 
 
 def database_url(explicit: str | None = None) -> str:

@@ -20,7 +20,7 @@ from etl import config
 CHUNK = 1 << 20
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, …, file name length, extra field length
 _WORKSHEET = re.compile(r"xl/worksheets/[^/]+\.xml$", re.IGNORECASE)
-_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s>/]")
+_PREFIXED_TAGS = re.compile(rb"<[A-Za-z_][\w.-]*:(row|c)[\s>/]")
 _TAG_TAIL = 64  # bytes kept from the end of a piece, so that a row tag cut in two is counted once
 
 
@@ -32,6 +32,12 @@ def too_many_rows(rows: int, counted_as: str = "行") -> UnreadableFile:
     limit = config.MAX_ROWS
     return UnreadableFile(f"文件超过单个文件 {limit:,} 行的上限（已读到 {rows:,} {counted_as}）：请按街道或日期拆分为"
                           f"多个文件，每个不超过 {limit:,} 行，再分别导入")
+
+
+def too_many_cells(cells: int) -> UnreadableFile:
+    limit = config.MAX_CELLS
+    return UnreadableFile(f"文件超过单个文件 {limit:,} 个单元格的上限（已读到 {cells:,} 个）：请删去不需要导入的列，"
+                          "或按街道或日期拆分为多个文件，再分别导入")
 
 
 def too_many_sheet_rows(sheet: str, rows: int) -> UnreadableFile:
@@ -55,25 +61,28 @@ def guard_zip(path: Path) -> None:
             )
     if declared > config.MAX_UNZIPPED_BYTES:
         raise _too_big()
-    inflated = rows = 0
+    inflated = rows = cells = 0
     with path.open("rb") as raw:
         for info in entries:
             sheet = bool(_WORKSHEET.match(info.filename))
-            size, sheet_rows = _inflate(raw, info, config.MAX_UNZIPPED_BYTES - inflated, sheet)
+            size, sheet_rows, sheet_cells = _inflate(raw, info, config.MAX_UNZIPPED_BYTES - inflated, sheet)
             inflated += size
             if sheet_rows > config.EXCEL_MAX_ROWS:
                 raise too_many_sheet_rows(info.filename, sheet_rows)
             rows += sheet_rows
+            cells += sheet_cells
             if rows > config.MAX_ROWS:
                 raise too_many_rows(rows)
+            if cells > config.MAX_CELLS:
+                raise too_many_cells(cells)
 
 
 def _too_big() -> UnreadableFile:
     return UnreadableFile(f"解压后超过 {config.MAX_UNZIPPED_BYTES / 1024**2:,.0f} MB，已拒绝读取；请拆分文件后导入")
 
 
-def _inflate(raw: BinaryIO, info: zipfile.ZipInfo, budget: int, count_rows: bool) -> tuple[int, int]:
-    """Bytes an entry really inflates to, and its worksheet rows; refused past ``budget`` or its declared size."""
+def _inflate(raw: BinaryIO, info: zipfile.ZipInfo, budget: int, count_rows: bool) -> tuple[int, int, int]:
+    """Bytes an entry really inflates to, and its worksheet rows and cells; refused past ``budget`` or its declared size."""
     raw.seek(info.header_offset)
     signature, name_length, extra_length = _LOCAL_HEADER.unpack(raw.read(_LOCAL_HEADER.size))
     if signature != b"PK\x03\x04":
@@ -85,7 +94,7 @@ def _inflate(raw: BinaryIO, info: zipfile.ZipInfo, budget: int, count_rows: bool
         raise UnreadableFile(f"文件使用了不支持的压缩方式（{info.filename}）：请用 Excel 打开后另存为 .xlsx 再导入")
     else:
         inflater = None
-    left, produced, rows, tail = info.compress_size, 0, 0, b""
+    left, produced, rows, cells, tail = info.compress_size, 0, 0, 0, b""
     while left > 0 and not (inflater and inflater.eof):
         piece = raw.read(min(CHUNK, left))
         if not piece:
@@ -105,9 +114,20 @@ def _inflate(raw: BinaryIO, info: zipfile.ZipInfo, budget: int, count_rows: bool
                                      "已拒绝读取：请从原系统重新导出")
             if count_rows:
                 text = tail + data
-                rows += len(_ROW_TAG.findall(text)) - len(_ROW_TAG.findall(tail))
-                tail = text[-_TAG_TAIL:]
-    return produced, rows
+                new_rows, new_cells = _tags(text)
+                old_rows, old_cells = _tags(tail)
+                rows, cells, tail = rows + new_rows - old_rows, cells + new_cells - old_cells, text[-_TAG_TAIL:]
+    return produced, rows, cells
+
+
+def _tags(xml: bytes) -> tuple[int, int]:
+    """Row and cell elements in a piece of worksheet XML (``<row …>``, ``<c …>``, or with a namespace prefix)."""
+    rows = xml.count(b"<row ") + xml.count(b"<row>")
+    cells = xml.count(b"<c ") + xml.count(b"<c>")
+    if b":row" in xml or b":c " in xml:
+        for tag in _PREFIXED_TAGS.findall(xml):
+            rows, cells = (rows + 1, cells) if tag == b"row" else (rows, cells + 1)
+    return rows, cells
 
 
 def count_lines(path: Path) -> int:

@@ -29,7 +29,7 @@ import pyarrow.csv as pa_csv
 import python_calamine
 
 from etl import config
-from etl.guards import UnreadableFile, count_lines, guard_zip, too_many_rows, too_many_sheet_rows
+from etl.guards import UnreadableFile, count_lines, guard_zip, too_many_cells, too_many_rows, too_many_sheet_rows
 from etl.text import clean_scalar, header_key, strip_controls, strip_controls_arrow, strip_controls_column
 from schemas import sources as S
 
@@ -319,7 +319,7 @@ def read_excel_tables(path: Path) -> list[Table]:
         guard_zip(path)
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
-        tables, rows = [], 0
+        tables, rows, cells = [], 0, 0
         with gc_paused():
             for name in workbook.sheet_names:
                 sheet = workbook.get_sheet_by_name(name)
@@ -328,6 +328,9 @@ def read_excel_tables(path: Path) -> list[Table]:
                 rows += sheet.height
                 if rows > config.MAX_ROWS:
                     raise too_many_rows(rows)
+                cells += sheet.height * sheet.width
+                if cells > config.MAX_CELLS:  # formats without a count while inflating (.xls, .ods)
+                    raise too_many_cells(cells)
                 if (table := _sheet_table(sheet)) is not None:
                     tables.append(table)
                 del sheet
@@ -383,6 +386,8 @@ def read_csv_table(path: Path, head_only: bool = False) -> Table | None:
     cols = sorted(match.columns)
     width = max(max(cols) + 1, max((len(r) for r in head_rows[skip:]), default=0))
     read_cols = sorted(set(cols) | set(range(min(LEAD_COLUMNS, width))))
+    if lines * len(read_cols) > config.MAX_CELLS:
+        raise too_many_cells(lines * len(read_cols))
     frame = _read_csv_arrow(path, encoding, delimiter, skip, read_cols)
     if frame is None:
         try:

@@ -608,7 +608,7 @@ def test_a_file_over_the_row_cap_is_refused_naming_it_and_asking_to_split(db_url
     monkeypatch.setattr(config, "MAX_ROWS", 100)
     at_cap, over = tmp_path / f"整好.{fmt}", tmp_path / f"太多行.{fmt}"
     write = (lambda p, rows: write_csv(p, rows)) if fmt == "csv" else _write_staff_xlsx
-    write(at_cap, _staff_rows(99))
+    write(at_cap, _staff_rows(99))  # 100 rows with the header
     write(over, _staff_rows(150))
     divisions = write_csv(tmp_path / "区划.csv", [["代码", "名称", "级别", "上级代码"], [messy.NJXL, "南京西路街道", "街道", "310106"]])
     engine = make_engine(db_url)
@@ -644,3 +644,16 @@ def test_a_sheet_over_excels_row_limit_is_refused(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(config, "MAX_ROWS", 10_000_000)
     with pytest.raises(UnreadableFile, match=r"1,048,576.*请拆分"):
         read_tables(hostile)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_file_over_the_cell_cap_is_refused_asking_to_drop_columns_or_split(tmp_path: Path, fmt: str,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(config, "MAX_CELLS", 300)
+    path = tmp_path / f"宽.{fmt}"
+    rows = _staff_rows(99)  # 100 rows of 4 columns
+    write_csv(path, rows) if fmt == "csv" else _write_staff_xlsx(path, rows)
+    with pytest.raises(UnreadableFile, match=r"300 个单元格.*拆分"):
+        read_tables(path)
+    monkeypatch.setattr(config, "MAX_CELLS", 400)
+    assert len(only(read_tables(path)).frame) == 99
