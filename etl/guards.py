@@ -41,7 +41,7 @@ def too_many_cells(cells: int) -> UnreadableFile:
 
 
 def too_many_sheet_rows(sheet: str, rows: int) -> UnreadableFile:
-    return UnreadableFile(f"工作表 {sheet} 有 {rows:,} 行，超过 Excel 每个工作表 {config.EXCEL_MAX_ROWS:,} 行的上限，"
+    return UnreadableFile(f"工作表 {sheet} 至少有 {rows:,} 行，超过 Excel 每个工作表 {config.EXCEL_MAX_ROWS:,} 行的上限，"
                           "文件不是 Excel 保存的或已被篡改：请拆分为多个文件后导入")
 
 
@@ -65,24 +65,18 @@ def guard_zip(path: Path) -> None:
     with path.open("rb") as raw:
         for info in entries:
             sheet = bool(_WORKSHEET.match(info.filename))
-            size, sheet_rows, sheet_cells = _inflate(raw, info, config.MAX_UNZIPPED_BYTES - inflated, sheet)
+            size, rows, cells = _inflate(raw, info, config.MAX_UNZIPPED_BYTES - inflated, sheet, rows, cells)
             inflated += size
-            if sheet_rows > config.EXCEL_MAX_ROWS:
-                raise too_many_sheet_rows(info.filename, sheet_rows)
-            rows += sheet_rows
-            cells += sheet_cells
-            if rows > config.MAX_ROWS:
-                raise too_many_rows(rows)
-            if cells > config.MAX_CELLS:
-                raise too_many_cells(cells)
 
 
 def _too_big() -> UnreadableFile:
     return UnreadableFile(f"解压后超过 {config.MAX_UNZIPPED_BYTES / 1024**2:,.0f} MB，已拒绝读取；请拆分文件后导入")
 
 
-def _inflate(raw: BinaryIO, info: zipfile.ZipInfo, budget: int, count_rows: bool) -> tuple[int, int, int]:
-    """Bytes an entry really inflates to, and its worksheet rows and cells; refused past ``budget`` or its declared size."""
+def _inflate(raw: BinaryIO, info: zipfile.ZipInfo, budget: int, count_rows: bool,
+             rows_before: int, cells_before: int) -> tuple[int, int, int]:
+    """Bytes an entry really inflates to, and the file's worksheet rows and cells with its own; refused
+    as soon as a limit is passed: ``budget`` bytes, its declared size, Excel's rows, the row and cell caps."""
     raw.seek(info.header_offset)
     signature, name_length, extra_length = _LOCAL_HEADER.unpack(raw.read(_LOCAL_HEADER.size))
     if signature != b"PK\x03\x04":
@@ -94,7 +88,7 @@ def _inflate(raw: BinaryIO, info: zipfile.ZipInfo, budget: int, count_rows: bool
         raise UnreadableFile(f"文件使用了不支持的压缩方式（{info.filename}）：请用 Excel 打开后另存为 .xlsx 再导入")
     else:
         inflater = None
-    left, produced, rows, cells, tail = info.compress_size, 0, 0, 0, b""
+    left, produced, rows, cells, tail = info.compress_size, 0, rows_before, cells_before, b""
     while left > 0 and not (inflater and inflater.eof):
         piece = raw.read(min(CHUNK, left))
         if not piece:
@@ -117,6 +111,12 @@ def _inflate(raw: BinaryIO, info: zipfile.ZipInfo, budget: int, count_rows: bool
                 new_rows, new_cells = _tags(text)
                 old_rows, old_cells = _tags(tail)
                 rows, cells, tail = rows + new_rows - old_rows, cells + new_cells - old_cells, text[-_TAG_TAIL:]
+                if rows - rows_before > config.EXCEL_MAX_ROWS:
+                    raise too_many_sheet_rows(info.filename, rows - rows_before)
+                if rows > config.MAX_ROWS:
+                    raise too_many_rows(rows)
+                if cells > config.MAX_CELLS:
+                    raise too_many_cells(cells)
     return produced, rows, cells
 
 
