@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("ONENET_SECRET", "benchmark-secret")
+os.environ.setdefault("ONENET_SECRET", "benchmark-secret-of-32-bytes-or-more")
 
 from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("ONENET_SECRET", "benchmark-secret")
+os.environ.setdefault("ONENET_SECRET", "benchmark-secret-of-32-bytes-or-more")
 
 from etl.democity.generator import generate  # noqa: E402
 from etl.pipeline import Ingestor  # noqa: E402

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("ONENET_SECRET", "benchmark-secret")
+os.environ.setdefault("ONENET_SECRET", "benchmark-secret-of-32-bytes-or-more")
 
 DAY = date(2020, 2, 28)
 

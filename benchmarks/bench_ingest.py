@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("ONENET_SECRET", "benchmark-secret")
+os.environ.setdefault("ONENET_SECRET", "benchmark-secret-of-32-bytes-or-more")
 
 from etl.normalise import ric_check_chars  # noqa: E402
 from etl.pipeline import Ingestor  # noqa: E402

@@ -45,10 +45,21 @@ CITY_NAME = "上海市"
 # The dashboard's map needs no tiles; a tile server may be set ({z}/{x}/{y} raster URL), e.g. the city's own.
 MAP_TILE_URL = os.environ.get("ONENET_TILE_URL") or None
 
-# Guards for hostile or broken input files.
+MIN_SECRET_BYTES = 32
+
+# Guards for hostile or broken input files (docs/sources.md, "Limits").
 MAX_FILE_BYTES = 2 * 1024**3
-MAX_UNZIPPED_BYTES = 4 * 1024**3
+MAX_UNZIPPED_BYTES = int(os.environ.get("ONENET_MAX_UNZIPPED_BYTES", 4 * 1024**3))
+"""Bytes a workbook may inflate to, counted while inflating (a zip entry's declared size can lie)."""
 MAX_ZIP_RATIO = 200
+EXCEL_MAX_ROWS = 1_048_576
+"""Rows of one sheet in Excel; a sheet claiming more was not written by Excel and is refused."""
+MAX_ROWS = int(os.environ.get("ONENET_MAX_ROWS", 500_000))
+"""Rows of one file (all sheets together, header rows included) read at most; a larger file is refused
+with a request to split it.  With MAX_CELLS it keeps the peak memory of a load under 1 GB
+(benchmarks/bench_file_memory.py)."""
+MAX_CELLS = int(os.environ.get("ONENET_MAX_CELLS", 6_000_000))
+"""Cells of one file read at most: the filled cells of a workbook's sheets, a CSV's lines times the columns read."""
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -61,20 +72,35 @@ def database_url(explicit: str | None = None) -> str:
     return f"sqlite:///{DEFAULT_DB_PATH}"
 
 
+class WeakSecret(RuntimeError):
+    """The configured secret is too short to key the resident-ID hashes and the intake tokens."""
+
+
 def installation_secret() -> bytes:
     """The per-installation HMAC key for resident IDs, kept outside the database.
 
     $ONENET_SECRET wins; otherwise a random key is created once in data/secret.key (mode 0600).
     Losing the key makes stored hashes unmatchable with new input, so back it up with the DB.
+    A key shorter than MIN_SECRET_BYTES is refused: a short one can be guessed, and with it every
+    stored ID hash can be matched against the few hundred million possible ID numbers.
     """
     if os.environ.get("ONENET_SECRET"):
-        return os.environ["ONENET_SECRET"].encode()
+        return _strong(os.environ["ONENET_SECRET"].encode(), "$ONENET_SECRET")
     if not SECRET_PATH.exists():
         SECRET_PATH.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(SECRET_PATH, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32))
-    return SECRET_PATH.read_text().strip().encode()
+    return _strong(SECRET_PATH.read_text().strip().encode(), str(SECRET_PATH))
+
+
+def _strong(secret: bytes, where: str) -> bytes:
+    if len(secret) < MIN_SECRET_BYTES:
+        raise WeakSecret(
+            f"the secret in {where} is {len(secret)} bytes; at least {MIN_SECRET_BYTES} are required. "
+            'Make one with: python -c "import secrets; print(secrets.token_hex(32))"'
+        )
+    return secret
 
 
 def local_now() -> datetime:

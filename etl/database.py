@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import csv
 import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,8 +23,33 @@ def make_engine(url: str | None = None) -> Engine:
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
+        _private_sqlite_file(engine.url.database)
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _private_sqlite_file(database: str | None) -> None:
+    """The database holds names and phone numbers: its file is readable by its owner only (0600).
+
+    The file is created here before SQLite opens it, because SQLite would create it 0644 (under
+    the usual umask); SQLite gives the -wal and -shm files the mode of the database file.  An
+    existing file readable by others is tightened.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.is_dir():
+        return  # SQLite will say the folder is missing
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    for member in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            if member.stat().st_mode & 0o077:
+                member.chmod(0o600)
+        except OSError:  # absent, or owned by another account: SQLite's own error, if any, says more
+            pass
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from etl.text import header_key
+from etl.text import header_key, strip_controls_column
 from etl.read import Table, UnreadableFile, check_file, detect_encoding, no_header_found, table_from_rows
 from schemas import sources as S
 
@@ -26,7 +26,8 @@ def field_lookup(fields: tuple[S.Field, ...]) -> dict[str, str]:
 def records_table(kind: S.SourceKind, records: list[dict[str, Any]], rows: list[int], sheet: str | None) -> Table:
     """Records keyed by canonical field name → a ``Table`` as the readers make them (raw text cells)."""
     names = [f.name for f in kind.fields if any(f.name in r for r in records)]
-    frame = pd.DataFrame({n: pd.Series([r.get(n) for r in records], dtype="string[pyarrow]") for n in names})
+    frame = pd.DataFrame({n: strip_controls_column(pd.Series([r.get(n) for r in records], dtype="string[pyarrow]"))
+                          for n in names})
     frame["_row"] = rows
     return Table(kind, sheet, frame, {n: kind.field(n).header for n in names})
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import csv
 import gc
 import io
-import zipfile
-from collections.abc import Iterator, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +29,8 @@ import pyarrow.csv as pa_csv
 import python_calamine
 
 from etl import config
-from etl.text import clean_scalar, header_key
+from etl.guards import UnreadableFile, count_lines, guard_zip, too_many_cells, too_many_rows, too_many_sheet_rows
+from etl.text import clean_scalar, header_key, strip_controls, strip_controls_arrow, strip_controls_column
 from schemas import sources as S
 
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
@@ -38,11 +39,8 @@ JSON_LINES_SUFFIXES = {".jsonl", ".ndjson"}
 SUPPORTED_SUFFIXES = EXCEL_SUFFIXES | TEXT_SUFFIXES | JSON_LINES_SUFFIXES
 HEADER_SEARCH_ROWS = 25
 LEAD_COLUMNS = 4
+BLOCK_ROWS = 50_000
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-
-
-class UnreadableFile(Exception):
-    """The file cannot be read at all; the message says why and what to do."""
 
 
 @dataclass
@@ -162,17 +160,28 @@ def _drop_non_data(frame: pd.DataFrame, mapped: list[int], header_keys: set[str]
     return frame.loc[keep, [*mapped, "_row"]].reset_index(drop=True)
 
 
-def _column(values: np.ndarray) -> pd.Series:
-    """A column of cells: Arrow strings when it holds only text (empty cells missing), so that
-    normalising runs in Arrow's kernels; Python objects when numbers or dates are mixed in."""
+def _column(chunks: list[pa.Array | np.ndarray]) -> pd.Series:
+    """A column of cells from its blocks (see ``_column_chunk``): Arrow strings when it holds only
+    text (empty cells missing), so that normalising runs in Arrow's kernels; Python objects when
+    numbers or dates are mixed in."""
+    if all(isinstance(chunk, pa.Array) for chunk in chunks):
+        return _text_column(pa.concat_arrays(chunks) if chunks else pa.array([], pa.string()))
+    values = np.concatenate([c.to_numpy(zero_copy_only=False) if isinstance(c, pa.Array) else c for c in chunks])
+    cells = pd.Series(values, dtype=object).map(lambda v: strip_controls(v) if isinstance(v, str) else v)
+    return cells.replace("", None)
+
+
+def _column_chunk(values: np.ndarray) -> pa.Array | np.ndarray:
+    """A block of a column: compact Arrow text when it is all text, else the cells themselves."""
     try:
-        return _text_column(pa.array(values, type=pa.string(), from_pandas=True))
+        return pa.array(values, type=pa.string(), from_pandas=True)
     except (pa.ArrowTypeError, pa.ArrowInvalid):
-        return pd.Series(values, dtype=object).replace("", None)
+        return values.copy()  # not a view, which would keep the block's every cell alive
 
 
 def _text_column(array: pa.Array) -> pd.Series:
-    """Arrow text cells as a column, empty cells missing."""
+    """Arrow text cells as a column, control characters removed, empty cells missing."""
+    array = strip_controls_arrow(array)
     array = pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
     return pd.Series(pd.arrays.ArrowStringArray(array), dtype="string[pyarrow]")
 
@@ -199,37 +208,29 @@ def table_from_rows(rows: list[list[Any]], sheet: str | None, first_row_number: 
     if match is None:
         return None
     start = match.row_index + match.header_rows
-    width = max(max(match.columns) + 1, LEAD_COLUMNS)
-    body = rows[start:]
-    width = max(width, max(map(len, body), default=0))
-    if min(map(len, body), default=width) < width:
-        body = [r + [None] * (width - len(r)) if len(r) < width else r for r in body]
-    grid = np.empty((len(body), width), dtype=object)  # rows → columns in C (Arrow takes ndarray columns 4x faster than tuples)
-    if body:
-        grid[:] = body
-    frame = pd.DataFrame({c: _column(grid[:, c]) for c in _kept_columns(match)})
-    return _table(match, sheet, frame, first_row_number + start)
+    return _table(match, sheet, _frame_from_blocks([rows[start:]], match), first_row_number + start)
+
+
+def _frame_from_blocks(blocks: Iterable[list[list[Any]]], match: HeaderMatch) -> pd.DataFrame:
+    """The kept columns of data rows that come in blocks; each block becomes compact columns before
+    the next is read, so a big sheet is never all Python objects at once."""
+    kept = _kept_columns(match)
+    chunks: dict[int, list[pa.Array | np.ndarray]] = {c: [] for c in kept}
+    for body in blocks:
+        width = max(max(kept) + 1, max(map(len, body), default=0))
+        if min(map(len, body), default=width) < width:
+            body = [r + [None] * (width - len(r)) if len(r) < width else r for r in body]
+        grid = np.empty((len(body), width), dtype=object)  # rows → columns in C (Arrow takes ndarray columns 4x faster than tuples)
+        if body:
+            grid[:] = body
+        for c in kept:
+            chunks[c].append(_column_chunk(grid[:, c]))
+        del body, grid
+    return pd.DataFrame({c: _column(chunks.pop(c)) for c in kept})
 
 
 
 # --- file formats ---------------------------------------------------------------------------
-
-
-def _guard_zip(path: Path) -> None:
-    """Refuse zip bombs before any XML parser sees the archive."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            total = 0
-            for info in archive.infolist():
-                total += info.file_size
-                if info.compress_size and info.file_size / info.compress_size > config.MAX_ZIP_RATIO and info.file_size > 50 * 1024**2:
-                    raise UnreadableFile(
-                        f"压缩比异常（{info.filename} 解压后 {info.file_size / 1024**2:.0f} MB），疑似 zip 炸弹，已拒绝读取；请从原系统重新导出"
-                    )
-            if total > config.MAX_UNZIPPED_BYTES:
-                raise UnreadableFile(f"解压后超过 {config.MAX_UNZIPPED_BYTES / 1024**3:.0f} GB，已拒绝读取；请拆分文件")
-    except zipfile.BadZipFile as exc:
-        raise UnreadableFile("文件已损坏，不是有效的 Excel 文件：请从原系统重新导出或另存为 .xlsx") from exc
 
 
 def _check_encrypted(path: Path, head: bytes) -> None:
@@ -246,14 +247,22 @@ def _check_encrypted(path: Path, head: bytes) -> None:
         raise UnreadableFile("文件设有打开密码，无法读取：请在 Excel 中取消密码（文件→信息→保护工作簿）后另存再导入")
 
 
-def _fill_merged(rows: list[list[Any]], ranges: list[tuple[tuple[int, int], tuple[int, int]]], start: tuple[int, int]) -> None:
-    """A merged range means its value for every cell it covers, as a person reading the sheet takes it."""
+def _fill_merged(rows: list[list[Any]], ranges: list[tuple[tuple[int, int], tuple[int, int]]], start: tuple[int, int],
+                 anchors: dict[tuple[int, int], Any] | None = None) -> None:
+    """A merged range means its value for every cell it covers, as a person reading the sheet takes it.
+
+    ``rows`` may be one block of a sheet, ``start`` the sheet position of its first cell;
+    ``anchors`` carries the value of a range that began in an earlier block to the later ones."""
+    anchors = {} if anchors is None else anchors
     for (r0, c0), (r1, c1) in ranges:
+        key = (r0, c0)
         r0, r1, c0, c1 = r0 - start[0], r1 - start[0], c0 - start[1], c1 - start[1]
-        if r0 < 0 or c0 < 0 or r0 >= len(rows) or c0 >= len(rows[r0]):
+        if 0 <= r0 < len(rows) and 0 <= c0 < len(rows[r0]):
+            anchors[key] = rows[r0][c0]
+        if key not in anchors or r1 < 0 or r0 >= len(rows) or c0 < 0:
             continue
-        value = rows[r0][c0]
-        for r in range(r0, min(r1, len(rows) - 1) + 1):
+        value = anchors[key]
+        for r in range(max(r0, 0), min(r1, len(rows) - 1) + 1):
             row = rows[r]
             if len(row) <= c1:
                 row.extend([""] * (c1 + 1 - len(row)))
@@ -278,16 +287,28 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _sheet_rows(sheet: python_calamine.CalamineSheet) -> list[list[Any]]:
-    """A sheet's rows as Python values, merged cells filled."""
-    rows = sheet.to_python()
-    _fill_merged(rows, sheet.merged_cell_ranges or [], sheet.start or (0, 0))
-    return rows
-
-
 def _sheet_table(sheet: python_calamine.CalamineSheet) -> Table | None:
-    first_row_number = sheet.start[0] + 1 if sheet.start else 1
-    return table_from_rows(_sheet_rows(sheet), sheet.name, first_row_number)
+    """A sheet's header found in its first rows, then its data rows read in blocks, merged cells filled."""
+    start = sheet.start or (0, 0)
+    ranges = sheet.merged_cell_ranges or []
+    anchors: dict[tuple[int, int], Any] = {}
+    rows = itertools.islice(sheet.iter_rows(), start[0], None)  # it yields the empty rows above the table too
+    head = list(itertools.islice(rows, HEADER_SEARCH_ROWS + 1))
+    _fill_merged(head, ranges, start, anchors)
+    match = find_header(head)
+    if match is None:
+        return None
+    first = match.row_index + match.header_rows
+
+    def blocks() -> Iterator[list[list[Any]]]:
+        yield head[first:]
+        at = start[0] + len(head)
+        while block := list(itertools.islice(rows, BLOCK_ROWS)):
+            _fill_merged(block, ranges, (at, start[1]), anchors)
+            at += len(block)
+            yield block
+
+    return _table(match, sheet.name, _frame_from_blocks(blocks(), match), start[0] + 1 + first)
 
 
 def read_excel_tables(path: Path) -> list[Table]:
@@ -295,12 +316,25 @@ def read_excel_tables(path: Path) -> list[Table]:
     head = path.open("rb").read(8)
     _check_encrypted(path, head)
     if head.startswith(b"PK"):
-        _guard_zip(path)
+        guard_zip(path)
     try:
         workbook = python_calamine.CalamineWorkbook.from_path(str(path))
+        tables, rows, cells = [], 0, 0
         with gc_paused():
-            return [table for name in workbook.sheet_names
-                    if (table := _sheet_table(workbook.get_sheet_by_name(name))) is not None]
+            for name in workbook.sheet_names:
+                sheet = workbook.get_sheet_by_name(name)
+                if sheet.height > config.EXCEL_MAX_ROWS:
+                    raise too_many_sheet_rows(name, sheet.height)
+                rows += sheet.height
+                if rows > config.MAX_ROWS:
+                    raise too_many_rows(rows)
+                cells += sheet.height * sheet.width
+                if cells > config.MAX_CELLS:  # formats without a count while inflating (.xls, .ods)
+                    raise too_many_cells(cells)
+                if (table := _sheet_table(sheet)) is not None:
+                    tables.append(table)
+                del sheet
+        return tables
     except UnreadableFile:
         raise
     except Exception as exc:  # calamine raises several unrelated types for broken files
@@ -319,13 +353,18 @@ def detect_encoding(sample: bytes) -> str:
         return "gb18030"
 
 
+def _looks_binary(head: bytes) -> bool:
+    """NUL bytes as one byte in twenty or more mean a binary file (or UTF-16); a stray NUL in a cell does not."""
+    return head.count(b"\x00") > max(8, len(head) // 20)
+
+
 def read_csv_table(path: Path, head_only: bool = False) -> Table | None:
     """A CSV (UTF-8, UTF-8 with BOM, GBK/GB18030), comma, tab or semicolon separated."""
     with path.open("rb") as fh:
         sample = fh.read(256 * 1024)
     if not sample.strip():
         raise UnreadableFile("文件是空的：请检查导出是否成功")
-    if b"\x00" in sample[:4096]:
+    if _looks_binary(sample[:4096]):
         raise UnreadableFile("不是文本格式的 CSV 文件（含二进制内容）：请检查文件类型")
     encoding = detect_encoding(sample)
     text = sample.decode(encoding, errors="replace")
@@ -342,9 +381,13 @@ def read_csv_table(path: Path, head_only: bool = False) -> Table | None:
     skip = match.row_index + match.header_rows
     if head_only:
         return Table(match.kind, None, pd.DataFrame())
+    if (lines := count_lines(path)) > config.MAX_ROWS:
+        raise too_many_rows(lines, "行（按换行计）")
     cols = sorted(match.columns)
     width = max(max(cols) + 1, max((len(r) for r in head_rows[skip:]), default=0))
     read_cols = sorted(set(cols) | set(range(min(LEAD_COLUMNS, width))))
+    if lines * len(read_cols) > config.MAX_CELLS:
+        raise too_many_cells(lines * len(read_cols))
     frame = _read_csv_arrow(path, encoding, delimiter, skip, read_cols)
     if frame is None:
         try:
@@ -361,7 +404,8 @@ def read_csv_table(path: Path, head_only: bool = False) -> Table | None:
             )
         except (pd.errors.ParserError, ValueError) as exc:
             raise UnreadableFile(f"CSV 格式错误，无法解析（{exc}）：请用 Excel 打开后另存为 CSV 再导入") from exc
-    frame = frame.astype("string[pyarrow]")
+    for column in frame.columns:
+        frame[column] = strip_controls_column(frame[column].astype("string[pyarrow]"))
     frame["_row"] = range(skip + 1, skip + 1 + len(frame))
     frame = _drop_non_data(frame, cols, {header_key(label) for label in match.labels.values()})
     frame.columns = [*(match.columns[c] for c in cols), "_row"]

@@ -46,18 +46,54 @@ def no_error_codes(index: pd.Index) -> pd.Series:
 
 # --- text -----------------------------------------------------------------------------------
 
+CONTROL_CHARACTERS = r"[\x00-\x08\x0e-\x1f\x7f]"
+"""C0 control characters and DEL, removed from every cell: a NUL cuts a name in SQLite and makes
+PostgreSQL refuse the whole file.  Tab, line feed, vertical tab, form feed and carriage return are
+whitespace and become one space where whitespace is folded."""
+_CONTROLS = re.compile(CONTROL_CHARACTERS)
 _SPACES = re.compile(r"\s+")
 _HEADER_JUNK = re.compile(r"[\s*＊:：#]+")
 _TRAILING_UNIT = re.compile(r"[(\[【].*?[)\]】]$")
 
 
+def strip_controls(text: str) -> str:
+    return _CONTROLS.sub("", text) if _CONTROLS.search(text) else text
+
+
+def _has_control_bytes(data: pa.Buffer | None) -> bool:
+    if data is None:
+        return False
+    octets = np.frombuffer(data, np.uint8)
+    low = octets[(octets < 0x20) | (octets == 0x7F)]
+    return bool(len(low)) and bool(((low < 0x09) | (low > 0x0D)).any())
+
+
+def strip_controls_arrow(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """``strip_controls`` over an Arrow string array, in Arrow's C++ kernels.
+
+    Its bytes are looked at first (a control byte is never part of another character in UTF-8), so
+    that the usual column without any costs a scan, not a rewrite."""
+    chunks = array.chunks if isinstance(array, pa.ChunkedArray) else [array]
+    if not any(_has_control_bytes(chunk.buffers()[2]) for chunk in chunks):
+        return array
+    return pc.replace_substring_regex(array, pattern=CONTROL_CHARACTERS, replacement="")
+
+
+def strip_controls_column(column: pd.Series) -> pd.Series:
+    """``strip_controls`` over a column of cells: Arrow text columns in C++, other text cells one by one."""
+    if is_text_dtype(column):
+        stripped = strip_controls_arrow(column.astype("string[pyarrow]").array._pa_array)
+        return pd.Series(pd.arrays.ArrowStringArray(stripped), index=column.index, dtype="string[pyarrow]")
+    return column.map(lambda v: strip_controls(v) if isinstance(v, str) else v)
+
+
 def clean_scalar(value: Any) -> str | None:
-    """NFKC (full-width → half-width, \\u3000 and NBSP → space), trimmed, empties → None."""
+    """Control characters removed, NFKC (full-width → half-width, \\u3000 and NBSP → space), trimmed, empties → None."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = _SPACES.sub(" ", unicodedata.normalize("NFKC", str(value))).strip()
+    text = _SPACES.sub(" ", unicodedata.normalize("NFKC", strip_controls(str(value)))).strip()
     return None if text.lower() in EMPTY_MARKERS else text
 
 
@@ -113,8 +149,9 @@ def clean_text(raw: pd.Series, then: Callable[[pd.Series], pd.Series] | None = N
 
 
 def _clean_arrow(text: pd.Series) -> pd.Series:
-    """NFKC, whitespace runs to one space, trimmed, empty markers to missing — in Arrow's C++ kernels."""
-    arr = text.array._pa_array
+    """Control characters removed, NFKC, whitespace runs to one space, trimmed, empty markers to
+    missing — in Arrow's C++ kernels."""
+    arr = strip_controls_arrow(text.array._pa_array)
     arr = pc.utf8_normalize(arr, form="NFKC")
     arr = pc.replace_substring_regex(arr, pattern=r"[ \t\r\n\f\v]+", replacement=" ")
     arr = pc.utf8_trim_whitespace(arr)

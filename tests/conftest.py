@@ -32,7 +32,7 @@ def _ensure_pg_database() -> None:
 def _isolated_secret(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep tests away from the developer's data/ folder and secret."""
     home = tmp_path_factory.mktemp("onenet_home")
-    monkeypatch.setenv("ONENET_SECRET", "test-secret-not-for-production")
+    monkeypatch.setenv("ONENET_SECRET", "test-secret-not-for-production-use")
     monkeypatch.setenv("ONENET_DATA_DIR", str(home))
     monkeypatch.delenv("ONENET_DB", raising=False)
 

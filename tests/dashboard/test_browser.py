@@ -69,7 +69,7 @@ def onenet(site_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     home = tmp_path_factory.mktemp("dashboard")
-    env = {**os.environ, "ONENET_SECRET": "browser-test-secret", "ONENET_DATA_DIR": str(home)}
+    env = {**os.environ, "ONENET_SECRET": "browser-test-secret-of-32-bytes-or-more", "ONENET_DATA_DIR": str(home)}
     env.pop("ONENET_DB", None)
     db_url = f"sqlite:///{home / 'onenet.db'}"
     city = generate(home / "demo", seed=7, scale=0.05)

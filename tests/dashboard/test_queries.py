@@ -27,7 +27,7 @@ def city_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     """The small demo city loaded once per engine for every test of this module (they only read, or add follow-ups)."""
     folder = tmp_path_factory.mktemp("city")
     with empty_database(request.param, folder) as url, pytest.MonkeyPatch.context() as env:
-        env.setenv("ONENET_SECRET", "test-secret-not-for-production")
+        env.setenv("ONENET_SECRET", "test-secret-not-for-production-use")
         city = generate(folder / "demo", seed=11, scale=0.05)
         Ingestor(make_engine(url), log=lambda m: None).ingest([city.inbox])
         yield url

@@ -535,13 +535,13 @@ def test_id_hashes_are_keyed_by_the_installation_secret(db_url: str, tmp_path: P
     with session(db_url) as s:
         first = bytes(s.scalars(select(ReturningStaff.id_hash)).one())
     other = f"sqlite:///{tmp_path / 'other.db'}"
-    monkeypatch.setenv("ONENET_SECRET", "another-installation")
+    monkeypatch.setenv("ONENET_SECRET", "another-installation-of-32-bytes-or-more")
     loaded(other, tmp_path / "w")
     with session(other) as s:
         second = bytes(s.scalars(select(ReturningStaff.id_hash)).one())
     assert first != second, "the hash must depend on the per-installation secret (HMAC), not on the ID alone"
     assert first not in {hashlib.sha256(P_NEW.encode()).digest(), hashlib.sha256(P_NEW.encode()).hexdigest().encode()}
-    assert os.environ["ONENET_SECRET"] == "another-installation"
+    assert os.environ["ONENET_SECRET"] == "another-installation-of-32-bytes-or-more"
 
 
 def test_a_corrected_report_in_a_later_file_updates_it(db_url: str, tmp_path: Path) -> None:

@@ -23,7 +23,9 @@ import pandas as pd
 import pytest
 import xlwt
 from sqlalchemy import MetaData, create_engine, select
+from sqlalchemy.orm import Session
 
+from etl import config
 from etl.read import Table, UnreadableFile, read_tables
 from etl.validate import normalise_table
 from tests.fixtures import messy
@@ -449,3 +451,209 @@ def test_a_failed_file_is_tried_again_next_time_not_called_unchanged(db_url: str
         proc = run_cli(db_url, "ingest", *map(str, paths), "--json")
         assert proc.returncode == 1
         assert [f["status"] for f in json.loads(proc.stdout)["files"]] == ["failed", "failed"], proc.stdout
+
+
+# --------------------------------------------------------------------------- control characters
+
+NUL_ENTERPRISE = "上海静\x00三贸易\x07有限公司"
+NUL_PERSON = "王\x00小\x01明"
+
+
+def _control_character_files(folder: Path, fmt: str) -> list[Path]:
+    """A division registry, then an enterprise registry and a staff list (CSV or a real .xlsx from
+    xlsxwriter, which writes control characters as Excel's _x0000_ escapes) with NULs and other C0
+    controls inside names, and a rejected row whose raw value holds a NUL."""
+    import xlsxwriter
+
+    uscc = messy.make_uscc("91310106MA1FL0033")
+    registry = [["企业名称", "统一社会信用代码", "所属街道", "所属区"], [NUL_ENTERPRISE, uscc, "南京西路", "静安"]]
+    staff = [["姓名\x00", "身份证号", "企业名称", "街道", "返沪日期"],
+             [NUL_PERSON, ID_A, NUL_ENTERPRISE, "南京西路", "2020-02-01"],
+             ["赵\x00六", "31010\x0019850312", NUL_ENTERPRISE, "南京西路", "2020-02-01"]]
+    files = [write_csv(folder / "区划.csv", [["代码", "名称", "级别", "上级代码"], [messy.NJXL, "南京西路街道", "街道", "310106"]])]
+    for name, rows in (("企业名录", registry), ("返岗人员", staff)):
+        if fmt == "csv":
+            files.append(write_csv(folder / f"{name}.csv", rows))
+            continue
+        path = folder / f"{name}.xlsx"
+        with xlsxwriter.Workbook(path) as workbook:
+            sheet = workbook.add_worksheet("Sheet1")
+            for r, row in enumerate(rows):
+                sheet.write_row(r, 0, row)
+        files.append(path)
+    return files
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_control_characters_in_cells_are_removed_and_names_stored_whole(db_url: str, tmp_path: Path, fmt: str) -> None:
+    from etl.database import make_engine
+    from etl.pipeline import Ingestor
+    from schemas.models import Enterprise, Reject, ReturningStaff
+
+    files = _control_character_files(tmp_path / fmt, fmt)
+    if fmt == "xlsx":  # the file really carries the NUL, as Excel's escape
+        assert b"_x0000_" in zipfile.ZipFile(files[1]).read("xl/sharedStrings.xml")
+    engine = make_engine(db_url)
+    results = Ingestor(engine, log=lambda m: None).ingest(files)
+    assert [(r.status, r.error) for r in results] == [("loaded", None)] * 3, results
+    assert results[2].inserted == 1 and results[2].rejected == 1, results[2]
+    with Session(engine) as s:
+        assert s.scalars(select(Enterprise.name).where(Enterprise.uscc.is_not(None))).all() == ["上海静三贸易有限公司"]
+        assert s.scalars(select(ReturningStaff.name)).all() == ["王小明"]
+        raws = s.scalars(select(Reject.raw)).all()
+        assert raws and not any("\x00" in (raw or "") for raw in raws), raws
+    engine.dispose()
+
+
+def test_control_characters_leave_tabs_and_line_breaks_as_spaces(tmp_path: Path) -> None:
+    from etl.text import clean_scalar, clean_text
+
+    assert clean_scalar("张\x00三\x1b") == "张三"
+    assert clean_scalar("上海\t静三\r\n贸易\x0b公司\x7f") == "上海 静三 贸易 公司"
+    cells = pd.Series(["a\x00b", "c\td", "\x00", None] * 20_000, dtype="string[pyarrow]")
+    assert clean_text(cells).iloc[:4].tolist() == ["ab", "c d", pd.NA, pd.NA]
+    assert clean_text(pd.Series(["a\x00b", 5, None], dtype=object)).tolist() == ["ab", "5", pd.NA]
+
+
+def test_a_stray_nul_does_not_make_a_csv_binary_but_utf16_still_is(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "nul.csv", [["姓名", "身份证号"], ["张\x00三", ID_A]])
+    assert column(only(read_tables(path)), "name") == ["张三"]
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_text("姓名,身份证号\n张三," + ID_A + "\n", encoding="utf-16")
+    with pytest.raises(UnreadableFile, match="二进制"):
+        read_tables(utf16)
+
+
+# --------------------------------------------------------------------------- limits while reading
+
+STAFF_HEADER = ["姓名", "身份证号", "街道", "返沪日期"]
+
+
+def _staff_rows(n: int) -> list[list[Any]]:
+    return [STAFF_HEADER] + [[f"张{i}", make_id("310105", "19850312", f"{i % 1000:03d}"), "南京西路", "2020-02-01"]
+                             for i in range(n)]
+
+
+def _write_staff_xlsx(path: Path, rows: list[list[Any]]) -> Path:
+    import xlsxwriter
+
+    with xlsxwriter.Workbook(path) as workbook:
+        sheet = workbook.add_worksheet("返岗人员")
+        for r, row in enumerate(rows):
+            sheet.write_row(r, 0, row)
+    return path
+
+
+def _declare_size(path: Path, member: str, size: int) -> None:
+    """Patch both zip headers of ``member`` to claim ``size`` bytes uncompressed (what a hostile file does)."""
+    data = bytearray(path.read_bytes())
+    info = zipfile.ZipFile(path).getinfo(member)
+    data[info.header_offset + 22: info.header_offset + 26] = size.to_bytes(4, "little")
+    at = data.find(b"PK\x01\x02")
+    while at != -1:
+        name_length = int.from_bytes(data[at + 28: at + 30], "little")
+        if data[at + 46: at + 46 + name_length].decode() == member:
+            data[at + 24: at + 28] = size.to_bytes(4, "little")
+        at = data.find(b"PK\x01\x02", at + 4)
+    path.write_bytes(bytes(data))
+
+
+def test_a_zip_entry_that_lies_about_its_size_is_refused_while_inflating(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _write_staff_xlsx(tmp_path / "说谎的.xlsx", _staff_rows(3000))
+    real = zipfile.ZipFile(path).getinfo("xl/worksheets/sheet1.xml").file_size
+    _declare_size(path, "xl/worksheets/sheet1.xml", 1000)
+    assert zipfile.ZipFile(path).getinfo("xl/worksheets/sheet1.xml").file_size == 1000 < real
+    monkeypatch.setattr(config, "MAX_UNZIPPED_BYTES", real // 2)  # the declared sizes fit, the real ones do not
+    with pytest.raises(UnreadableFile, match=r"(解压|声明).*(拒绝).*请"):
+        read_tables(path)
+
+
+def test_a_zip_entry_inflating_past_the_cap_is_stopped_at_the_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from etl import guards
+
+    path = _write_staff_xlsx(tmp_path / "大.xlsx", _staff_rows(3000))
+    real = zipfile.ZipFile(path).getinfo("xl/worksheets/sheet1.xml").file_size
+    pieces: list[int] = []
+    monkeypatch.setattr(guards, "CHUNK", 4096)
+    original = guards.zlib.decompressobj
+
+    class Counting:
+        def __init__(self, *args: Any) -> None:
+            self.inner = original(*args)
+
+        def decompress(self, data: bytes, max_length: int = 0) -> bytes:
+            out = self.inner.decompress(data, max_length)
+            pieces.append(len(out))
+            return out
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+    monkeypatch.setattr(guards.zlib, "decompressobj", Counting)
+    monkeypatch.setattr(config, "MAX_UNZIPPED_BYTES", real // 4)
+    _declare_size(path, "xl/worksheets/sheet1.xml", 1000)
+    with pytest.raises(UnreadableFile):
+        read_tables(path)
+    assert pieces and sum(pieces) <= real // 4 + 4096 < real, "inflating must stop once the cap is passed"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_file_over_the_row_cap_is_refused_naming_it_and_asking_to_split(db_url: str, tmp_path: Path, fmt: str,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from etl.database import make_engine
+    from etl.pipeline import Ingestor
+    from schemas.models import ReturningStaff
+
+    monkeypatch.setattr(config, "MAX_ROWS", 100)
+    at_cap, over = tmp_path / f"整好.{fmt}", tmp_path / f"太多行.{fmt}"
+    write = (lambda p, rows: write_csv(p, rows)) if fmt == "csv" else _write_staff_xlsx
+    write(at_cap, _staff_rows(99))  # 100 rows with the header
+    write(over, _staff_rows(150))
+    divisions = write_csv(tmp_path / "区划.csv", [["代码", "名称", "级别", "上级代码"], [messy.NJXL, "南京西路街道", "街道", "310106"]])
+    engine = make_engine(db_url)
+    results = Ingestor(engine, log=lambda m: None).ingest([divisions, at_cap, over])
+    engine.dispose()
+    by_name = {Path(r.file).name: r for r in results}
+    assert (by_name[at_cap.name].status, by_name[at_cap.name].inserted) == ("loaded", 99), by_name[at_cap.name]
+    bad = by_name[over.name]
+    assert bad.status == "failed" and over.name in bad.error, bad
+    assert "100" in bad.error and "拆分" in bad.error, bad.error
+    with Session(make_engine(db_url)) as s:
+        assert len(s.scalars(select(ReturningStaff.id)).all()) == 99
+
+
+def test_the_row_cap_comes_from_the_environment() -> None:
+    env = {**os.environ, "ONENET_MAX_ROWS": "1234"}
+    out = subprocess.run([sys.executable, "-c", "from etl import config; print(config.MAX_ROWS)"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "1234"
+
+
+def test_a_sheet_over_excels_row_limit_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Excel stops at 1,048,576 rows; a sheet with more was not saved by Excel (empty rows compress to little)."""
+    path = _write_staff_xlsx(tmp_path / "源.xlsx", _staff_rows(3))
+    hostile = tmp_path / "超过Excel行数.xlsx"
+    rows = b"".join(b'<row r="%d"/>' % r for r in range(1, 1_048_578))
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(hostile, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb"<sheetData>.*</sheetData>", b"<sheetData>" + rows + b"</sheetData>", data, flags=re.S)
+            target.writestr(info.filename, data)
+    monkeypatch.setattr(config, "MAX_ROWS", 10_000_000)
+    with pytest.raises(UnreadableFile, match=r"1,048,576.*请拆分"):
+        read_tables(hostile)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_file_over_the_cell_cap_is_refused_asking_to_drop_columns_or_split(tmp_path: Path, fmt: str,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(config, "MAX_CELLS", 300)
+    path = tmp_path / f"宽.{fmt}"
+    rows = _staff_rows(99)  # 100 rows of 4 columns
+    write_csv(path, rows) if fmt == "csv" else _write_staff_xlsx(path, rows)
+    with pytest.raises(UnreadableFile, match=r"300 个单元格.*拆分"):
+        read_tables(path)
+    monkeypatch.setattr(config, "MAX_CELLS", 400)
+    assert len(only(read_tables(path)).frame) == 99

@@ -29,7 +29,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     home = tmp_path_factory.mktemp("notebook_demo")
     url = f"sqlite:///{home / 'demo.db'}"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-           "ONENET_DATA_DIR": str(home), "ONENET_SECRET": "notebook-test-secret", "ONENET_DB": url}
+           "ONENET_DATA_DIR": str(home), "ONENET_SECRET": "notebook-test-secret-of-32-bytes-or-more", "ONENET_DB": url}
     proc = subprocess.run([sys.executable, "-m", "etl.cli", "demo", "--no-serve", "--dir", str(home / "city"),
                            "--seed", "3", "--scale", DEMO_SCALE], check=False, cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=600)
