@@ -42,12 +42,12 @@ def _run_together(db_url: str, files: list[Path]) -> list[dict[str, object]]:
 
 
 def test_the_same_content_under_two_names_at_once_is_stored_once(db_url: str, tmp_path: Path) -> None:
-    first = write_big_staff_csv(tmp_path / "返岗人员_甲.csv", n=20_000)
+    first = write_big_staff_csv(tmp_path / "返岗人员_甲.csv", n=10_000)
     second = shutil.copy(first, tmp_path / "返岗人员_乙.csv")
     results = _run_together(db_url, [first, Path(second)])
     assert sorted(r["status"] for r in results) == ["loaded", "unchanged"], results
     people = _people(db_url)
-    assert people["rows"] == 20_000 and len(people["current"]) == 20_000
+    assert people["rows"] == 10_000 and len(people["current"]) == 10_000
     assert len(people["loaded"]) == 1
 
 
@@ -55,7 +55,7 @@ def test_four_loads_at_once_equal_the_same_loads_one_after_the_other(db_url: str
     """Overlapping people in four files (later files change some of them): serial and concurrent agree."""
     files = []
     for i in range(4):
-        path = write_big_staff_csv(tmp_path / f"返岗人员_{i}.csv", n=8_000 + 2_000 * i, seed=7)
+        path = write_big_staff_csv(tmp_path / f"返岗人员_{i}.csv", n=3_000 + 1_000 * i, seed=7)
         text = path.read_text(encoding="utf-8").replace("湖北武汉", ["湖北武汉", "湖南长沙", "江西南昌", "安徽合肥"][i])
         path.write_text(text, encoding="utf-8")
         files.append(path)
