@@ -1,11 +1,11 @@
 """Peak memory and time of ``onenet ingest`` for one big CSV and one big .xlsx, against a baseline tree.
 
-    python benchmarks/bench_file_memory.py [--csv-rows 2600000] [--xlsx-rows 1000000] [--baseline /work/main]
+    python benchmarks/bench_file_memory.py [--csv-rows 2600000] [--xlsx-rows 1000000] [--baseline DIR]
                                            [--formats csv,xlsx] [--keep DIR]
 
 Each file is loaded by ``python -m etl.cli ingest`` in a process of its own into a fresh SQLite file,
 under ``/usr/bin/time -v`` (its "Maximum resident set size" is the figure), once with this tree's code
-and once with ``--baseline``'s (e.g. a checkout of main before the file guards), on the same file in
+and once with ``--baseline``'s (e.g. `git worktree add /tmp/base <commit>` of a version before the file guards), on the same file in
 the same run.  The default CSV (2.33 M returning-staff rows, about 266 MB) is the size the size-guard
 report measured; a file over the row cap is refused, and that refusal is measured too.  To see the
 biggest file accepted, pass ``--csv-rows 499999 --xlsx-rows 499999`` (the cap counts the header).
