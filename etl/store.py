@@ -125,6 +125,8 @@ def _column_values(series: pd.Series) -> np.ndarray:
     """
     if isinstance(series.dtype, pd.StringDtype) and len(series) > 1000 and series.iloc[:1000].nunique() < 100:
         return map_unique(series, str).to_numpy()
+    if series.dtype.kind in "iufb":  # numbers and flags (nullable ones too) convert as a whole, not value by value
+        return series.to_numpy(dtype=object, na_value=None)
     if isinstance(first_present(series), (date, bool, np.generic)):
         return map_unique(series, sqlite_value).to_numpy()
     return series.to_numpy(dtype=object, na_value=None)
