@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, select, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from etl import config
 import schemas.aggregates  # noqa: F401  (its tables join Base.metadata)
@@ -84,14 +84,6 @@ def _seed_districts(engine: Engine) -> None:
                         Division(code=row["code"], name=row["name"], level=row["level"],
                                  parent_code=row["parent"] or None)
                     )
-
-
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One transaction: committed on success, rolled back on any error."""
-    factory = sessionmaker(engine, expire_on_commit=False)
-    with factory() as session, session.begin():
-        yield session
 
 
 LOCK_IDS = {"write": 4_202_002, "init": 4_202_001}
