@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import datetime
-from importlib import resources
+import importlib.util
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,13 +18,13 @@ def _shipped_data_dir() -> Path:
     checkout, else the ``onenet_data`` package setuptools installs from that folder."""
     if IN_CHECKOUT:
         return PROJECT_ROOT / "data"
-    try:
-        found = resources.files("onenet_data") / "shanghai_districts.csv"
-    except ModuleNotFoundError:
-        found = None
-    if found is None or not found.is_file():
-        raise RuntimeError("onenet's reference data (package onenet_data) is not installed; reinstall onenet")
-    return Path(str(found)).parent
+    # A namespace package (data/ holds no code): its portions are looked through, not importlib.resources,
+    # which refuses a portion that is not a folder (such as the path hook an editable install adds).
+    spec = importlib.util.find_spec("onenet_data")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        if (Path(location) / "shanghai_districts.csv").is_file():
+            return Path(location)
+    raise RuntimeError("onenet's reference data (package onenet_data) is not installed; reinstall onenet")
 
 
 SHIPPED_DATA_DIR = _shipped_data_dir()
