@@ -36,7 +36,7 @@ MAX_DAYS = 400
 META_KEY = "range"
 EVERY_UNIT = "*"
 
-__all__ = ["COUNT_COLUMNS", "DayRange", "compute", "day_range", "mark_stale", "refresh_if_stale", "refresh_stale"]
+__all__ = ["COUNT_COLUMNS", "DayRange", "compute", "day_range", "mark_stale", "refresh_if_stale", "refresh_stale", "refresh_within"]
 
 
 def day_range(session: Session) -> DayRange:
@@ -106,7 +106,24 @@ def refresh_if_stale(engine: Engine, log: Callable[[str], None]) -> None:
     except Exception as exc:
         if os.environ.get("ONENET_DEBUG"):
             raise
-        log(f"WARNING: dashboard aggregates not refreshed ({type(exc).__name__}: {exc}); "
+        log(_not_refreshed(exc))
+
+
+def refresh_within(session: Session, log: Callable[[str], None]) -> None:
+    """Rebuild the stale units inside the caller's writing transaction, after its own changes (a QR
+    submission, a confirmation), so that the dashboard shows them at once.  Derived data: a failure rolls
+    back only the rebuild, which leaves the units stale for the next load or ``serve``."""
+    try:
+        with session.begin_nested():
+            refresh_stale(session)
+    except Exception as exc:
+        if os.environ.get("ONENET_DEBUG"):
+            raise
+        log(_not_refreshed(exc))
+
+
+def _not_refreshed(exc: Exception) -> str:
+    return (f"WARNING: dashboard aggregates not refreshed ({type(exc).__name__}: {exc}); "
             "the next load or `onenet serve` tries again")
 
 

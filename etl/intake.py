@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from etl import config
-from etl.aggregate import refresh_stale
+from etl.aggregate import refresh_within
 from etl.intake_tokens import (  # noqa: F401  (the intake's token API, in one place)
     TOKEN_RE, TokenIndex, building_token, revoke_building_token, token_key, token_key_path,
 )
@@ -312,7 +312,7 @@ def submit(engine: Engine, sub: PreparedSubmission, source: str, token: str) -> 
     try:
         with writing(engine) as session:  # one writer at a time, files and submissions alike
             receipt = _load(session, sub, source, token, received)
-            _refresh(session, sub.building.street_code)
+            refresh_within(session, log.warning)  # the dashboard shows the submission at once
     except IntegrityError:
         prior = _prior(engine, sub)  # a concurrent post of the same id won the race
         if prior is None:
@@ -433,15 +433,3 @@ def record_rejection(engine: Engine, building_id: int | None, token: str | None,
             source=source, reason="\n".join(mask_text(e["message"]) for e in errors)[:4000],
             body_masked=masked[: 64 * 1024],
         ))
-
-
-def _refresh(session: Session, street_code: str) -> None:
-    """The dashboard's aggregates of what the submission changed, in its own transaction, so that it shows
-    at once.  Derived data: a failure leaves the units stale (the next load or ``serve`` rebuilds them)."""
-    try:
-        with session.begin_nested():
-            refresh_stale(session)
-    except Exception:  # noqa: BLE001
-        if os.environ.get("ONENET_DEBUG"):
-            raise
-        log.exception("dashboard aggregates not refreshed after a submission in %s", street_code)

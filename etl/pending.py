@@ -6,6 +6,7 @@ them, here, through `onenet enterprises confirm` or the dashboard's 漏报 page.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,9 +15,11 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from etl import config
-from etl.aggregate import mark_stale, refresh_stale
+from etl.aggregate import mark_stale, refresh_within
 from etl.store import writing
 from schemas.models import CONFIRMED, PENDING, Building, Enterprise, ReopeningReport
+
+log = logging.getLogger(__name__)
 
 
 class NotPending(LookupError):
@@ -69,5 +72,5 @@ def confirm(engine: Engine, enterprise_id: int, user: str, streets: Collection[s
     """Confirm under the writer lock and bring the dashboard's aggregates up to date; returns the name."""
     with writing(engine) as session:
         name = confirm_enterprise(session, enterprise_id, user, streets).name
-        refresh_stale(session)
+        refresh_within(session, log.warning)
     return name
