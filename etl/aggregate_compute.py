@@ -66,7 +66,8 @@ def _frame(session: Session, stmt: Any, columns: list[str]) -> pd.DataFrame:
 def _dates(values: pd.Series) -> pd.Series:
     """ISO text or date values → datetime.date objects (None where missing)."""
     parsed = pd.to_datetime(values, errors="coerce", format="mixed")
-    return pd.Series([None if pd.isna(v) else v.date() for v in parsed], index=values.index, dtype=object)
+    days = pd.Series(parsed.dt.date, index=values.index, dtype=object)
+    return days.where(parsed.notna(), None)
 
 
 def _day_offsets(values: pd.Series, rng: DayRange) -> np.ndarray:
@@ -233,7 +234,7 @@ def compute(session: Session, rng: DayRange, codes: set[str] | None = None) -> A
         p = pd.concat(plan_parts, ignore_index=True)
         p = p.groupby(["k", "day", "planned"], as_index=False).size()
         plans = pd.DataFrame({"code": np.array(keys, dtype=object)[p["k"].to_numpy()],
-                              "day": [rng.days[d] for d in p["day"]],
+                              "day": np.array(rng.days, dtype=object)[p["day"].to_numpy()],
                               "planned": [rng.first + timedelta(days=int(x)) for x in p["planned"]],
                               "pending": p["size"].to_numpy()})
 

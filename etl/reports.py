@@ -18,7 +18,7 @@ from etl.registries import ensure_buildings
 from etl.resolve import match_enterprises, resolve_divisions
 from etl.store import (
     Counts, LoadContext, bulk_insert, bulk_update, differs, enterprise_registry, enterprises_changed, fetch, in_chunks,
-    last_non_null, py_value, same_value,
+    last_non_null, py_value, same_value, uncarried,
 )
 from etl.validate import errors_where
 from schemas.models import CONFIRMED, PENDING, Enterprise, ReopeningReport
@@ -77,7 +77,7 @@ def load_reports(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.Data
     touched = sorted(set(records["enterprise_id"].astype(int)))
     existing = _reports_of(ctx, touched)
     if not existing.empty:
-        raw_existing = _raw_values(existing)
+        raw_existing = uncarried(existing, REPORT_FIELDS)
         ex = raw_existing[raw_existing["submitted_at"].notna()].set_index(["enterprise_id", "submitted_at"])
         match_key = list(zip(records["enterprise_id"].astype(int), records["submitted_at"]))
         is_dup = pd.Series([k in ex.index for k in match_key], index=records.index) & records["submitted_at"].notna()
@@ -184,23 +184,12 @@ def _reports_of(ctx: LoadContext, enterprise_ids: list[int]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
 
 
-def _raw_values(reports: pd.DataFrame) -> pd.DataFrame:
-    """Undo the carry-forward: fields named in filled_fields were empty in the row itself."""
-    raw = reports.copy()
-    listed = "," + raw["filled_fields"].where(raw["filled_fields"].notna(), "").astype(str) + ","
-    for f in REPORT_FIELDS:
-        carried = listed.str.contains(f",{f},", regex=False)
-        if carried.any():
-            raw.loc[carried, f] = None
-    return raw
-
-
 def _refill_reports(ctx: LoadContext, enterprise_ids: list[int]) -> None:
     """Carry each enterprise's last non-empty values forward through its reports in time order."""
     reports = _reports_of(ctx, enterprise_ids)
     if reports.empty:
         return
-    raw = _raw_values(reports).sort_values(["enterprise_id", "effective_at", "id"], kind="stable")
+    raw = uncarried(reports, REPORT_FIELDS).sort_values(["enterprise_id", "effective_at", "id"], kind="stable")
     filled = raw.groupby("enterprise_id", sort=False)[REPORT_FIELDS].ffill()
     was_filled = raw[REPORT_FIELDS].isna() & filled.notna()
     names = np.array(REPORT_FIELDS, dtype=object)

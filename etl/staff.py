@@ -14,7 +14,9 @@ from sqlalchemy import func, select, update
 from etl.text import is_missing, map_unique, name_key
 from etl.reports import effective_at
 from etl.resolve import match_enterprises, resolve_divisions
-from etl.store import Counts, LoadContext, bulk_insert, enterprise_registry, fetch, in_chunks, same_value
+from etl.store import (
+    Counts, LoadContext, bulk_insert, differs, enterprise_registry, fetch, in_chunks, same_value, uncarried,
+)
 from etl.validate import errors_where
 from schemas.models import ImportBatch, ReturningStaff
 
@@ -104,27 +106,41 @@ def _current_staff(ctx: LoadContext, keys: list[int]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True).set_index("person_key")
 
 
-def _history(ctx: LoadContext, key: int) -> pd.DataFrame:
-    """Every stored record of a person with the values it brought itself (carried-forward ones emptied)."""
+def _histories(ctx: LoadContext, keys: list[int]) -> pd.DataFrame:
+    """Every stored record of these people with the values it brought itself (carried-forward ones emptied)."""
     t, b = ReturningStaff.__table__, ImportBatch.__table__
-    cols = [*STAFF_FIELDS, "filled_fields", "row_number", "_order"]
-    rows = fetch(ctx.session, select(*[t.c[c] for c in cols[:-1]], func.coalesce(t.c.submitted_at, b.c.started_at))
-                 .join(b, b.c.id == t.c.batch_id).where(t.c.person_key == key), cols)
-    for i, filled in rows["filled_fields"].items():
-        for f in (filled or "").split(","):
-            if f:
-                rows.at[i, f] = None
-    return rows.drop(columns="filled_fields")
+    cols = ["person_key", *STAFF_FIELDS, "filled_fields", "row_number", "_order"]
+    frames = [fetch(ctx.session, select(*[t.c[c] for c in cols[:-1]], func.coalesce(t.c.submitted_at, b.c.started_at))
+                    .join(b, b.c.id == t.c.batch_id).where(t.c.person_key.in_(chunk)), cols)
+              for chunk in in_chunks(keys, 20_000)]
+    return uncarried(pd.concat(frames, ignore_index=True), STAFF_FIELDS).drop(columns="filled_fields")
 
 
-def _fold(records: pd.DataFrame) -> dict[str, Any]:
-    """The merged state of a person: later information wins field by field, an empty value never erases."""
-    state: dict[str, Any] = dict.fromkeys(STAFF_FIELDS)
-    for rec in records.sort_values(["_order", "row_number"], kind="stable").to_dict("records"):
-        for f in STAFF_FIELDS:
-            if not is_missing(rec[f]):
-                state[f] = rec[f]
-    return state
+def _refold_late(ctx: LoadContext, records: pd.DataFrame, orders: pd.Series,
+                 existing: pd.DataFrame) -> tuple[pd.DataFrame, Counts, list[int]]:
+    """People with information older than their stored state (a late-loaded file of earlier submissions):
+    each person's whole history and the new rows are folded again, later information winning field by
+    field and an empty value never erasing, all people at once."""
+    counts = Counts()
+    keys = records["person_key"].unique().tolist()
+    incoming = records.assign(_order=orders)[["person_key", *STAFF_FIELDS, "row_number", "_order"]]
+    both = pd.concat([_histories(ctx, keys), incoming], ignore_index=True)
+    both["_order"] = pd.to_datetime(both["_order"], format="mixed")
+    both = both.sort_values(["person_key", "_order", "row_number"], kind="stable")
+    folded = both.groupby("person_key", sort=False)[STAFF_FIELDS].last().reindex(keys)
+    state = existing.loc[keys]
+    changed = differs(folded[STAFF_FIELDS], state[STAFF_FIELDS])
+    sizes = records.groupby("person_key", sort=False).size().reindex(keys).to_numpy()
+    counts.unchanged += int(sizes[~changed].sum() + (sizes[changed] - 1).sum())
+    counts.updated += int(changed.sum())
+    last = records.groupby("person_key", sort=False).tail(1).set_index("person_key").reindex(keys)[changed]
+    fold = folded[changed]
+    filled = last[STAFF_FIELDS].isna().to_numpy() & fold.notna().to_numpy()
+    names = np.array(STAFF_FIELDS, dtype=object)
+    last["filled_fields"] = [",".join(names[row]) or None for row in filled]
+    last[STAFF_FIELDS] = fold.astype(object).where(fold.notna(), None)
+    retire = [int(i) for i in state.loc[changed, "id"]]
+    return last.reset_index()[records.columns], counts, retire
 
 
 def _merge_people(ctx: LoadContext, records: pd.DataFrame, existing: pd.DataFrame) -> tuple[pd.DataFrame, Counts, list[int]]:
@@ -132,34 +148,25 @@ def _merge_people(ctx: LoadContext, records: pd.DataFrame, existing: pd.DataFram
 
     The new record carries forward what it left empty from the person's state (named in
     filled_fields); the record it supersedes stops being current.  ``records`` come sorted by when
-    their information dates from; a record older than the stored state (a late-loaded file of
-    earlier submissions) is merged by re-folding the person's whole history.
+    their information dates from; people with a record older than their stored state are folded
+    again from their whole history (``_refold_late``).
     """
     counts, out, retire = Counts(), [], []
     orders = effective_at(records, ctx.loaded_at)
+    existing = existing[~existing.index.duplicated(keep="last")]
+    stored_order = pd.to_datetime(records["person_key"].map(existing["_order"]), format="mixed")
+    late = records["person_key"].isin(records.loc[pd.to_datetime(orders, format="mixed") < stored_order, "person_key"])
+    if late.any():
+        refolded, counts, retire = _refold_late(ctx, records[late], orders[late], existing)
+        out.append(refolded)
+        records = records[~late]
     for key, group in records.groupby("person_key", sort=False):
         state: dict[str, Any] | None = None
         state_id: int | None = None
         if key in existing.index:
             row = existing.loc[key]
-            row = row.iloc[-1] if isinstance(row, pd.DataFrame) else row
             state = {f: row[f] for f in STAFF_FIELDS}
             state_id = int(row["id"])
-            if (orders[group.index] < row["_order"]).any():
-                history = pd.concat([_history(ctx, int(key)), group.assign(_order=orders[group.index])[[*STAFF_FIELDS, "row_number", "_order"]]],
-                                    ignore_index=True)
-                folded = _fold(history)
-                if all(same_value(folded[f], state[f]) or (is_missing(folded[f]) and is_missing(state[f])) for f in STAFF_FIELDS):
-                    counts.unchanged += len(group)
-                    continue
-                new = group.iloc[-1].to_dict()
-                new["filled_fields"] = ",".join(f for f in STAFF_FIELDS if is_missing(new[f]) and not is_missing(folded[f])) or None
-                new.update(folded)
-                out.append(new)
-                retire.append(state_id)
-                counts.updated += 1
-                counts.unchanged += len(group) - 1
-                continue
         last: dict[str, Any] | None = None
         for _, rec in group.iterrows():
             values = {f: rec[f] for f in STAFF_FIELDS}
@@ -187,5 +194,9 @@ def _merge_people(ctx: LoadContext, records: pd.DataFrame, existing: pd.DataFram
                 state_id = None
         if last is not None:
             out.append(last)
-    frame = pd.DataFrame(out, columns=records.columns) if out else records.iloc[0:0]
+    frames = [part for part in out if isinstance(part, pd.DataFrame)]
+    singles = [part for part in out if not isinstance(part, pd.DataFrame)]
+    if singles:
+        frames.append(pd.DataFrame(singles, columns=records.columns))
+    frame = pd.concat(frames, ignore_index=True) if frames else records.iloc[0:0]
     return frame, counts, retire

@@ -260,6 +260,18 @@ def merge_sources(old: str | None, fields: Iterable[str], where: list[Any]) -> s
     return json.dumps(sources, ensure_ascii=False)
 
 
+def uncarried(rows: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
+    """Stored records with the values they brought themselves: the fields named in ``filled_fields``
+    were carried forward from earlier records, and are emptied."""
+    raw = rows.copy()
+    listed = "," + raw["filled_fields"].where(raw["filled_fields"].notna(), "").astype(str) + ","
+    for f in fields:
+        carried = listed.str.contains(f",{f},", regex=False)
+        if carried.any():
+            raw.loc[carried, f] = None
+    return raw
+
+
 def last_non_null(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Collapse rows with the same keys: for each field the last non-empty value wins."""
     grouped = frame.groupby(keys, sort=False, dropna=False)

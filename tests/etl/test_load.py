@@ -411,6 +411,32 @@ def test_the_same_person_in_two_files_is_one_person_merged_by_submission_time(db
     assert (u["returning_staff"], u["in_quarantine"]) == (1, 1)
 
 
+def test_a_late_file_of_earlier_submissions_folds_each_person_in_time(db_url: str, tmp_path: Path) -> None:
+    """Older information never overwrites newer: it only fills what the newer left empty, person by person."""
+    write_csv(tmp_path / "reg" / "区划.csv", DIVISIONS)
+    same, fills, twice = (make_id("310105", f"1990010{i}", "123") for i in (1, 2, 3))
+    header = ["姓名", "身份证号", "手机号", "所属街道", "来源地", "返沪日期", "提交时间"]
+    write_csv(tmp_path / "new" / "新.csv", [header,
+              ["甲", same, "13800138001", "江苏路", "湖北武汉", "2020-02-10", "2020-02-20 10:00"],
+              ["乙", fills, "13800138002", "江苏路", "", "2020-02-11", "2020-02-20 10:00"],
+              ["丙", twice, "13800138003", "江苏路", "安徽阜阳", "2020-02-12", "2020-02-20 10:00"]])
+    late = write_csv(tmp_path / "old" / "旧.csv", [header,
+                     ["甲", same, "13800138001", "江苏路", "湖北武汉", "2020-02-10", "2020-02-01 10:00"],
+                     ["乙", fills, "13900000000", "江苏路", "河南信阳", "2020-02-01", "2020-02-01 10:00"],
+                     ["丙", twice, "", "江苏路", "浙江温州", "2020-02-02", "2020-02-01 10:00"],
+                     ["丙", twice, "13700000000", "江苏路", "", "", "2020-02-03 10:00"]])
+    loaded(db_url, tmp_path / "reg", tmp_path / "new")
+    r = loaded(db_url, tmp_path / "old")[late.name]
+    assert (r.inserted, r.updated, r.unchanged) == (0, 1, 3), r
+    with session(db_url) as s:
+        current = {p.name: p for p in s.scalars(select(ReturningStaff).where(ReturningStaff.is_current.is_(True)))}
+        records = s.scalar(select(func.count()).select_from(ReturningStaff))
+    assert records == 4, "one new record, for the one person whose state changed"
+    assert (current["甲"].phone, current["甲"].origin, current["甲"].filled_fields) == ("13800138001", "湖北武汉", None)
+    assert (current["乙"].phone, current["乙"].origin, current["乙"].return_date) == ("13800138002", "河南信阳", date(2020, 2, 11))
+    assert (current["丙"].phone, current["丙"].origin, current["丙"].return_date) == ("13800138003", "安徽阜阳", date(2020, 2, 12))
+
+
 def test_people_without_submission_time_merge_in_load_order(db_url: str, tmp_path: Path) -> None:
     write_csv(tmp_path / "reg" / "区划.csv", DIVISIONS)
     header = ["姓名", "身份证号", "所属街道", "返沪日期", "隔离状态"]
