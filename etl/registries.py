@@ -196,7 +196,7 @@ def load_enterprises(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.
     registry = enterprise_registry(ctx)
     existing_id = match_enterprises(frame, registry)
     # A known enterprise keeps its street when the row names none.
-    known_street = existing_id.map(registry.set_index("id")["street_code"]) if not registry.empty else existing_id
+    known_street = existing_id.map(registry.street_of) if not registry.empty else existing_id
     frame["street_code"] = frame["street_code"].where(frame["street_code"].notna(), known_street.astype(object))
     missing_street = errors_where(frame, frame["street_code"].isna(), "street", "street_missing")
     errors = pd.concat([errors, missing_street], ignore_index=True)

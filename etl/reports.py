@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select, update
 
 from etl.text import is_missing, map_unique, name_key
 from etl.registries import ensure_buildings
-from etl.resolve import match_enterprises, resolve_divisions
+from etl.resolve import EnterpriseRegistry, match_enterprises, resolve_divisions
 from etl.store import (
     Counts, LoadContext, bulk_insert, bulk_update, differs, enterprise_registry, enterprises_changed, fetch, in_chunks,
     last_non_null, py_value, same_value, uncarried,
@@ -99,7 +99,7 @@ def load_reports(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.Data
     counts.inserted += len(records)
     _refill_reports(ctx, touched)
     if counts.inserted or counts.updated:
-        ctx.touch(enterprise_registry(ctx).set_index("id")["street_code"].reindex(touched).unique())
+        ctx.touch(enterprise_registry(ctx).street_of.reindex(touched).unique())
     return counts, errors
 
 
@@ -117,7 +117,7 @@ def _first_seen_enterprises(ctx: LoadContext, rows: pd.DataFrame) -> pd.Series:
     coded = coded.dropna().drop_duplicates()
     # Names that stand for more than one enterprise of the street, in these rows and the registry together
     # (a registry enterprise of that name and no code, or of these rows' code, would have matched already).
-    taken = enterprise_registry(ctx)[["street_code", "name_key", "uscc"]]
+    taken = enterprise_registry(ctx).frame[["street_code", "name_key", "uscc"]]
     counts = pd.concat([coded, taken], ignore_index=True).groupby(["street_code", "name_key"]).size()
     ambiguous = set(counts[counts > 1].index)
     code_of_name = coded.drop_duplicates(["street_code", "name_key"], keep=False).set_index(["street_code", "name_key"])["uscc"]
@@ -162,13 +162,14 @@ def _status(first: pd.DataFrame) -> pd.Series:
     return via_qr.map({True: PENDING, False: CONFIRMED}).astype(object)
 
 
-def _attach_uscc(ctx: LoadContext, frame: pd.DataFrame, registry: pd.DataFrame) -> None:
+def _attach_uscc(ctx: LoadContext, frame: pd.DataFrame, registry: EnterpriseRegistry) -> None:
     """A report that gives the credit code of an enterprise registered without one completes it."""
-    lacking = registry[registry["uscc"].isna()].set_index("id")
-    if lacking.empty:
+    ids = frame["enterprise_id"]
+    lacking = ids.isin(registry.uscc_of.index) & ids.map(registry.uscc_of).isna()
+    rows = frame[frame["uscc"].notna() & lacking]
+    if rows.empty:
         return
-    taken = set(registry["uscc"].dropna())
-    rows = frame[frame["uscc"].notna() & frame["enterprise_id"].isin(lacking.index)]
+    taken = set(registry.by_uscc.index)
     for ident, code in rows.drop_duplicates("enterprise_id")[["enterprise_id", "uscc"]].itertuples(index=False):
         if code not in taken:
             ctx.session.connection().execute(update(Enterprise).where(Enterprise.id == int(ident)).values(uscc=code))

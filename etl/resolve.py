@@ -156,7 +156,37 @@ def resolve_divisions(frame: pd.DataFrame, hierarchy: Hierarchy) -> tuple[pd.Dat
     return out, errors
 
 
-def match_enterprises(frame: pd.DataFrame, registry: pd.DataFrame, name_anywhere: bool = False) -> pd.Series:
+@dataclass(frozen=True)
+class EnterpriseRegistry:
+    """The enterprise table's identities and the lookups enterprises are matched by, built once per
+    version of the table (etl.store.enterprise_registry): a day's inbox has hundreds of report files
+    against the same registry."""
+
+    frame: pd.DataFrame  # id, uscc, street_code, name_key, building_id, from_registry, registered_at
+    by_uscc: pd.Series
+    by_street_name: pd.Series  # (street_code, name_key) held by one enterprise only
+    by_unique_name: pd.Series  # name_key held by one enterprise of the city only
+    uscc_of: pd.Series  # by id
+    street_of: pd.Series  # by id
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> "EnterpriseRegistry":
+        by_id = frame.set_index("id")
+        return cls(
+            frame=frame,
+            by_uscc=frame.dropna(subset=["uscc"]).set_index("uscc")["id"],
+            by_street_name=frame.drop_duplicates(["street_code", "name_key"], keep=False).set_index(["street_code", "name_key"])["id"],
+            by_unique_name=frame.drop_duplicates("name_key", keep=False).set_index("name_key")["id"],
+            uscc_of=by_id["uscc"],
+            street_of=by_id["street_code"],
+        )
+
+    @property
+    def empty(self) -> bool:
+        return self.frame.empty
+
+
+def match_enterprises(frame: pd.DataFrame, registry: EnterpriseRegistry, name_anywhere: bool = False) -> pd.Series:
     """Registry enterprise id for each row: by USCC, else name within street, else a city-unique name.
 
     A row with a credit code found by name only matches an enterprise registered without a code (one with
@@ -164,11 +194,33 @@ def match_enterprises(frame: pd.DataFrame, registry: pd.DataFrame, name_anywhere
 
     The city-unique name applies to rows without a street, and with ``name_anywhere`` to rows whose
     street holds no such name (a person registered by the street they live in, not where they work).
-    ``registry`` has columns id, uscc, street_code, name_key.
     """
     result = pd.Series(pd.NA, index=frame.index, dtype="Int64")
     if registry.empty:
         return result
+    if "uscc" in frame:
+        result = frame["uscc"].map(registry.by_uscc).astype("Int64")
+    if "name_key" not in frame:
+        return result
+    need = result.isna() & frame["name_key"].notna()
+    if not need.any():
+        return result
+    keys = pd.MultiIndex.from_arrays([frame.loc[need, "street_code"], frame.loc[need, "name_key"]])
+    found = pd.Series(registry.by_street_name.reindex(keys).to_numpy(), index=frame.index[need])
+    result[need] = found.astype("Int64")
+    need = result.isna() & frame["name_key"].notna()
+    if not name_anywhere:
+        need &= frame["street_code"].isna()
+    if need.any():
+        result[need] = frame.loc[need, "name_key"].map(registry.by_unique_name).astype("Int64")
+    if "uscc" in frame:
+        # A row that gives a credit code is that enterprise: its name may only find one registered without a code.
+        coded = frame["uscc"].notna() & result.notna()
+        if coded.any():
+            theirs = result[coded].map(registry.uscc_of)
+            conflict = theirs.notna() & (theirs != frame.loc[coded, "uscc"])
+            result[conflict[conflict].index] = pd.NA
+    return result
     if "uscc" in frame:
         by_uscc = registry.dropna(subset=["uscc"]).set_index("uscc")["id"]
         result = frame["uscc"].map(by_uscc).astype("Int64")

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 
 from etl.text import is_missing, map_unique, name_key
 from etl.reports import effective_at
-from etl.resolve import match_enterprises, resolve_divisions
+from etl.resolve import EnterpriseRegistry, match_enterprises, resolve_divisions
 from etl.store import (
     Counts, LoadContext, bulk_insert, differs, enterprise_registry, fetch, in_chunks, same_value, uncarried,
 )
@@ -80,10 +80,9 @@ def load_staff(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFr
     return counts, errors
 
 
-def _unit_street(rows: pd.DataFrame, registry: pd.DataFrame) -> pd.Series:
+def _unit_street(rows: pd.DataFrame, registry: EnterpriseRegistry) -> pd.Series:
     """The street a person counts under: their enterprise's street, else the street of their row."""
-    street_of = registry.set_index("id")["street_code"] if not registry.empty else pd.Series(dtype=object)
-    ent_street = rows["enterprise_id"].map(lambda i: None if is_missing(i) else street_of.get(int(i)))
+    ent_street = rows["enterprise_id"].map(lambda i: None if is_missing(i) else registry.street_of.get(int(i)))
     return ent_street.where(ent_street.notna(), rows["street_code"])
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from etl.text import first_present, is_missing, map_unique
 from etl.database import one_at_a_time
-from etl.resolve import Hierarchy
+from etl.resolve import EnterpriseRegistry, Hierarchy
 from schemas.models import Enterprise
 
 CHUNK = 50_000
@@ -73,14 +73,14 @@ class LoadContext:
         self.touched.update(c for c in codes if isinstance(c, str) and c)
 
 
-def enterprise_registry(ctx: LoadContext) -> pd.DataFrame:
-    """The enterprise table's identities, read once per run of files and dropped on every write to it
-    (``enterprises_changed``): a day's inbox has hundreds of report files against the same registry."""
+def enterprise_registry(ctx: LoadContext) -> EnterpriseRegistry:
+    """The enterprise registry, read once per run of files and dropped on every write to the enterprise
+    table (``enterprises_changed``)."""
     if "enterprises" not in ctx.cache:
-        ctx.cache["enterprises"] = fetch(
+        ctx.cache["enterprises"] = EnterpriseRegistry.of(fetch(
             ctx.session, select(Enterprise.id, Enterprise.uscc, Enterprise.street_code, Enterprise.name_key,
                         Enterprise.building_id, Enterprise.from_registry, Enterprise.registered_at),
-            ["id", "uscc", "street_code", "name_key", "building_id", "from_registry", "registered_at"])
+            ["id", "uscc", "street_code", "name_key", "building_id", "from_registry", "registered_at"]))
     return ctx.cache["enterprises"]
 
 
