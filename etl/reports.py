@@ -204,7 +204,8 @@ def _refill_reports(ctx: LoadContext, enterprise_ids: list[int]) -> None:
         rows.insert(0, "id", raw.loc[rows.index, "id"])
         rows["filled_fields"] = new_filled[changed]
         bulk_update(ctx.session, ReopeningReport.__table__, rows)
-    _register_from_first_report(ctx, raw.groupby("enterprise_id")["effective_at"].min())
+    _register_from_first_report(ctx, raw.assign(effective_at=pd.to_datetime(raw["effective_at"], format="mixed"))
+                                .groupby("enterprise_id")["effective_at"].min())
 
 
 def _register_from_first_report(ctx: LoadContext, first: pd.Series) -> None:

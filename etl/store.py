@@ -221,13 +221,16 @@ def bulk_update(session: Session, table: Table, frame: pd.DataFrame) -> None:
 
 
 def differs(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
-    """Row-wise: does any cell differ (two missing cells are equal)?"""
+    """Row-wise: does any cell differ (two missing cells are equal; numbers within rounding)?
+
+    Cells are compared as a whole array; only pairs that are not plainly equal are looked at one by one.
+    """
     left, right = a.to_numpy(dtype=object), b.to_numpy(dtype=object)
-    out = np.zeros(len(left), dtype=bool)
-    for j in range(left.shape[1]):
-        out |= np.array([not ((is_missing(x) and is_missing(y)) or (not is_missing(x) and not is_missing(y) and same_value(x, y)))
-                         for x, y in zip(left[:, j], right[:, j])], dtype=bool)
-    return out
+    left_missing, right_missing = pd.isna(left), pd.isna(right)
+    equal = np.where(left_missing, None, left) == np.where(right_missing, None, right)
+    for i, j in zip(*np.nonzero(~equal & ~left_missing & ~right_missing)):
+        equal[i, j] = same_value(left[i, j], right[i, j])
+    return ~equal.all(axis=1)
 
 
 def py_value(value: Any) -> Any:
