@@ -136,7 +136,7 @@ def ingest_tables(
     """Load every table of one file (or submission) inside the caller's transaction, and mark the units
     whose figures it changed as stale (etl.aggregate).
 
-    ``cache`` carries the hierarchy and the enterprise registry from one file to the next of a run;
+    ``cache`` carries the division tree from one file to the next of a run;
     the caller must drop it when the transaction fails or another writer committed meanwhile.
     """
     cache = {} if cache is None else cache

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from etl.text import is_missing, map_unique, name_key
 from etl.resolve import Hierarchy, match_enterprises, resolve_divisions
 from etl.store import (
-    Counts, LoadContext, bulk_insert, enterprise_registry, enterprises_changed, fetch, in_chunks, last_non_null,
+    Counts, LoadContext, bulk_insert, enterprise_registry, fetch, in_chunks, last_non_null,
     merge_sources, py_value, same_value,
 )
 from etl.validate import errors_where
@@ -87,8 +87,6 @@ def _upsert_registry(
 ) -> Counts:
     """Insert rows without an existing id; merge the others field by field (non-empty wins)."""
     table = model.__table__
-    if model is Enterprise:
-        enterprises_changed(ctx)
     counts = Counts()
     present = [f for f in fields if f in rows]
     new = rows[existing_id.isna()].copy()
@@ -193,7 +191,7 @@ def load_enterprises(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.
     frame, errors = resolve_divisions(frame, ctx.hierarchy)
     frame = frame.drop(index=errors["idx"].unique()).rename(columns={"enterprise_name": "name"})
     frame["name_key"] = frame["name"].pipe(map_unique, name_key) if "name" in frame else None
-    registry = enterprise_registry(ctx)
+    registry = enterprise_registry(ctx, frame)
     existing_id = match_enterprises(frame, registry)
     # A known enterprise keeps its street when the row names none.
     known_street = existing_id.map(registry.street_of) if not registry.empty else existing_id

@@ -17,7 +17,7 @@ from etl.text import is_missing, map_unique, name_key
 from etl.registries import ensure_buildings
 from etl.resolve import EnterpriseRegistry, match_enterprises, resolve_divisions
 from etl.store import (
-    Counts, LoadContext, bulk_insert, bulk_update, differs, enterprise_registry, enterprises_changed, fetch, in_chunks,
+    Counts, LoadContext, bulk_insert, bulk_update, differs, enterprise_registry, fetch, in_chunks,
     last_non_null, py_value, same_value, uncarried,
 )
 from etl.validate import errors_where
@@ -37,7 +37,7 @@ def load_reports(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.Data
     frame = frame.drop(index=errors["idx"].unique())
     frame["name_key"] = frame["enterprise_name"].pipe(map_unique, name_key) if "enterprise_name" in frame else None
     frame["effective_at"] = effective_at(frame, ctx.loaded_at)
-    registry = enterprise_registry(ctx)
+    registry = enterprise_registry(ctx, frame)
     frame["enterprise_id"] = match_enterprises(frame, registry)
 
     unknown = frame["enterprise_id"].isna()
@@ -99,7 +99,7 @@ def load_reports(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.Data
     counts.inserted += len(records)
     _refill_reports(ctx, touched)
     if counts.inserted or counts.updated:
-        ctx.touch(enterprise_registry(ctx).street_of.reindex(touched).unique())
+        ctx.touch(enterprise_registry(ctx, ids=touched).street_of.reindex(touched).unique())
     return counts, errors
 
 
@@ -117,7 +117,7 @@ def _first_seen_enterprises(ctx: LoadContext, rows: pd.DataFrame) -> pd.Series:
     coded = coded.dropna().drop_duplicates()
     # Names that stand for more than one enterprise of the street, in these rows and the registry together
     # (a registry enterprise of that name and no code, or of these rows' code, would have matched already).
-    taken = enterprise_registry(ctx).frame[["street_code", "name_key", "uscc"]]
+    taken = enterprise_registry(ctx, rows).frame[["street_code", "name_key", "uscc"]]
     counts = pd.concat([coded, taken], ignore_index=True).groupby(["street_code", "name_key"]).size()
     ambiguous = set(counts[counts > 1].index)
     code_of_name = coded.drop_duplicates(["street_code", "name_key"], keep=False).set_index(["street_code", "name_key"])["uscc"]
@@ -148,10 +148,9 @@ def _first_seen_enterprises(ctx: LoadContext, rows: pd.DataFrame) -> pd.Series:
         })
         new["building_id"] = ensure_buildings(ctx, first, first["effective_at"]).astype(object).where(lambda s: s.notna(), None)
         bulk_insert(ctx.session, Enterprise.__table__, new.reset_index(drop=True))
-        enterprises_changed(ctx)
     ids = pd.Series(pd.NA, index=rows.index, dtype="Int64")
     if not clear.empty:
-        ids[clear.index] = match_enterprises(clear, enterprise_registry(ctx))
+        ids[clear.index] = match_enterprises(clear, enterprise_registry(ctx, clear))
     return ids
 
 
@@ -173,7 +172,6 @@ def _attach_uscc(ctx: LoadContext, frame: pd.DataFrame, registry: EnterpriseRegi
     for ident, code in rows.drop_duplicates("enterprise_id")[["enterprise_id", "uscc"]].itertuples(index=False):
         if code not in taken:
             ctx.session.connection().execute(update(Enterprise).where(Enterprise.id == int(ident)).values(uscc=code))
-            enterprises_changed(ctx)
             taken.add(code)
 
 
@@ -224,7 +222,6 @@ def _register_from_first_report(ctx: LoadContext, first: pd.Series) -> None:
     moves = [{"ident": int(i), "moment": py_value(m)} for i, m in zip(found["id"][later], earliest[later])]
     ctx.session.connection().execute(
         update(t).where(t.c.id == bindparam("ident")).values(registered_at=bindparam("moment")), moves)
-    enterprises_changed(ctx)
 
 
 # --- returning staff ------------------------------------------------------------------------

@@ -158,9 +158,8 @@ def resolve_divisions(frame: pd.DataFrame, hierarchy: Hierarchy) -> tuple[pd.Dat
 
 @dataclass(frozen=True)
 class EnterpriseRegistry:
-    """The enterprise table's identities and the lookups enterprises are matched by, built once per
-    version of the table (etl.store.enterprise_registry): a day's inbox has hundreds of report files
-    against the same registry."""
+    """Enterprises of the registry (those a file's rows can match: etl.store.enterprise_registry) and the
+    lookups rows are matched by."""
 
     frame: pd.DataFrame  # id, uscc, street_code, name_key, building_id, from_registry, registered_at
     by_uscc: pd.Series

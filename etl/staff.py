@@ -28,9 +28,9 @@ def load_staff(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFr
     frame, errors = resolve_divisions(frame, ctx.hierarchy)
     if not errors.empty:
         frame = frame.drop(index=errors["idx"].unique())
-    registry = enterprise_registry(ctx)
     if "enterprise_name" in frame:
         frame["name_key"] = frame["enterprise_name"].pipe(map_unique, name_key)
+    registry = enterprise_registry(ctx, frame)
     frame["enterprise_id"] = match_enterprises(frame, registry, name_anywhere=True).astype(object)
     if not registry.empty and frame["enterprise_id"].notna().any():
         frame["street_code"] = _unit_street(frame, registry)
@@ -76,7 +76,7 @@ def load_staff(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFr
     retired = existing[existing["id"].isin(retire)]
     ctx.touch(_unit_of(inserted["street_code"], inserted["district_code"]).unique())
     if not retired.empty:
-        ctx.touch(_unit_of(_unit_street(retired, registry), retired["district_code"]).unique())
+        ctx.touch(_unit_of(_unit_street(retired, enterprise_registry(ctx, ids=retired["enterprise_id"])), retired["district_code"]).unique())
     return counts, errors
 
 

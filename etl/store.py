@@ -61,7 +61,7 @@ class LoadContext:
     loaded_at: datetime
     hierarchy: Hierarchy
     progress: Callable[[int], None] | None = None
-    cache: dict[str, Any] = field(default_factory=dict)  # lives across the files of one run; see enterprise_registry
+    cache: dict[str, Any] = field(default_factory=dict)  # lives across the files of one run (the division tree)
     touched: set[str] = field(default_factory=set)
     """Units (street codes; a district code for people counted under no street) whose figures this load changed."""
 
@@ -73,19 +73,23 @@ class LoadContext:
         self.touched.update(c for c in codes if isinstance(c, str) and c)
 
 
-def enterprise_registry(ctx: LoadContext) -> EnterpriseRegistry:
-    """The enterprise registry, read once per run of files and dropped on every write to the enterprise
-    table (``enterprises_changed``)."""
-    if "enterprises" not in ctx.cache:
-        ctx.cache["enterprises"] = EnterpriseRegistry.of(fetch(
-            ctx.session, select(Enterprise.id, Enterprise.uscc, Enterprise.street_code, Enterprise.name_key,
-                        Enterprise.building_id, Enterprise.from_registry, Enterprise.registered_at),
-            ["id", "uscc", "street_code", "name_key", "building_id", "from_registry", "registered_at"]))
-    return ctx.cache["enterprises"]
+REGISTRY_COLUMNS = ["id", "uscc", "street_code", "name_key", "building_id", "from_registry", "registered_at"]
 
 
-def enterprises_changed(ctx: LoadContext) -> None:
-    ctx.cache.pop("enterprises", None)
+def enterprise_registry(ctx: LoadContext, rows: pd.DataFrame | None = None, ids: Iterable[Any] = ()) -> EnterpriseRegistry:
+    """The registry enterprises that ``rows`` can match, and those of ``ids``: every enterprise with one
+    of their credit codes or names, whatever its street (so that whether a name is unique in its street
+    or in the city is known).  What a file reads of the registry grows with the file, not with the city.
+    """
+    t = Enterprise.__table__
+    wanted = [(t.c.id, {int(i) for i in ids if not is_missing(i)})]
+    for column in ("uscc", "name_key"):
+        if rows is not None and column in rows:
+            wanted.append((t.c[column], set(rows[column].dropna())))
+    frames = [fetch(ctx.session, select(*[t.c[c] for c in REGISTRY_COLUMNS]).where(column.in_(chunk)), REGISTRY_COLUMNS)
+              for column, values in wanted for chunk in in_chunks(sorted(values))]
+    found = pd.concat(frames, ignore_index=True).drop_duplicates("id") if frames else pd.DataFrame(columns=REGISTRY_COLUMNS)
+    return EnterpriseRegistry.of(found.sort_values("id", ignore_index=True))
 
 
 def _constant_numbers(frame: pd.DataFrame) -> dict[str, int]:

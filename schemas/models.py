@@ -109,7 +109,7 @@ PENDING, CONFIRMED = "pending", "confirmed"  # Enterprise.status
 
 class Enterprise(Base):
     __tablename__ = "enterprise"
-    __table_args__ = (Index("ix_enterprise_street_name", "street_code", "name_key"),)
+    __table_args__ = (Index("ix_enterprise_street_name", "street_code", "name_key"), Index("ix_enterprise_name_key", "name_key"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     uscc: Mapped[str | None] = mapped_column(String(18), unique=True)
