@@ -57,13 +57,18 @@ def _as_datetime(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
-def mark_stale(session: Session, codes: Iterable[str]) -> None:
-    """Record, in the caller's transaction, that the aggregates of ``codes`` no longer agree with the data."""
+def mark_stale(session: Session, codes: Iterable[str], staff: bool = True) -> None:
+    """Record, in the caller's transaction, that the aggregates of ``codes`` no longer agree with the data;
+    ``staff=False``: their returning-staff figures still do."""
     wanted = set(codes)
     if not wanted:
         return
-    known = set(session.scalars(select(AggStale.code).where(AggStale.code.in_(sorted(wanted)))))
-    session.add_all(AggStale(code=c) for c in sorted(wanted - known))
+    known = {m.code: m for m in session.scalars(select(AggStale).where(AggStale.code.in_(sorted(wanted))))}
+    for code in sorted(wanted):
+        if code not in known:
+            session.add(AggStale(code=code, staff=staff))
+        elif staff:
+            known[code].staff = True
     session.flush()
 
 
@@ -75,14 +80,18 @@ def refresh_stale(session: Session) -> set[str] | None:
     """Rebuild the aggregates of the stale units in the caller's transaction (which must hold the writer
     lock, etl.store.writing).  Returns the units rebuilt (None: every unit), an empty set when none was stale."""
     session.flush()
-    stale = stale_units(session)
-    if not stale:
+    marks = dict(session.execute(select(AggStale.code, AggStale.staff)).all())
+    if not marks:
         return set()
+    stale = set(marks)
     rng = day_range(session)
     meta = session.get(AggMeta, META_KEY)
     every = EVERY_UNIT in stale or meta is None or (meta.first_day, meta.last_day) != (rng.first, rng.last)
     codes = None if every else _with_districts(session, stale)
-    _replace(session, compute(session, rng, codes).tables(), codes)
+    staff_codes = None if every else _with_districts(session, {c for c, staff in marks.items() if staff})
+    aggregates = compute(session, rng, codes, staff_codes)
+    for table, frame, key, units in aggregates.tables():
+        _replace(session, table, frame, key, units)
     if meta is None:
         meta = AggMeta(key=META_KEY, first_day=rng.first, last_day=rng.last)
         session.add(meta)
@@ -133,10 +142,9 @@ def _with_districts(session: Session, streets: set[str]) -> set[str]:
     return streets | {p for p in parents if p}
 
 
-def _replace(session: Session, tables: list[tuple[Table, pd.DataFrame, Any]], codes: set[str] | None) -> None:
-    for table, frame, key in tables:
-        if codes is None:
-            session.execute(delete(table))
-        else:
-            session.execute(delete(table).where(key.in_(sorted(codes))))
-        bulk_insert(session, table, frame)
+def _replace(session: Session, table: Table, frame: pd.DataFrame, key: Any, codes: set[str] | None) -> None:
+    if codes is None:
+        session.execute(delete(table))
+    elif codes:
+        session.execute(delete(table).where(key.in_(sorted(codes))))
+    bulk_insert(session, table, frame)

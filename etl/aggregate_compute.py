@@ -85,22 +85,29 @@ class Aggregates:
     staff: pd.DataFrame
     quarantine: pd.DataFrame
     batch_units: pd.DataFrame
+    codes: set[str] | None  # the units computed (None: every unit)
+    staff_codes: set[str] | None  # those whose returning-staff groups were computed
 
-    def tables(self) -> list[tuple[Table, pd.DataFrame, Any]]:
-        """Each stored table with its rows and the column its units are keyed by."""
+    def tables(self) -> list[tuple[Table, pd.DataFrame, Any, set[str] | None]]:
+        """Each stored table with its rows, the column its units are keyed by and the units it holds rows of."""
         return [
-            (AggStreetDay.__table__, self.street_day, AggStreetDay.code),
-            (AggStaff.__table__, self.staff, AggStaff.code),
-            (AggQuarantine.__table__, self.quarantine, AggQuarantine.code),
-            (AggBatchUnit.__table__, self.batch_units, AggBatchUnit.code),
-            (AggBuildingSpan.__table__, self.building_spans, AggBuildingSpan.street_code),
-            (AggEnterpriseSpan.__table__, self.enterprise_spans, AggEnterpriseSpan.street_code),
-            (AggStreetPlan.__table__, self.plans, AggStreetPlan.code),
+            (AggStreetDay.__table__, self.street_day, AggStreetDay.code, self.codes),
+            (AggStaff.__table__, self.staff, AggStaff.code, self.staff_codes),
+            (AggQuarantine.__table__, self.quarantine, AggQuarantine.code, self.staff_codes),
+            (AggBatchUnit.__table__, self.batch_units, AggBatchUnit.code, self.codes),
+            (AggBuildingSpan.__table__, self.building_spans, AggBuildingSpan.street_code, self.codes),
+            (AggEnterpriseSpan.__table__, self.enterprise_spans, AggEnterpriseSpan.street_code, self.codes),
+            (AggStreetPlan.__table__, self.plans, AggStreetPlan.code, self.codes),
         ]
 
 
-def compute(session: Session, rng: DayRange, codes: set[str] | None = None) -> Aggregates:
-    """Every aggregate for the days of ``rng``; for the units keyed by ``codes`` only, when given."""
+def compute(session: Session, rng: DayRange, codes: set[str] | None = None, staff_codes: set[str] | None = None) -> Aggregates:
+    """Every aggregate for the days of ``rng``; for the units keyed by ``codes`` only, when given.
+
+    ``staff_codes`` (a part of ``codes``): the units whose returning-staff figures are computed; the
+    others keep those they have stored.  None: the same as ``codes``.
+    """
+    staff_codes = codes if staff_codes is None else staff_codes
     n_days = len(rng.days)
     end = datetime.combine(rng.last + timedelta(days=1), time())
 
@@ -225,7 +232,12 @@ def compute(session: Session, rng: DayRange, codes: set[str] | None = None) -> A
             if waiting.any():
                 plan_parts.append(pd.DataFrame({"k": e_key[waiting], "day": d, "planned": planned[waiting].astype(np.int64)}))
 
-    staff_counts, staff_groups, quarantine_groups = _staff(session, rng, codes)
+    if staff_codes is None or staff_codes:
+        staff_counts, staff_groups, quarantine_groups = _staff(session, rng, staff_codes)
+    else:
+        staff_counts, (staff_groups, quarantine_groups) = pd.DataFrame(columns=STAFF_DAY_COLUMNS), _empty_staff_groups()
+    if codes is not None and codes - staff_codes:
+        staff_counts = pd.concat([staff_counts, _stored_staff_days(session, codes - staff_codes)], ignore_index=True)
     street_day = _street_day_frame(keys, counts, rng)
     street_day = _merge_staff(street_day, staff_counts)
 
@@ -247,7 +259,7 @@ def compute(session: Session, rng: DayRange, codes: set[str] | None = None) -> A
         building_spans = building_spans[building_spans["street_code"].isin(codes)]
         enterprise_spans = enterprise_spans[enterprise_spans["street_code"].isin(codes)]
     return Aggregates(street_day, building_spans, enterprise_spans, plans, staff_groups, quarantine_groups,
-                      _batch_units(session, codes))
+                      _batch_units(session, codes), codes, staff_codes)
 
 
 def _street_day_frame(keys: list[str], counts: np.ndarray, rng: DayRange) -> pd.DataFrame:
@@ -348,6 +360,14 @@ def _quarantined(q: pd.DataFrame, code_index: dict[str, int], rng: DayRange) -> 
         np.add.at(quarantined, (expanded["code"].map(code_index).to_numpy(dtype=np.int64),
                                 expanded["d"].to_numpy(dtype=np.int64)), 1)
     return quarantined
+
+
+def _stored_staff_days(session: Session, codes: set[str]) -> pd.DataFrame:
+    """The returning-staff day counts the units of ``codes`` have stored (their people did not change)."""
+    t = AggStreetDay
+    rows = session.execute(select(t.code, t.day, t.returning_staff, t.in_quarantine)
+                           .where(t.code.in_(sorted(codes)), or_(t.returning_staff > 0, t.in_quarantine > 0))).all()
+    return pd.DataFrame(rows, columns=STAFF_DAY_COLUMNS)
 
 
 def _staff_day_frame(code_list: list[str], people: np.ndarray, quarantined: np.ndarray, rng: DayRange) -> pd.DataFrame:

@@ -146,6 +146,7 @@ def ingest_tables(
     file_year = _file_year(tables)
     kinds: list[str] = []
     touched: set[str] = set()
+    touched_staff: set[str] = set()
     total_rows = sum(len(t.frame) for t in tables)
     done = 0
     for table in sorted(tables, key=lambda t: t.kind.load_rank):
@@ -166,6 +167,7 @@ def ingest_tables(
         counts, load_errors = LOADERS[table.kind.name](ctx, frame.drop(index=bad) if len(bad) else frame)
         hierarchy = cache["hierarchy"] = ctx.hierarchy
         touched |= ctx.touched
+        touched_staff |= ctx.touched_staff
         all_errors = pd.concat([e for e in (errors, load_errors) if not e.empty], ignore_index=True) if (
             not errors.empty or not load_errors.empty) else errors
         rejects = reject_rows(batch.id, table, frame, all_errors) if not all_errors.empty else []
@@ -182,7 +184,8 @@ def ingest_tables(
         result.sheets.append({"sheet": table.sheet, "kind": table.kind.name, "rows": len(table.frame),
                               "inserted": counts.inserted, "updated": counts.updated,
                               "unchanged": counts.unchanged, "rejected": sheet_rejected})
-    mark_stale(session, touched)
+    mark_stale(session, touched - touched_staff, staff=False)
+    mark_stale(session, touched_staff)
     result.kind = "+".join(dict.fromkeys(kinds)) if kinds else None
     batch.kind = result.kind
     for attr in ("rows", "inserted", "updated", "unchanged", "rejected"):

@@ -120,7 +120,7 @@ def _upsert_registry(
             change["from_registry"] = True
             change["registered_at"] = None
             changes.append(change)
-            ctx.touch([row["street_code"], before.get("street_code")])
+            ctx.touch([row["street_code"], before.get("street_code")], staff=model is Enterprise)
             counts.updated += 1
         else:
             counts.unchanged += 1

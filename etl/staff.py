@@ -74,9 +74,9 @@ def load_staff(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFr
     inserted = pd.concat(out)
     bulk_insert(ctx.session, ReturningStaff.__table__, inserted, report=ctx.progress)
     retired = existing[existing["id"].isin(retire)]
-    ctx.touch(_unit_of(inserted["street_code"], inserted["district_code"]).unique())
+    ctx.touch(_unit_of(inserted["street_code"], inserted["district_code"]).unique(), staff=True)
     if not retired.empty:
-        ctx.touch(_unit_of(_unit_street(retired, enterprise_registry(ctx, ids=retired["enterprise_id"])), retired["district_code"]).unique())
+        ctx.touch(_unit_of(_unit_street(retired, enterprise_registry(ctx, ids=retired["enterprise_id"])), retired["district_code"]).unique(), staff=True)
     return counts, errors
 
 

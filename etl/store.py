@@ -64,13 +64,18 @@ class LoadContext:
     cache: dict[str, Any] = field(default_factory=dict)  # lives across the files of one run (the division tree)
     touched: set[str] = field(default_factory=set)
     """Units (street codes; a district code for people counted under no street) whose figures this load changed."""
+    touched_staff: set[str] = field(default_factory=set)
+    """Those of them whose returning-staff figures changed (people loaded, an enterprise moved street)."""
 
     @property
     def dialect(self) -> str:
         return self.session.get_bind().dialect.name
 
-    def touch(self, codes: Iterable[Any]) -> None:
-        self.touched.update(c for c in codes if isinstance(c, str) and c)
+    def touch(self, codes: Iterable[Any], staff: bool = False) -> None:
+        units = {c for c in codes if isinstance(c, str) and c}
+        self.touched |= units
+        if staff:
+            self.touched_staff |= units
 
 
 REGISTRY_COLUMNS = ["id", "uscc", "street_code", "name_key", "building_id", "from_registry", "registered_at"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, Index, Integer, String, Text
+from sqlalchemy import Boolean, Date, DateTime, Index, Integer, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schemas.models import Base
@@ -142,3 +142,5 @@ class AggStale(Base):
     __tablename__ = "agg_stale"
 
     code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    staff: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true(),
+                                        doc="its returning-staff figures too (a load of reports alone leaves them as they are)")
