@@ -35,6 +35,8 @@ def measure(inbox: Path, held: Path, work: Path) -> dict[str, float]:
     except ImportError:  # a baseline from before etl.database
         from schemas.db import make_engine  # noqa: PLC0415
 
+    for stale in work.glob("city.db*"):  # a database left by an earlier run would hold every file already
+        stale.unlink()
     engine = make_engine(f"sqlite:///{work / 'city.db'}")
     files = [p for p in sorted(inbox.iterdir()) if p.is_file() and p != held]
     started = time.perf_counter()
@@ -87,6 +89,7 @@ def main() -> None:
         child = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--measure", str(inbox), str(held), str(out)],
                                env={**os.environ, "PYTHONPATH": str(tree)}, capture_output=True, text=True, check=True)
         runs[name] = json.loads(child.stdout.strip().splitlines()[-1])
+        print(f"  {name}: " + ", ".join(f"{k} {v:,.2f}" for k, v in runs[name].items()), flush=True)
 
     print(f"\n{'':34}" + "".join(f"{n:>14}" for n in runs) + ("   this/baseline" if len(runs) == 2 else ""))
     for key, label in (("inbox_s", "whole inbox, s"), ("street_s", "one street's file, s"), ("reload_s", "--reload of it, s")):

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from etl.cli import main
 from schemas import migrate
+from schemas.migrations import HEAD
 from etl.database import init_db, make_engine
 from schemas.models import Base, Building, Division, Enterprise, ImportBatch
 
@@ -69,6 +70,10 @@ def upgraded_line(before: str) -> list[str]:
 def revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
         return migrate.current_revision(conn)
+
+
+def test_the_head_that_lets_an_up_to_date_database_open_without_alembic_is_alembics() -> None:
+    assert migrate.head_revision() == HEAD
 
 
 def test_empty_database_to_head(db_url: str, tmp_path: Path) -> None:
