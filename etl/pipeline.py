@@ -6,6 +6,7 @@ a file whose content was loaded before changes nothing.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -143,7 +144,7 @@ def ingest_tables(
     result = FileResult(file=batch.file_name, sha256=batch.sha256, batch_id=batch.id)
     hierarchy = cache.get("hierarchy") or Hierarchy.load(session)
     loaded_at = batch.started_at
-    file_year = _file_year(tables)
+    file_year = functools.cache(lambda: _file_year(tables))  # read only when a date gives no year
     kinds: list[str] = []
     touched: set[str] = set()
     touched_staff: set[str] = set()

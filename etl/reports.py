@@ -80,7 +80,8 @@ def load_reports(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.Data
         raw_existing = uncarried(existing, REPORT_FIELDS)
         ex = raw_existing[raw_existing["submitted_at"].notna()].set_index(["enterprise_id", "submitted_at"])
         match_key = list(zip(records["enterprise_id"].astype(int), records["submitted_at"]))
-        is_dup = pd.Series([k in ex.index for k in match_key], index=records.index) & records["submitted_at"].notna()
+        known = set(ex.index)
+        is_dup = pd.Series([k in known for k in match_key], index=records.index) & records["submitted_at"].notna()
         updates = []
         for i in records.index[is_dup]:
             old = ex.loc[match_key[i]]

@@ -7,6 +7,7 @@ All functions here are pure: the division tree and the registry arrive as in-mem
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -156,33 +157,38 @@ def resolve_divisions(frame: pd.DataFrame, hierarchy: Hierarchy) -> tuple[pd.Dat
     return out, errors
 
 
-@dataclass(frozen=True)
 class EnterpriseRegistry:
     """Enterprises of the registry (those a file's rows can match: etl.store.enterprise_registry) and the
-    lookups rows are matched by."""
+    lookups rows are matched by, each built when first used."""
 
-    frame: pd.DataFrame  # id, uscc, street_code, name_key, building_id, from_registry, registered_at
-    by_uscc: pd.Series
-    by_street_name: pd.Series  # (street_code, name_key) held by one enterprise only
-    by_unique_name: pd.Series  # name_key held by one enterprise of the city only
-    uscc_of: pd.Series  # by id
-    street_of: pd.Series  # by id
-
-    @classmethod
-    def of(cls, frame: pd.DataFrame) -> "EnterpriseRegistry":
-        by_id = frame.set_index("id")
-        return cls(
-            frame=frame,
-            by_uscc=frame.dropna(subset=["uscc"]).set_index("uscc")["id"],
-            by_street_name=frame.drop_duplicates(["street_code", "name_key"], keep=False).set_index(["street_code", "name_key"])["id"],
-            by_unique_name=frame.drop_duplicates("name_key", keep=False).set_index("name_key")["id"],
-            uscc_of=by_id["uscc"],
-            street_of=by_id["street_code"],
-        )
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame  # id, uscc, street_code, name_key, building_id, from_registry, registered_at
 
     @property
     def empty(self) -> bool:
         return self.frame.empty
+
+    @functools.cached_property
+    def by_uscc(self) -> pd.Series:
+        return self.frame.dropna(subset=["uscc"]).set_index("uscc")["id"]
+
+    @functools.cached_property
+    def by_street_name(self) -> pd.Series:
+        """(street_code, name_key) → id, for the pairs held by one enterprise only."""
+        return self.frame.drop_duplicates(["street_code", "name_key"], keep=False).set_index(["street_code", "name_key"])["id"]
+
+    @functools.cached_property
+    def by_unique_name(self) -> pd.Series:
+        """name_key → id, for the names held by one enterprise of the city only."""
+        return self.frame.drop_duplicates("name_key", keep=False).set_index("name_key")["id"]
+
+    @functools.cached_property
+    def uscc_of(self) -> pd.Series:
+        return self.frame.set_index("id")["uscc"]
+
+    @functools.cached_property
+    def street_of(self) -> pd.Series:
+        return self.frame.set_index("id")["street_code"]
 
 
 def match_enterprises(frame: pd.DataFrame, registry: EnterpriseRegistry, name_anywhere: bool = False) -> pd.Series:

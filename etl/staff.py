@@ -82,7 +82,7 @@ def load_staff(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFr
 
 def _unit_street(rows: pd.DataFrame, registry: EnterpriseRegistry) -> pd.Series:
     """The street a person counts under: their enterprise's street, else the street of their row."""
-    ent_street = rows["enterprise_id"].map(lambda i: None if is_missing(i) else registry.street_of.get(int(i)))
+    ent_street = rows["enterprise_id"].map(registry.street_of)
     return ent_street.where(ent_street.notna(), rows["street_code"])
 
 

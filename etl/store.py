@@ -94,7 +94,7 @@ def enterprise_registry(ctx: LoadContext, rows: pd.DataFrame | None = None, ids:
     frames = [fetch(ctx.session, select(*[t.c[c] for c in REGISTRY_COLUMNS]).where(column.in_(chunk)), REGISTRY_COLUMNS)
               for column, values in wanted for chunk in in_chunks(sorted(values))]
     found = pd.concat(frames, ignore_index=True).drop_duplicates("id") if frames else pd.DataFrame(columns=REGISTRY_COLUMNS)
-    return EnterpriseRegistry.of(found.sort_values("id", ignore_index=True))
+    return EnterpriseRegistry(found.sort_values("id", ignore_index=True))
 
 
 def _constant_numbers(frame: pd.DataFrame) -> dict[str, int]:

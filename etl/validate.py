@@ -5,6 +5,7 @@ a typed error code per row and field, turned into a human reason by ``etl.normal
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pandas as pd
@@ -32,7 +33,7 @@ def errors_where(frame: pd.DataFrame, mask: pd.Series, field: str, code: str, va
                          "value": shown[mask].to_numpy()})
 
 
-def normalise_table(table: Table, file_year: int | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def normalise_table(table: Table, file_year: int | None | Callable[[], int | None]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Parse every mapped column with its field's parser; raw values kept for error messages.
 
     Resident ID numbers come out masked, with their hash beside them (``id_hash``, ``person_key``):

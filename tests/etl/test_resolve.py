@@ -125,7 +125,7 @@ def test_enterprises_match_by_credit_code_else_name_within_street() -> None:
         "street_code": [XHL, JSL, XHL, LJZ, JSL, None],
         "name_key": ["另一个名字", "丙咨询工作室", "丙咨询工作室", "丙咨询工作室", "不存在公司", None],
     })
-    got = match_enterprises(rows, EnterpriseRegistry.of(registry)).tolist()
+    got = match_enterprises(rows, EnterpriseRegistry(registry)).tolist()
     # by USCC whatever the name/street; by name within the street; the same name in another street is
     # another enterprise (none in 陆家嘴); an unknown name matches nothing
     assert [None if pd.isna(v) else int(v) for v in got] == [1, 3, 4, None, None, 2]
@@ -139,7 +139,7 @@ def test_a_row_with_a_credit_code_never_takes_over_an_enterprise_with_another_co
                              "name_key": ["上海甲有限公司", "上海乙有限公司"]})
     rows = pd.DataFrame({"uscc": [u2, u3, None, u1], "street_code": [JSL, JSL, JSL, XHL],
                          "name_key": ["上海甲有限公司", "上海乙有限公司", "上海甲有限公司", "上海乙有限公司"]})
-    got = match_enterprises(rows, EnterpriseRegistry.of(registry), name_anywhere=True).tolist()
+    got = match_enterprises(rows, EnterpriseRegistry(registry), name_anywhere=True).tolist()
     assert [None if pd.isna(v) else int(v) for v in got] == [None, 2, 1, 1]
 
 
