@@ -284,73 +284,47 @@ def _merge_staff(street_day: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
 
 def _staff(session: Session, rng: DayRange, codes: set[str] | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Returning staff per key and day (distinct people, as street_figures counts them), and the page groups
-    (by origin and return date; by return date and end of quarantine).
-
-    The database counts people by first return day and by origin; only the rows with an end of quarantine
-    come out one by one, for the days each person spends in quarantine.
-    """
+    (by origin and return date; by return date and end of quarantine)."""
     street = func.coalesce(Enterprise.street_code, ReturningStaff.street_code)
-    code = func.coalesce(street, ReturningStaff.district_code, "")
-    person = ReturningStaff.person_key
-    base = (select(code).select_from(ReturningStaff)
+    stmt = (select(street, ReturningStaff.district_code, ReturningStaff.person_key, ReturningStaff.origin,
+                   ReturningStaff.return_date, ReturningStaff.quarantine_end)
+            .select_from(ReturningStaff)
             .outerjoin(Enterprise, Enterprise.id == ReturningStaff.enterprise_id)
             .where(ReturningStaff.is_current.is_(True), ReturningStaff.return_date.is_not(None),
                    ReturningStaff.return_date <= rng.last))
     if codes is not None:
         code_list = sorted(codes)
-        base = base.where(or_(street.in_(code_list), (street.is_(None) & ReturningStaff.district_code.in_(code_list))))
-    firsts = (base.add_columns(func.min(ReturningStaff.return_date).label("rd"))
-              .group_by(street, ReturningStaff.district_code, person).subquery())
-    code_col = firsts.c[0]
-    arrivals = _frame(session, select(code_col, firsts.c.rd, func.count()).group_by(code_col, firsts.c.rd),
-                      ["code", "return_date", "people"])
-    if arrivals.empty:
+        stmt = stmt.where(or_(street.in_(code_list), (street.is_(None) & ReturningStaff.district_code.in_(code_list))))
+    rows = _frame(session, stmt, ["street", "district", "person", "origin", "return_date", "quarantine_end"])
+    if rows.empty:
         return pd.DataFrame(columns=STAFF_DAY_COLUMNS), *_empty_staff_groups()
+    rows["code"] = rows["street"].where(rows["street"].notna(), rows["district"]).fillna("")
+    rows["street"] = rows["street"].fillna("\0")
+    rows["district"] = rows["district"].fillna("\0")
     n_days = len(rng.days)
-    code_list = sorted(arrivals["code"].unique())
+    rows["rd"] = np.clip(_day_offsets(rows["return_date"], rng), 0, None).astype(np.int64)
+    rows["qe"] = _day_offsets(rows["quarantine_end"], rng)
+
+    code_list = sorted(rows["code"].unique())
     code_index = {c: i for i, c in enumerate(code_list)}
-    people = np.zeros((len(code_list), n_days + 1), dtype=np.int64)
-    np.add.at(people, (arrivals["code"].map(code_index).to_numpy(dtype=np.int64),
-                       np.clip(_day_offsets(arrivals["return_date"], rng), 0, None).astype(np.int64)),
-              arrivals["people"].to_numpy(dtype=np.int64))
-    people = np.cumsum(people[:, :n_days], axis=1)
-
-    q = _frame(session, base.add_columns(street, ReturningStaff.district_code, person, ReturningStaff.return_date,
-                                         ReturningStaff.quarantine_end)
-               .where(ReturningStaff.quarantine_end.is_not(None)),
-               ["code", "street", "district", "person", "return_date", "quarantine_end"])
-    quarantined = _quarantined(q, code_index, rng)
-    counts = _staff_day_frame(code_list, people, quarantined, rng)
-
-    origin = func.coalesce(ReturningStaff.origin, "")
-    groups = _frame(session, base.add_columns(origin, ReturningStaff.return_date, func.count(func.distinct(person)))
-                    .group_by(code, origin, ReturningStaff.return_date), ["code", "origin", "return_date", "people"])
-    groups["origin"] = groups["origin"].replace("", None)
-    groups["return_date"] = _dates(groups["return_date"])
-    quarantine = q.groupby(["code", "return_date", "quarantine_end"])["person"].nunique().reset_index(name="people")
-    quarantine["return_date"] = _dates(quarantine["return_date"])
-    quarantine["quarantine_end"] = _dates(quarantine["quarantine_end"])
-    return counts, groups, quarantine
-
-
-def _quarantined(q: pd.DataFrame, code_index: dict[str, int], rng: DayRange) -> np.ndarray:
-    """(key × day) people in quarantine: from their return day to the end of their quarantine, each person once."""
-    n_days = len(rng.days)
-    quarantined = np.zeros((len(code_index), n_days + 1), dtype=np.int64)
-    if q.empty:
-        return quarantined[:, :n_days]
-    q = q.assign(street=q["street"].fillna("\0"), district=q["district"].fillna("\0"),
-                 start=np.clip(_day_offsets(q["return_date"], rng), 0, None).astype(np.int64))
-    end = _day_offsets(q["quarantine_end"], rng)
-    q = q[~np.isnan(end)].assign(end=np.minimum(end[~np.isnan(end)], n_days - 1).astype(np.int64))
-    q = q[(q["start"] <= q["end"]) & (q["start"] < n_days)]
     group = ["street", "district", "person"]
+
+    firsts = rows.groupby(group, as_index=False).agg(code=("code", "first"), rd=("rd", "min"))
+    arrivals = np.zeros((len(code_list), n_days + 1), dtype=np.int64)
+    np.add.at(arrivals, (firsts["code"].map(code_index).to_numpy(dtype=np.int64), firsts["rd"].to_numpy(dtype=np.int64)), 1)
+    people = np.cumsum(arrivals[:, :n_days], axis=1)
+
+    q = rows[rows["qe"].notna()].copy()
+    q["start"] = q["rd"]
+    q["end"] = np.minimum(q["qe"], n_days - 1).astype(np.int64)
+    q = q[(q["start"] <= q["end"]) & (q["start"] < n_days)]
+    diff = np.zeros((len(code_list), n_days + 1), dtype=np.int64)
     repeated = q.duplicated(group, keep=False)
     single = q[~repeated]
     ci = single["code"].map(code_index).to_numpy(dtype=np.int64)
-    np.add.at(quarantined, (ci, single["start"].to_numpy(dtype=np.int64)), 1)
-    np.add.at(quarantined, (ci, single["end"].to_numpy(dtype=np.int64) + 1), -1)
-    quarantined = np.cumsum(quarantined[:, :n_days], axis=1)
+    np.add.at(diff, (ci, single["start"].to_numpy(dtype=np.int64)), 1)
+    np.add.at(diff, (ci, single["end"].to_numpy(dtype=np.int64) + 1), -1)
+    quarantined = np.cumsum(diff[:, :n_days], axis=1)
     multi = q[repeated]
     if not multi.empty:
         lengths = (multi["end"] - multi["start"] + 1).to_numpy(dtype=np.int64)
@@ -359,7 +333,18 @@ def _quarantined(q: pd.DataFrame, code_index: dict[str, int], rng: DayRange) -> 
         expanded = expanded.drop_duplicates([*group, "d"])
         np.add.at(quarantined, (expanded["code"].map(code_index).to_numpy(dtype=np.int64),
                                 expanded["d"].to_numpy(dtype=np.int64)), 1)
-    return quarantined
+
+    counts = _staff_day_frame(code_list, people, quarantined, rng)
+
+    groups = (rows.assign(origin=rows["origin"].fillna(""))
+              .groupby(["code", "origin", "return_date"])["person"].nunique().reset_index(name="people"))
+    groups["origin"] = groups["origin"].replace("", None)
+    groups["return_date"] = _dates(groups["return_date"])
+    quarantine = (rows[rows["quarantine_end"].notna()]
+                  .groupby(["code", "return_date", "quarantine_end"])["person"].nunique().reset_index(name="people"))
+    quarantine["return_date"] = _dates(quarantine["return_date"])
+    quarantine["quarantine_end"] = _dates(quarantine["quarantine_end"])
+    return counts, groups, quarantine
 
 
 def _stored_staff_days(session: Session, codes: set[str]) -> pd.DataFrame:
