@@ -226,31 +226,3 @@ def match_enterprises(frame: pd.DataFrame, registry: EnterpriseRegistry, name_an
             conflict = theirs.notna() & (theirs != frame.loc[coded, "uscc"])
             result[conflict[conflict].index] = pd.NA
     return result
-    if "uscc" in frame:
-        by_uscc = registry.dropna(subset=["uscc"]).set_index("uscc")["id"]
-        result = frame["uscc"].map(by_uscc).astype("Int64")
-    if "name_key" not in frame:
-        return result
-    need = result.isna() & frame["name_key"].notna()
-    if not need.any():
-        return result
-    by_street = registry.drop_duplicates(["street_code", "name_key"], keep=False).set_index(["street_code", "name_key"])["id"]
-    keys = pd.MultiIndex.from_arrays([frame.loc[need, "street_code"], frame.loc[need, "name_key"]])
-    found = pd.Series(by_street.reindex(keys).to_numpy(), index=frame.index[need])
-    result[need] = found.astype("Int64")
-    need = result.isna() & frame["name_key"].notna()
-    if not name_anywhere:
-        need &= frame["street_code"].isna()
-    if need.any():
-        unique_names = registry.drop_duplicates("name_key", keep=False).set_index("name_key")["id"]
-        result[need] = frame.loc[need, "name_key"].map(unique_names).astype("Int64")
-    if "uscc" in frame:
-        # A row that gives a credit code is that enterprise: its name may only find one registered without a code.
-        coded = frame["uscc"].notna() & result.notna()
-        if coded.any():
-            theirs = result[coded].map(registry.set_index("id")["uscc"])
-            conflict = theirs.notna() & (theirs != frame.loc[coded, "uscc"])
-            result[conflict[conflict].index] = pd.NA
-    return result
-
-
