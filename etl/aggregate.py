@@ -57,17 +57,18 @@ def _as_datetime(value: Any) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
-def mark_stale(session: Session, codes: Iterable[str], staff: bool = True) -> None:
+def mark_stale(session: Session, codes: Iterable[str], staff: Iterable[str] | None = None) -> None:
     """Record, in the caller's transaction, that the aggregates of ``codes`` no longer agree with the data;
-    ``staff=False``: their returning-staff figures still do."""
+    ``staff``: those of them whose returning-staff figures changed too (None: all of them)."""
     wanted = set(codes)
     if not wanted:
         return
+    with_staff = wanted if staff is None else set(staff)
     known = {m.code: m for m in session.scalars(select(AggStale).where(AggStale.code.in_(sorted(wanted))))}
     for code in sorted(wanted):
         if code not in known:
-            session.add(AggStale(code=code, staff=staff))
-        elif staff:
+            session.add(AggStale(code=code, staff=code in with_staff))
+        elif code in with_staff:
             known[code].staff = True
     session.flush()
 

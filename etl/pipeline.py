@@ -185,8 +185,7 @@ def ingest_tables(
         result.sheets.append({"sheet": table.sheet, "kind": table.kind.name, "rows": len(table.frame),
                               "inserted": counts.inserted, "updated": counts.updated,
                               "unchanged": counts.unchanged, "rejected": sheet_rejected})
-    mark_stale(session, touched - touched_staff, staff=False)
-    mark_stale(session, touched_staff)
+    mark_stale(session, touched, staff=touched_staff)
     result.kind = "+".join(dict.fromkeys(kinds)) if kinds else None
     batch.kind = result.kind
     for attr in ("rows", "inserted", "updated", "unchanged", "rejected"):

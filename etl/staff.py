@@ -151,13 +151,13 @@ def _merge_people(ctx: LoadContext, records: pd.DataFrame, existing: pd.DataFram
     again from their whole history (``_refold_late``).
     """
     counts, out, retire = Counts(), [], []
+    refolded = records.iloc[0:0]
     orders = effective_at(records, ctx.loaded_at)
     existing = existing[~existing.index.duplicated(keep="last")]
     stored_order = pd.to_datetime(records["person_key"].map(existing["_order"]), format="mixed")
     late = records["person_key"].isin(records.loc[pd.to_datetime(orders, format="mixed") < stored_order, "person_key"])
     if late.any():
         refolded, counts, retire = _refold_late(ctx, records[late], orders[late], existing)
-        out.append(refolded)
         records = records[~late]
     for key, group in records.groupby("person_key", sort=False):
         state: dict[str, Any] | None = None
@@ -193,9 +193,6 @@ def _merge_people(ctx: LoadContext, records: pd.DataFrame, existing: pd.DataFram
                 state_id = None
         if last is not None:
             out.append(last)
-    frames = [part for part in out if isinstance(part, pd.DataFrame)]
-    singles = [part for part in out if not isinstance(part, pd.DataFrame)]
-    if singles:
-        frames.append(pd.DataFrame(singles, columns=records.columns))
-    frame = pd.concat(frames, ignore_index=True) if frames else records.iloc[0:0]
-    return frame, counts, retire
+    if out:
+        refolded = pd.concat([refolded, pd.DataFrame(out, columns=records.columns)], ignore_index=True)
+    return refolded, counts, retire
