@@ -59,6 +59,7 @@ class ImportBatch(Base):
     updated: Mapped[int] = mapped_column(Integer, default=0)
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     rejected: Mapped[int] = mapped_column(Integer, default=0)
+    warnings: Mapped[int] = mapped_column(Integer, default=0, server_default="0", doc="optional values blanked; the rows loaded")
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -75,6 +76,8 @@ class Reject(Base):
     row_number: Mapped[int | None] = mapped_column(Integer)
     field: Mapped[str | None] = mapped_column(String(64))
     code: Mapped[str] = mapped_column(String(48))
+    severity: Mapped[str] = mapped_column(String(8), default="error", server_default="error",
+                                          doc="error: the row was not loaded | warning: an optional value was blanked")
     reason: Mapped[str] = mapped_column(Text)
     raw: Mapped[str | None] = mapped_column(Text)
 
@@ -183,7 +186,8 @@ class ReturningStaff(Base):
     building: Mapped[str | None] = mapped_column(Text)
     street_code: Mapped[str | None] = mapped_column(String(12))
     district_code: Mapped[str | None] = mapped_column(String(12))
-    origin: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[str | None] = mapped_column(Text, doc="as written in the source")
+    origin_code: Mapped[str | None] = mapped_column(String(6), doc="division code (prefecture, else province) of origin")
     return_date: Mapped[date | None] = mapped_column(Date)
     quarantine_status: Mapped[str | None] = mapped_column(String(16))
     quarantine_end: Mapped[date | None] = mapped_column(Date)
