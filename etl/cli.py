@@ -46,17 +46,56 @@ class TerminalProgress:
 
 
 def engine_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    """The database of --db / $ONENET_DB / data/onenet.db, with its tables created."""
-    from etl.database import init_db, make_engine  # noqa: PLC0415
+    """The database of --db / $ONENET_DB / data/onenet.db, brought up to date; one line, not a traceback,
+    when it cannot be opened."""
+    from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError  # noqa: PLC0415
 
+    from etl.database import init_db, make_engine  # noqa: PLC0415
     from schemas.migrate import SchemaMismatch  # noqa: PLC0415
 
-    engine = make_engine(args.db)
+    url = config.database_url(args.db)
     try:
+        engine = make_engine(url)
         init_db(engine)
     except SchemaMismatch as exc:
         raise SystemExit(f"onenet: {exc}") from None
+    except (ArgumentError, NoSuchModuleError, DBAPIError, ImportError, OSError) as exc:
+        raise SystemExit(f"onenet: cannot open the database {_shown_url(url)}: {_first_line(exc)}. "
+                         "Check --db or $ONENET_DB: an SQLAlchemy URL such as sqlite:///data/onenet.db "
+                         "or postgresql+psycopg://user@host/dbname") from None
     return engine
+
+
+def _shown_url(url: str) -> str:
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001  (not a URL at all: say so by showing it)
+        return repr(url)
+
+
+def _first_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.strerror}: cannot create or open files in the folder {Path(exc.filename).parent}"
+    cause = getattr(exc, "orig", None) or exc
+    return (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+
+
+def day_argument(text: str) -> date:
+    """The type of every --date: the spellings ingest reads (etl.normalise.parse_day); anything else is
+    refused in one line (SystemExit passes through argparse, which would add its usage text)."""
+    from etl.normalise import parse_day  # noqa: PLC0415
+
+    try:
+        return parse_day(text)
+    except ValueError as exc:
+        raise SystemExit(f"onenet: --date {exc}") from None
+
+
+def chosen_day(session: Session, day: date | None) -> date:
+    """The day a command reports on: the one given, else today."""
+    return day or config.local_now().date()
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -91,8 +130,8 @@ def print_import_summary(results: list[Any]) -> None:
 def cmd_summary(args: argparse.Namespace) -> int:
     from etl.figures import summary  # noqa: PLC0415
 
-    day = date.fromisoformat(args.date) if args.date else config.local_now().date()
     with Session(engine_from_args(args)) as session:
+        day = chosen_day(session, args.date)
         rows = summary(session, day, args.level)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -159,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("summary", help="figures per unit for a day")
     p.add_argument("--level", choices=("city", "district", "street"), default="district")
-    p.add_argument("--date", help="YYYY-MM-DD (default: today)")
+    p.add_argument("--date", type=day_argument, help="the day, e.g. 2020-02-28 (default: today)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_summary)
 

@@ -5,7 +5,6 @@ import argparse
 import functools
 import getpass
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -35,16 +34,13 @@ class NothingToDo(ValueError):
     """The unit exists but holds nothing the command could work on (e.g. a street without buildings)."""
 
 
-def _day(text: str | None) -> date:
-    return date.fromisoformat(text) if text else config.local_now().date()
-
-
 @exit_on_bad_input
 def cmd_export(args: argparse.Namespace) -> int:
-    from etl.cli import engine_from_args  # noqa: PLC0415
+    from etl.cli import chosen_day, engine_from_args  # noqa: PLC0415
     from etl.export import write_workbook  # noqa: PLC0415
 
     with Session(engine_from_args(args)) as session:
+        day = chosen_day(session, args.date)
         if args.street:
             scope = resolve_unit(session, args.street, "street")
         elif args.district:
@@ -52,32 +48,35 @@ def cmd_export(args: argparse.Namespace) -> int:
         else:
             scope = config.CITY_CODE
         out = Path(args.out)
-        write_workbook(session, out, scope_code=scope, day=_day(args.date), user_name=args.user or getpass.getuser(),
+        write_workbook(session, out, scope_code=scope, day=day, user_name=args.user or getpass.getuser(),
                        personal=args.personal)
-    print(f"analyst workbook for {scope} on {_day(args.date)} written to {out}")
+    print(f"analyst workbook for {scope} on {day} written to {out}")
     return 0
 
 
 @exit_on_bad_input
 def cmd_remind(args: argparse.Namespace) -> int:
-    from etl.cli import engine_from_args  # noqa: PLC0415
+    from etl.cli import chosen_day, engine_from_args  # noqa: PLC0415
     from etl.reminders import write_reminders  # noqa: PLC0415
 
     with Session(engine_from_args(args)) as session:
+        day = chosen_day(session, args.date)
         street = resolve_unit(session, args.street, "street")
         out = Path(args.out)
-        write_reminders(session, out, street_code=street, day=_day(args.date), user_name=args.user or getpass.getuser())
-    print(f"reminder list of {street} on {_day(args.date)} written to {out} (A4 landscape, ready to print)")
+        write_reminders(session, out, street_code=street, day=day, user_name=args.user or getpass.getuser())
+    print(f"reminder list of {street} on {day} written to {out} (A4 landscape, ready to print)")
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from etl.cli import day_argument  # noqa: PLC0415
+
     p = sub.add_parser("export", help="the analyst workbook (.xlsx) for the city, a district or a street")
     p.add_argument("--out", required=True)
     unit = p.add_mutually_exclusive_group()
     unit.add_argument("--district", help="name or code")
     unit.add_argument("--street", help="name or code")
-    p.add_argument("--date", help="YYYY-MM-DD (default: today)")
+    p.add_argument("--date", type=day_argument, help="the day, e.g. 2020-02-28 (default: today)")
     p.add_argument("--user", help="who exports (shown on the cover; default: the login name)")
     p.add_argument("--personal", action="store_true", help="unmasked names and phones (for users granted personal data)")
     p.set_defaults(func=cmd_export)
@@ -85,6 +84,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("remind", help="a street's reminder list (催报清单) of silent enterprises, ready to print")
     p.add_argument("--street", required=True, help="name or code")
     p.add_argument("--out", required=True)
-    p.add_argument("--date", help="YYYY-MM-DD (default: today)")
+    p.add_argument("--date", type=day_argument, help="the day, e.g. 2020-02-28 (default: today)")
     p.add_argument("--user")
     p.set_defaults(func=cmd_remind)

@@ -62,7 +62,10 @@ ERRORS: dict[str, str] = {
     "enterprise_ambiguous": "该街道有多家企业叫这个名称：请填写统一社会信用代码",
     "parent_unknown": "上级区划代码不存在：请先导入上级区划",
     "district_missing": "无法确定所属区：请填写区或街道，或填写已登记的企业",
+    "future_date": "填报时间晚于当前时间，疑为年份或日期写错：请按实际填报时间改正后重新导入",
 }
+WARNING_NOTE = "。该项已留空，本行其余内容已导入"
+"""Ends the reason of a warning: an optional value that failed its check was left empty and the row loaded."""
 
 
 # --- resident ID numbers (GB 11643) -----------------------------------------------------------
@@ -300,6 +303,19 @@ def _free_form_date(text: str) -> DateParts | str:
     if (a.month, a.day) != (b.month, b.day):
         return "date_invalid"
     return (a.year if a.year == b.year else None), a.month, a.day, a.time()
+
+
+def parse_day(text: str) -> date:
+    """One day a person types (a command's --date), in any spelling a spreadsheet may use, year included.
+
+    Raises ValueError saying what to type instead."""
+    parts = _date_parts(text)
+    if isinstance(parts, tuple) and parts[0] is not None:
+        try:
+            return date(parts[0], parts[1], parts[2])
+        except ValueError:
+            pass
+    raise ValueError(f"{text!r} is not a day of the calendar: give it as 2020-02-28 (2020/2/28 or 2020年2月28日 work too)")
 
 
 def parse_date_column(raw: pd.Series, file_year: int | None | Callable[[], int | None], *, with_time: bool = False) -> Parsed:

@@ -1,0 +1,57 @@
+"""The `onenet` command's answers to a mistyped day or a database it cannot open: one line, no traceback."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from etl.cli import day_argument
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def onenet(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "etl.cli", *args], cwd=ROOT, env=dict(os.environ),
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("spelling", ["2020/02/28", "2020-2-28", "2020年2月28日", "20200228", "2020.02.28"])
+def test_a_day_in_the_spellings_ingest_reads(spelling: str) -> None:
+    assert day_argument(spelling) == date(2020, 2, 28)
+
+
+def test_summary_takes_a_day_written_with_slashes(tmp_path: Path) -> None:
+    proc = onenet("--db", f"sqlite:///{tmp_path / 'a.db'}", "summary", "--date", "2020/02/28")
+    assert proc.returncode == 0, proc.stderr
+    assert "onenet summary — district, 2020-02-28" in proc.stdout
+
+
+@pytest.mark.parametrize(("command", "spelling"), [
+    (["summary"], "2020-02-31"), (["summary"], "2020-13-01"), (["summary"], "yesterday"), (["summary"], "2/28"),
+    (["export", "--out", "x.xlsx"], "2020-02-30"), (["remind", "--street", "x", "--out", "y.xlsx"], "2020/02/30"),
+])
+def test_a_day_that_is_not_one_is_refused_in_one_line(tmp_path: Path, command: list[str], spelling: str) -> None:
+    proc = onenet("--db", f"sqlite:///{tmp_path / 'a.db'}", *command, "--date", spelling)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"onenet: --date '{spelling}' is not a day of the calendar: give it as 2020-02-28 (2020/2/28 or 2020年2月28日 work too)"]
+    assert not (tmp_path / "x.xlsx").exists()
+
+
+@pytest.mark.parametrize(("command", "url", "reason"), [
+    (["summary"], "sqlite:////nonexistent-folder/a.db", "cannot create or open files in the folder /nonexistent-folder"),
+    (["ingest", "."], "postgresql+psycopg://postgres@127.0.0.1:1/onenet", "Connection refused"),
+    (["export", "--out", "x.xlsx"], "not a url", "Could not parse SQLAlchemy URL"),
+    (["remind", "--street", "x", "--out", "y.xlsx"], "nosuchdb://x/y", "Can't load plugin"),
+])
+def test_a_database_that_cannot_be_opened_is_one_line(command: list[str], url: str, reason: str) -> None:
+    proc = onenet("--db", url, *command)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith("onenet: cannot open the database ") and reason in line and "--db or $ONENET_DB" in line
