@@ -14,7 +14,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from etl.aggregate import refresh_if_stale  # noqa: PLC0415
     from etl.cli import engine_from_args  # noqa: PLC0415
 
-    refresh_if_stale(engine_from_args(args), log=lambda m: print(m, file=sys.stderr, flush=True))
+    from etl import config  # noqa: PLC0415
+    from schemas.models import User  # noqa: PLC0415
+
+    engine = engine_from_args(args)
+    refresh_if_stale(engine, log=lambda m: print(m, file=sys.stderr, flush=True))
+    with Session(engine) as session:
+        has_users = session.scalar(select(User.id).where(User.active).limit(1)) is not None
+    if not has_users:
+        print("onenet: this database has no dashboard users yet, so nobody can log in (the QR form works without one).\n"
+              f"  Add one:  onenet users add NAME --role admin --scope {config.CITY_CODE}   (it asks for the password)",
+              file=sys.stderr, flush=True)
     print(f"onenet dashboard at http://{args.host}:{args.port}/  (Ctrl+C stops it)", flush=True)
     run(args.db, host=args.host, port=args.port)
     return 0
@@ -32,6 +42,7 @@ def _password(args: argparse.Namespace) -> str:
 def cmd_users(args: argparse.Namespace) -> int:
     from dashboard.auth import ROLE_LABELS, create_user, set_password  # noqa: PLC0415
     from etl.cli import engine_from_args  # noqa: PLC0415
+    from etl import config  # noqa: PLC0415
     from schemas.models import User  # noqa: PLC0415
 
     engine = engine_from_args(args)

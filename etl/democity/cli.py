@@ -109,12 +109,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"\nEvery figure at {', '.join(city.truth['figure_dates'])} (city, districts, streets) equals "
               f"the generator's truth ({out / 'truth.json'}).")
     print(f"Done in {time.monotonic() - started:.0f} s.  Try: onenet summary --level street --date {last_day}")
-    if args.no_serve:
-        return 0
-    return _serve(url, engine, args.host, args.port)
-
-
-def _serve(url: str, engine: Any, host: str, port: int) -> int:
     try:
         from dashboard.app import run  # noqa: PLC0415
         from dashboard.auth import ensure_demo_users  # noqa: PLC0415
@@ -123,12 +117,15 @@ def _serve(url: str, engine: Any, host: str, port: int) -> int:
         return 0
     with Session(engine) as session, session.begin():
         logins = ensure_demo_users(session)
-    print(f"\n3/3 dashboard at http://{host}:{port}/  (Ctrl+C stops it)")
-    print("Demo logins (user / password):")
+    print("\nDemo logins of the dashboard (user / password):")
     for user, password in logins.items():
         print(f"  {user:16} {password}")
+    if args.no_serve:
+        print(f"Serve it with: onenet --db {make_url(url).render_as_string(hide_password=True)} serve")
+        return 0
+    print(f"\n3/3 dashboard at http://{args.host}:{args.port}/  (Ctrl+C stops it)")
     sys.stdout.flush()
-    run(url, host=host, port=port)
+    run(url, host=args.host, port=args.port)
     return 0
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -45,3 +46,22 @@ def test_add_list_passwd_disable(db_url: str) -> None:
     assert users(db_url, "disable", "wang").returncode == 0
     with Session(make_engine(db_url)) as s:
         assert check_login(s, "wang", "second-pass-2020") is None
+
+
+def test_serve_on_a_database_without_users_says_how_to_add_one(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'empty.db'}"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "etl.cli", "--db", db_url, "serve", "--port", str(port)],
+                              cwd=ROOT, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        said = server.stderr.readline() if server.stderr else ""
+        while said and "no dashboard users" not in said:
+            said = server.stderr.readline() if server.stderr else ""
+        hint = server.stderr.readline() if server.stderr else ""
+    finally:
+        server.kill()
+        server.wait(timeout=30)
+    assert "nobody can log in" in said
+    assert "onenet users add NAME --role admin --scope 310000" in hint

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-
 import pytest
+from sqlalchemy.orm import Session
 
+from dashboard.auth import check_login
+from etl.database import make_engine
 from etl.democity.generator import generate
 
 pytestmark = pytest.mark.slow
@@ -60,5 +63,9 @@ def test_demo_command_runs_end_to_end_without_serving(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "equals the generator's truth" in proc.stdout, proc.stdout[-3000:]
     assert "onenet summary — district" in proc.stdout and "长宁区" in proc.stdout
+    logins = dict(re.findall(r"^  (admin|changning|street|analyst) +(\S+)$", proc.stdout, re.MULTILINE))
+    assert set(logins) == {"admin", "changning", "street", "analyst"}, "--no-serve prints the demo logins too"
+    with Session(make_engine(f"sqlite:///{db}")) as session:
+        assert all(check_login(session, user, password) is not None for user, password in logins.items())
     again = onenet("--db", f"sqlite:///{db}", "demo", "--dir", str(tmp_path / "city"), "--scale", SCALE, "--seed", "5", "--no-serve")
     assert again.returncode == 0 and "equals the generator's truth" in again.stdout, "running the demo twice starts afresh"
