@@ -35,10 +35,12 @@ from etl.export import (
     missing_buildings,
 )
 from etl.figures import LEVELS, summary
+from etl.origins import origin_labels
 from etl.scope import load_scope
 from etl.database import make_engine
+from schemas.labels import SEVERITY_LABELS
 from schemas.models import Division, ImportBatch, Reject, ReturningStaff
-from schemas.sources import SOURCE_KINDS
+from schemas.sources import FIELD_HEADERS
 
 DayLike = date | str
 
@@ -50,12 +52,11 @@ LABELS: dict[str, str] = {
     "day": "日期", "level": "级别", "parent_code": "上级代码", "silent_since": "连续漏报起始日", "days_silent": "连续漏报天数",
     "batch": "批次", "file": "文件", "kind": "类型", "status": "状态", "rows": "行数", "inserted": "新增",
     "updated": "更新", "unchanged": "未变化", "rejected": "退回", "error": "错误", "started_at": "开始时间",
-    "finished_at": "完成时间", "sheet": "工作表", "row": "行号", "field": "字段", "reason_code": "原因代码",
+    "finished_at": "完成时间", "sheet": "工作表", "row": "行号", "severity": "级别", "field": "字段", "reason_code": "原因代码",
     "reason": "原因", "week": "周（周一）", "origin": "来源地", "people": "人数",
 }
 """Chinese headers of the frames' columns, the same words as the analyst workbook (etl.export)."""
 
-FIELD_HEADERS = {f.name: f.header for kind in SOURCE_KINDS for f in kind.fields}
 NO_ORIGIN = "未填写"
 
 
@@ -130,14 +131,16 @@ def import_ledger(engine: Engine | None = None) -> pd.DataFrame:
 
 
 def rejects(engine: Engine | None = None) -> pd.DataFrame:
-    """Every rejected row: file, sheet, row number, field (Chinese header), reason code and the reason given."""
+    """Every rejected row and every warning: file, sheet, row number, severity (退回: the row was not loaded,
+    警告: it loaded with the value left empty), field (Chinese header), reason code and the reason given."""
     stmt = (select(Reject.batch_id.label("batch"), ImportBatch.file_name.label("file"), Reject.sheet,
-                   Reject.row_number.label("row"), Reject.field, Reject.code.label("reason_code"), Reject.reason)
+                   Reject.row_number.label("row"), Reject.severity, Reject.field, Reject.code.label("reason_code"), Reject.reason)
             .join(ImportBatch, ImportBatch.id == Reject.batch_id).order_by(Reject.batch_id, Reject.id))
     with _session(engine) as session:
         result = session.execute(stmt)
         frame = pd.DataFrame(result.all(), columns=list(result.keys()))
     frame["field"] = frame["field"].map(lambda f: FIELD_HEADERS.get(f, f), na_action="ignore")
+    frame["severity"] = frame["severity"].map(lambda s: SEVERITY_LABELS.get(s, s))
     return frame
 
 
@@ -177,7 +180,9 @@ def returning_staff_by_origin_and_week(start: DayLike | None = None, end: DayLik
     """Returning staff by origin (来源地) and the week (starting Monday) of their return date.
 
     Counts distinct valid people, as the returning-staff figure does; people without a return date are
-    left out, those without an origin count as 未填写.  Columns: week, origin, people.
+    left out, those without an origin count as 未填写.  An origin is its place's standard name (湖北武汉 and
+    湖北省武汉市 are both 湖北省武汉市, etl.origins); a text naming no known place stays as written.
+    Columns: week, origin, people.
     """
     t = ReturningStaff
     where = [t.is_current.is_(True), t.return_date.is_not(None)]
@@ -185,12 +190,13 @@ def returning_staff_by_origin_and_week(start: DayLike | None = None, end: DayLik
         where.append(t.return_date >= _day(start))
     if end is not None:
         where.append(t.return_date <= _day(end))
-    stmt = (select(t.return_date, t.origin, func.count(func.distinct(t.person_key)))
-            .where(*where).group_by(t.return_date, t.origin))
+    stmt = (select(t.return_date, t.origin, t.origin_code, func.count(func.distinct(t.person_key)))
+            .where(*where).group_by(t.return_date, t.origin, t.origin_code))
     with _session(engine) as session:
-        frame = pd.DataFrame(session.execute(stmt).all(), columns=["return_date", "origin", "people"])
+        frame = pd.DataFrame(session.execute(stmt).all(), columns=["return_date", "origin", "origin_code", "people"])
     days = pd.to_datetime(frame["return_date"])
-    frame = frame.assign(week=days - pd.to_timedelta(days.dt.day_of_week, unit="D"), origin=frame["origin"].fillna(NO_ORIGIN))
+    frame = frame.assign(week=days - pd.to_timedelta(days.dt.day_of_week, unit="D"),
+                         origin=origin_labels(frame["origin"], frame["origin_code"]).fillna(NO_ORIGIN))
     out = frame.groupby(["week", "origin"], as_index=False)["people"].sum()
     return out.sort_values(["week", "people", "origin"], ascending=[True, False, True], ignore_index=True)
 

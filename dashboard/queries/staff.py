@@ -26,7 +26,8 @@ class StaffBreakdown:
 
 
 def staff_breakdown(session: Session, divs: Divisions, code: str, day: date, soon_days: int = 3) -> StaffBreakdown:
-    """Returning staff of a unit on ``day`` by origin, by return date, and quarantines ending soon (SQL aggregates)."""
+    """Returning staff of a unit on ``day`` by origin (the place's standard name, as agg_staff groups it:
+    etl.origins), by return date, and quarantines ending soon (SQL aggregates)."""
     a, qa = AggStaff, AggQuarantine
     where = [a.return_date <= day, scoped_street_filter(a.code, divs, code)]
     people = func.sum(a.people)

@@ -7,18 +7,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from io import BytesIO
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from dashboard.queries.staff import staff_breakdown
 from etl import analysis
+from etl.divisions import DivisionTree
+from etl.export import workbook_bytes
 from etl.figures import summary
 from etl.database import make_engine
+from schemas.aggregates import AggStaff
 from tests.etl.test_figures import D1, D2, P7_BAD, build_world, load
 from tests.fixtures.messy import JSL, LJZ, XHL, make_id, write_csv
 
@@ -33,7 +38,7 @@ def eng(db_url: str, tmp_path: Path) -> Iterator[Engine]:
     write_csv(tmp_path / "in" / "返岗人员_来源地.csv", [
         ["姓名", "身份证号", "企业名称", "所属街道", "所属区", "来源地", "返沪日期", "隔离状态"],
         ["辛", Q1, "上海一号有限公司", "江苏路", "长宁", "湖北武汉", "2020-02-03", "无需隔离"],   # Monday
-        ["壬", Q2, "上海一号有限公司", "江苏路", "长宁", "湖北武汉", "2020-02-09", "无需隔离"],   # Sunday, same week
+        ["壬", Q2, "上海一号有限公司", "江苏路", "长宁", "湖北省武汉市", "2020-02-09", "无需隔离"],   # Sunday, same week
         ["癸", Q3, "上海六号有限公司", "陆家嘴", "浦东", "安徽阜阳", "2020-02-10", "居家隔离"],   # next week
     ])
     results = load(db_url, tmp_path / "in")
@@ -80,7 +85,7 @@ def test_ledger_and_rejects(eng: Engine) -> None:
     bad = analysis.rejects(eng)
     assert len(bad) == 1
     row = bad.iloc[0]
-    assert (row["file"], row["row"], row["field"], row["batch"]) == ("返岗人员.csv", 9, "身份证号", staff["batch"])
+    assert (row["file"], row["row"], row["severity"], row["field"], row["batch"]) == ("返岗人员.csv", 9, "退回", "身份证号", staff["batch"])
     assert row["reason_code"] and row["reason"] and P7_BAD not in row["reason"]
 
 
@@ -104,11 +109,28 @@ def test_returning_staff_by_origin_and_week(eng: Engine) -> None:
     # 甲 02-01; 乙 02-09, 丁 02-08, 己 02-05 (two spellings of one ID: one person); 丙 02-10, 戊 02-11: no origin.
     weeks = analysis.returning_staff_by_origin_and_week(engine=eng)
     got = {(w.date().isoformat(), o): n for w, o, n in weeks[["week", "origin", "people"]].itertuples(index=False)}
-    assert got == {("2020-01-27", "未填写"): 1, ("2020-02-03", "未填写"): 3, ("2020-02-03", "湖北武汉"): 2,
-                   ("2020-02-10", "未填写"): 2, ("2020-02-10", "安徽阜阳"): 1}
+    # 辛 wrote 湖北武汉 and 壬 湖北省武汉市: one place, under its standard name
+    assert got == {("2020-01-27", "未填写"): 1, ("2020-02-03", "未填写"): 3, ("2020-02-03", "湖北省武汉市"): 2,
+                   ("2020-02-10", "未填写"): 2, ("2020-02-10", "安徽省阜阳市"): 1}
     cut = analysis.returning_staff_by_origin_and_week("2020-02-05", date(2020, 2, 9), engine=eng)
-    assert cut[["origin", "people"]].values.tolist() == [["未填写", 3], ["湖北武汉", 1]]
+    assert cut[["origin", "people"]].values.tolist() == [["未填写", 3], ["湖北省武汉市", 1]]
     assert not PERSONAL & set(weeks.columns)
+
+
+def test_the_dashboard_and_the_workbook_group_origins_by_the_same_places(eng: Engine) -> None:
+    """The 按来源地 aggregate (and so the 返岗人员 chart) merges 湖北武汉 and 湖北省武汉市; the workbook's staff
+    sheet keeps each text as written beside its standard name."""
+    with Session(eng) as session:
+        grouped = dict(session.execute(select(AggStaff.origin, func.sum(AggStaff.people)).group_by(AggStaff.origin)).all())
+        chart = staff_breakdown(session, DivisionTree.load(session), "310000", D2).by_origin
+        data = workbook_bytes(session, scope_code="310000", day=D2, user_name="分析员", sections=["staff"])
+    assert (grouped["湖北省武汉市"], grouped["安徽省阜阳市"]) == (2, 1) and "湖北武汉" not in grouped
+    assert ("湖北省武汉市", 2) in chart and ("安徽省阜阳市", 1) in chart
+    sheet = load_workbook(BytesIO(data))["返岗人员"]
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, (c.value for c in row))) for row in sheet.iter_rows(min_row=2)]
+    written = sorted((r["来源地"], r["来源地（规范名称）"]) for r in rows if r["来源地"])
+    assert written == [("安徽阜阳", "安徽省阜阳市"), ("湖北武汉", "湖北省武汉市"), ("湖北省武汉市", "湖北省武汉市")]
 
 
 def test_quarantine_by_street_is_the_street_figures(eng: Engine) -> None:

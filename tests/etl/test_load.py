@@ -437,6 +437,30 @@ def test_a_late_file_of_earlier_submissions_folds_each_person_in_time(db_url: st
     assert (current["丙"].phone, current["丙"].origin, current["丙"].return_date) == ("13800138003", "安徽阜阳", date(2020, 2, 12))
 
 
+def test_origins_are_stored_as_written_beside_their_division_code(db_url: str, tmp_path: Path) -> None:
+    """湖北武汉 and 湖北省武汉市 are one place (420100), 重庆市万州区 is 重庆市 (500000); an unknown place loads
+    with no code and no reject; a later record that leaves the origin empty carries its text and code."""
+    write_csv(tmp_path / "reg" / "区划.csv", DIVISIONS)
+    a, b, c, d, e = (make_id("420106", f"1990020{i}", "123") for i in range(1, 6))
+    header = ["姓名", "身份证号", "所属街道", "来源地", "返沪日期", "提交时间"]
+    write_csv(tmp_path / "s1" / "返岗1.csv", [header,
+              ["甲", a, "江苏路", "湖北武汉", "2020-02-03", "2020-02-01 10:00"],
+              ["乙", b, "江苏路", "湖北省武汉市", "2020-02-03", "2020-02-01 10:00"],
+              ["丙", c, "江苏路", "重庆市万州区", "2020-02-03", "2020-02-01 10:00"],
+              ["丁", d, "江苏路", "　不详　", "2020-02-03", "2020-02-01 10:00"],
+              ["戊", e, "江苏路", "", "2020-02-03", "2020-02-01 10:00"]])
+    write_csv(tmp_path / "s2" / "返岗2.csv", [header,
+              ["甲", a, "江苏路", "", "2020-02-05", "2020-02-02 10:00"],
+              ["戊", e, "江苏路", "安徽阜阳", "2020-02-03", "2020-02-02 10:00"]])
+    loaded(db_url, tmp_path / "reg", tmp_path / "s1")
+    loaded(db_url, tmp_path / "s2")
+    with session(db_url) as s:
+        current = {p.name: (p.origin, p.origin_code) for p in s.scalars(select(ReturningStaff).where(ReturningStaff.is_current.is_(True)))}
+        assert s.scalar(select(func.count()).select_from(Reject)) == 0
+    assert current == {"甲": ("湖北武汉", "420100"), "乙": ("湖北省武汉市", "420100"), "丙": ("重庆市万州区", "500000"),
+                       "丁": ("不详", None), "戊": ("安徽阜阳", "341200")}
+
+
 def test_people_without_submission_time_merge_in_load_order(db_url: str, tmp_path: Path) -> None:
     write_csv(tmp_path / "reg" / "区划.csv", DIVISIONS)
     header = ["姓名", "身份证号", "所属街道", "返沪日期", "隔离状态"]
