@@ -91,6 +91,7 @@ def _crumbs(view: context.View, pathname: str) -> list[Any]:
 @callback(
     Output("nav", "children"), Output("crumbs", "children"),
     Output("f-day", "date"), Output("f-day", "min_date_allowed"), Output("f-day", "max_date_allowed"),
+    Output("f-day", "disabled_days"),
     Output("f-district", "options"), Output("f-district", "value"), Output("f-district", "disabled"),
     Output("f-street", "options"), Output("f-street", "value"), Output("f-street", "disabled"),
     Input(PAGE_URL, "pathname"), Input(PAGE_URL, "search"),
@@ -112,6 +113,7 @@ def show_filters(pathname: str | None, search: str | None) -> tuple[Any, ...]:
     nav_search = view.query(building=None)
     return (_nav(pathname or "/", nav_search), _crumbs(view, pathname or "/"),
             view.day.isoformat(), view.campaign.first.isoformat(), view.campaign.last.isoformat(),
+            [d.isoformat() for d in view.campaign.idle_days()],
             district_options, district, scope_level != "city",
             street_options, street, scope_level == "street" or (scope_level == "city" and district is None))
 

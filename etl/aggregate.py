@@ -1,14 +1,16 @@
 """Pre-aggregated figures for the dashboard: what to rebuild, and when.
 
-The dashboard shows every campaign day (trends, change since the day before) in well under a second
-by reading the tables of ``schemas.aggregates`` instead of computing figures per request.  They are
-kept in step with the data by one rule, proportional to the change:
+The dashboard shows any day (trends, change since the day before) in well under a second by reading
+the tables of ``schemas.aggregates`` instead of computing figures per request.  They hold the days
+``etl.days.day_range`` lists (the campaign month and the days a figure can change on; any other day
+reads the latest of them before it) and are kept in step with the data by one rule, proportional to
+the change:
 
 - a load records in ``agg_stale``, inside its own transaction, the units (streets; a district for
   people counted under no street) whose figures it changed; a load that changes nothing marks nothing;
-- ``refresh_stale`` recomputes the stale units for every campaign day (and their districts), replaces
-  their rows and clears the marks, in one transaction.  When the campaign days themselves changed
-  (a report outside them), every unit is recomputed.
+- ``refresh_stale`` recomputes the stale units for every aggregated day (and their districts), replaces
+  their rows and clears the marks, in one transaction.  When the days themselves changed (a report on
+  a new day), every unit is recomputed.
 
 An ingest refreshes at the end of its run, a QR submission in its own transaction, and ``serve``
 before it starts; a load killed before its refresh leaves its marks, so the next one rebuilds them and
@@ -16,45 +18,27 @@ the dashboard never disagrees with the data for longer than that.
 """
 from __future__ import annotations
 
-import calendar
 import os
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, Table, delete, func, select
+from sqlalchemy import Engine, Table, delete, select
 from sqlalchemy.orm import Session
 
 from etl import config
-from etl.aggregate_compute import COUNT_COLUMNS, DayRange, compute
+from etl.aggregate_compute import COUNT_COLUMNS, compute
+from etl.days import DayRange, day_range, default_day
 from etl.store import bulk_insert, writing
-from schemas.aggregates import AggMeta, AggStale
-from schemas.models import Division, ReopeningReport
+from schemas.aggregates import AggMeta, AggStale, AggStreetDay
+from schemas.models import Division
 
-MAX_DAYS = 400
 META_KEY = "range"
 EVERY_UNIT = "*"
 
-__all__ = ["COUNT_COLUMNS", "DayRange", "compute", "day_range", "mark_stale", "refresh_if_stale", "refresh_stale", "refresh_within"]
-
-
-def day_range(session: Session) -> DayRange:
-    """The campaign days to aggregate: February of the campaign year and every day reports count on."""
-    year = config.CAMPAIGN_YEAR
-    first, last = date(year, 2, 1), date(year, 2, calendar.monthrange(year, 2)[1])
-    lo, hi = session.execute(select(func.min(ReopeningReport.effective_at), func.max(ReopeningReport.effective_at))).one()
-    data_last = None
-    if hi is not None:
-        lo, hi = _as_datetime(lo), _as_datetime(hi)
-        first, last, data_last = min(first, lo.date()), max(last, hi.date()), hi.date()
-    if (last - first).days >= MAX_DAYS:
-        first = last - timedelta(days=MAX_DAYS - 1)
-    return DayRange(first, last, data_last)
-
-
-def _as_datetime(value: Any) -> datetime:
-    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+__all__ = ["COUNT_COLUMNS", "DayRange", "aggregated_days", "compute", "day_range", "default_day", "mark_stale",
+           "refresh_if_stale", "refresh_stale", "refresh_within"]
 
 
 def mark_stale(session: Session, codes: Iterable[str], staff: Iterable[str] | None = None) -> None:
@@ -73,6 +57,11 @@ def mark_stale(session: Session, codes: Iterable[str], staff: Iterable[str] | No
     session.flush()
 
 
+def aggregated_days(session: Session) -> list[date]:
+    """The days the stored aggregates hold rows of, ascending (every unit has a row on each of them)."""
+    return list(session.scalars(select(AggStreetDay.day).distinct().order_by(AggStreetDay.day)))
+
+
 def stale_units(session: Session) -> set[str]:
     return set(session.scalars(select(AggStale.code)))
 
@@ -87,7 +76,7 @@ def refresh_stale(session: Session) -> set[str] | None:
     stale = set(marks)
     rng = day_range(session)
     meta = session.get(AggMeta, META_KEY)
-    every = EVERY_UNIT in stale or meta is None or (meta.first_day, meta.last_day) != (rng.first, rng.last)
+    every = EVERY_UNIT in stale or meta is None or aggregated_days(session) != rng.days
     codes = None if every else _with_districts(session, stale)
     staff_codes = None if every else _with_districts(session, {c for c, staff in marks.items() if staff})
     aggregates = compute(session, rng, codes, staff_codes)

@@ -1,4 +1,4 @@
-"""The computation of the pre-aggregated figures: every campaign day of the given units at once.
+"""The computation of the pre-aggregated figures: every aggregated day (etl.days) of the given units at once.
 
 ``etl.figures.street_figures`` is the definition of the figures (docs/figures.md); it runs one SQL
 query per day.  Here the same rules are applied to all days at once, in memory: each enterprise's
@@ -8,7 +8,7 @@ are summed per street with ``numpy.bincount``.  tests/etl/test_aggregate.py hold
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import numpy as np
@@ -16,8 +16,9 @@ import pandas as pd
 from sqlalchemy import Table, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from etl import config
+from etl.days import OPEN_END, DayRange
 from etl.figures import COUNTS
+from etl.origins import origin_labels
 from schemas.aggregates import (
     AggBatchUnit, AggBuildingSpan, AggEnterpriseSpan, AggQuarantine, AggStaff, AggStreetDay, AggStreetPlan,
 )
@@ -27,20 +28,6 @@ from schemas.sources import SHOP_KIND
 COUNT_COLUMNS = COUNTS
 """The counts stored per unit and day: the figures' own (etl.figures), rates being derived from them."""
 STAFF_DAY_COLUMNS = ["code", "day", "returning_staff", "in_quarantine"]
-
-
-@dataclass(frozen=True)
-class DayRange:
-    first: date
-    last: date
-    data_last: date | None
-
-    @property
-    def days(self) -> list[date]:
-        return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
-
-    def offset(self, day: date) -> int:
-        return (day - self.first).days
 
 
 def _frame(session: Session, stmt: Any, columns: list[str]) -> pd.DataFrame:
@@ -109,6 +96,7 @@ def compute(session: Session, rng: DayRange, codes: set[str] | None = None, staf
     """
     staff_codes = codes if staff_codes is None else staff_codes
     n_days = len(rng.days)
+    offsets = rng.offsets  # the loop below runs over calendar-day offsets; column i of the results is day i
     end = datetime.combine(rng.last + timedelta(days=1), time())
 
     ent_filter: Any = Enterprise.status == CONFIRMED  # pending enterprises and their reports count nowhere
@@ -154,13 +142,13 @@ def compute(session: Session, rng: DayRange, codes: set[str] | None = None, staf
     reps["epos"] = reps["epos"].astype(np.int64)
     reps["effective_at"] = pd.to_datetime(reps["effective_at"])
     reps["rday"] = np.floor(_day_offsets(reps["effective_at"], rng)).astype(np.int64)
-    early = reps["effective_at"].dt.time < time(config.REPORT_DEADLINE_HOUR)
-    on_time_days = reps.loc[early & (reps["rday"] >= 0), ["epos", "rday"]].drop_duplicates()
+    e_first_day = np.full(n_e, np.inf)  # the day of each enterprise's first report (timeliness)
+    np.minimum.at(e_first_day, reps["epos"].to_numpy(), reps["rday"].to_numpy(dtype=float))
     reps = reps.sort_values(["epos", "rday", "effective_at", "id"], kind="stable")
     latest = reps.drop_duplicates(["epos", "rday"], keep="last").reset_index(drop=True)
 
     shift = int(max(0, -latest["rday"].min())) + 1 if len(latest) else 1
-    span = n_days + shift + 1
+    span = rng.offset(rng.last) + shift + 2
     r_epos = latest["epos"].to_numpy(dtype=np.int64)
     r_keys = r_epos * span + latest["rday"].to_numpy(dtype=np.int64) + shift
     r_reopened = latest["reopened"].map(lambda v: v is True or v == 1).to_numpy(dtype=bool)
@@ -178,14 +166,14 @@ def compute(session: Session, rng: DayRange, codes: set[str] | None = None, staf
     total_m = np.zeros((n_b, n_days), dtype=np.int64)
     breg_m = np.zeros((n_b, n_days), dtype=bool)
     plan_parts = []
-    on_time_by_day = {d: g["epos"].to_numpy() for d, g in on_time_days.groupby("rday")}
     n_k = len(keys)
 
     def add(name: str, day: int, mask: np.ndarray, weights: np.ndarray | None = None, key_of: np.ndarray = e_key) -> None:
         w = None if weights is None else weights[mask]
-        counts[:, day, col[name]] += np.bincount(key_of[mask], weights=w, minlength=n_k).astype(np.int64)[:n_k]
+        counts[:, column[day], col[name]] += np.bincount(key_of[mask], weights=w, minlength=n_k).astype(np.int64)[:n_k]
 
-    for d in range(n_days):
+    column = {d: i for i, d in enumerate(offsets.tolist())}
+    for i, d in enumerate(offsets.tolist()):
         if len(r_keys):
             idx = np.searchsorted(r_keys, all_epos * span + d + shift, side="right") - 1
             has = idx >= 0
@@ -206,9 +194,8 @@ def compute(session: Session, rng: DayRange, codes: set[str] | None = None, staf
         reg = e_reg_day <= d
         firm = reg & ~e_shop
         shop = reg & e_shop
-        on_time = np.zeros(n_e, dtype=bool)
-        if d in on_time_by_day:
-            on_time[on_time_by_day[d]] = True
+        # on time: reported no later than the day it reopened (the latest report says when, docs/figures.md)
+        on_time = has & (~r_reopened[safe] | (r_actual[safe] >= e_first_day)) if len(r_keys) else has
         add("enterprises", d, firm)
         add("reopened", d, firm & reopened)
         add("shops", d, shop)
@@ -219,18 +206,18 @@ def compute(session: Session, rng: DayRange, codes: set[str] | None = None, staf
         add("reported_on_time", d, firm & on_time)
 
         in_bld = firm & (e_bpos >= 0)
-        total_m[:, d] = np.bincount(e_bpos[in_bld], minlength=n_b)[:n_b]
-        silent_m[:, d] = np.bincount(e_bpos[in_bld & ~has], minlength=n_b)[:n_b]
+        total_m[:, i] = np.bincount(e_bpos[in_bld], minlength=n_b)[:n_b]
+        silent_m[:, i] = np.bincount(e_bpos[in_bld & ~has], minlength=n_b)[:n_b]
         breg = b_reg_day <= d
-        breg_m[:, d] = breg
+        breg_m[:, i] = breg
         add("buildings", d, breg, key_of=b_key)
-        add("buildings_missing", d, breg & (silent_m[:, d] > 0), key_of=b_key)
+        add("buildings_missing", d, breg & (silent_m[:, i] > 0), key_of=b_key)
 
         if len(r_keys):
             planned = r_planned[safe]
             waiting = firm & has & ~reopened & ~np.isnan(planned)
             if waiting.any():
-                plan_parts.append(pd.DataFrame({"k": e_key[waiting], "day": d, "planned": planned[waiting].astype(np.int64)}))
+                plan_parts.append(pd.DataFrame({"k": e_key[waiting], "day": i, "planned": planned[waiting].astype(np.int64)}))
 
     if staff_codes is None or staff_codes:
         staff_counts, staff_groups, quarantine_groups = _staff(session, rng, staff_codes)
@@ -284,10 +271,10 @@ def _merge_staff(street_day: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
 
 def _staff(session: Session, rng: DayRange, codes: set[str] | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Returning staff per key and day (distinct people, as street_figures counts them), and the page groups
-    (by origin and return date; by return date and end of quarantine)."""
+    (by origin, as its place's standard name (etl.origins), and return date; by return date and end of quarantine)."""
     street = func.coalesce(Enterprise.street_code, ReturningStaff.street_code)
     stmt = (select(street, ReturningStaff.district_code, ReturningStaff.person_key, ReturningStaff.origin,
-                   ReturningStaff.return_date, ReturningStaff.quarantine_end)
+                   ReturningStaff.origin_code, ReturningStaff.return_date, ReturningStaff.quarantine_end)
             .select_from(ReturningStaff)
             .outerjoin(Enterprise, Enterprise.id == ReturningStaff.enterprise_id)
             .where(ReturningStaff.is_current.is_(True), ReturningStaff.return_date.is_not(None),
@@ -295,14 +282,16 @@ def _staff(session: Session, rng: DayRange, codes: set[str] | None) -> tuple[pd.
     if codes is not None:
         code_list = sorted(codes)
         stmt = stmt.where(or_(street.in_(code_list), (street.is_(None) & ReturningStaff.district_code.in_(code_list))))
-    rows = _frame(session, stmt, ["street", "district", "person", "origin", "return_date", "quarantine_end"])
+    rows = _frame(session, stmt, ["street", "district", "person", "origin", "origin_code", "return_date", "quarantine_end"])
     if rows.empty:
         return pd.DataFrame(columns=STAFF_DAY_COLUMNS), *_empty_staff_groups()
     rows["code"] = rows["street"].where(rows["street"].notna(), rows["district"]).fillna("")
     rows["street"] = rows["street"].fillna("\0")
     rows["district"] = rows["district"].fillna("\0")
     n_days = len(rng.days)
-    rows["rd"] = np.clip(_day_offsets(rows["return_date"], rng), 0, None).astype(np.int64)
+    # Days as columns: a person counts from the first day aggregated on or after their return, and is in
+    # quarantine up to the last one on or before its end.
+    rows["rd"] = np.searchsorted(rng.offsets, _day_offsets(rows["return_date"], rng), side="left").astype(np.int64)
     rows["qe"] = _day_offsets(rows["quarantine_end"], rng)
 
     code_list = sorted(rows["code"].unique())
@@ -316,7 +305,7 @@ def _staff(session: Session, rng: DayRange, codes: set[str] | None) -> tuple[pd.
 
     q = rows[rows["qe"].notna()].copy()
     q["start"] = q["rd"]
-    q["end"] = np.minimum(q["qe"], n_days - 1).astype(np.int64)
+    q["end"] = (np.searchsorted(rng.offsets, q["qe"].to_numpy(), side="right") - 1).astype(np.int64)
     q = q[(q["start"] <= q["end"]) & (q["start"] < n_days)]
     diff = np.zeros((len(code_list), n_days + 1), dtype=np.int64)
     repeated = q.duplicated(group, keep=False)
@@ -336,7 +325,7 @@ def _staff(session: Session, rng: DayRange, codes: set[str] | None) -> tuple[pd.
 
     counts = _staff_day_frame(code_list, people, quarantined, rng)
 
-    groups = (rows.assign(origin=rows["origin"].fillna(""))
+    groups = (rows.assign(origin=origin_labels(rows["origin"], rows["origin_code"]).fillna(""))
               .groupby(["code", "origin", "return_date"])["person"].nunique().reset_index(name="people"))
     groups["origin"] = groups["origin"].replace("", None)
     groups["return_date"] = _dates(groups["return_date"])
@@ -419,6 +408,13 @@ def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return rows, starts, ends
 
 
+def _span_ends(rng: DayRange, last: np.ndarray) -> np.ndarray:
+    """``day_to`` of spans whose last aggregated day is column ``last``: the calendar day before the next
+    day aggregated, or OPEN_END after the last (figures hold until they change)."""
+    ends = np.array([d - timedelta(days=1) for d in rng.days[1:]] + [OPEN_END], dtype=object)
+    return ends[last]
+
+
 def _building_spans(blds: pd.DataFrame, silent: np.ndarray, total: np.ndarray, registered: np.ndarray,
                     rng: DayRange) -> pd.DataFrame:
     columns = ["building_id", "street_code", "day_from", "day_to", "enterprises", "silent"]
@@ -433,7 +429,7 @@ def _building_spans(blds: pd.DataFrame, silent: np.ndarray, total: np.ndarray, r
         "building_id": blds["id"].to_numpy()[rows].astype(np.int64),
         "street_code": blds["street_code"].to_numpy()[rows],
         "day_from": days[starts],
-        "day_to": days[ends],
+        "day_to": _span_ends(rng, ends),
         "enterprises": total[rows, starts],
         "silent": silent[rows, starts],
     })
@@ -444,11 +440,11 @@ def _enterprise_spans(ents: pd.DataFrame, e_shop: np.ndarray, latest: pd.DataFra
                "planned_reopen_date", "reopened", "actual_reopen_date"]
     if latest.empty:
         return pd.DataFrame(columns=columns)
-    n_days = len(rng.days)
+    n_days, offsets = len(rng.days), rng.offsets
     lat = latest.sort_values(["epos", "rday"], kind="stable").reset_index(drop=True)
     nxt = lat.groupby("epos")["rday"].shift(-1)
-    start = np.maximum(lat["rday"].to_numpy(), 0)
-    stop = np.where(nxt.isna(), n_days - 1, nxt.fillna(0).to_numpy() - 1).astype(np.int64)
+    start = np.searchsorted(offsets, lat["rday"].to_numpy(), side="left")
+    stop = np.where(nxt.isna(), n_days - 1, np.searchsorted(offsets, nxt.fillna(0).to_numpy(), side="left") - 1).astype(np.int64)
     keep = start <= stop
     lat, start, stop = lat[keep], start[keep], stop[keep]
     epos = lat["epos"].to_numpy()
@@ -461,7 +457,7 @@ def _enterprise_spans(ents: pd.DataFrame, e_shop: np.ndarray, latest: pd.DataFra
         "building_id": pd.array([None if pd.isna(b) else int(b) for b in building], dtype="Int64"),
         "is_shop": e_shop[epos],
         "day_from": days[start],
-        "day_to": days[stop],
+        "day_to": _span_ends(rng, stop),
         "planned_reopen_date": _dates(lat["planned"]).to_list(),
         "reopened": [None if v is None or (isinstance(v, float) and np.isnan(v)) else bool(v) for v in lat["reopened"]],
         "actual_reopen_date": _dates(lat["actual"]).to_list(),

@@ -35,7 +35,6 @@ SECRET_PATH = Path(os.environ.get("ONENET_SECRET_FILE", DATA_DIR / "secret.key")
 
 TIMEZONE = ZoneInfo(os.environ.get("ONENET_TZ", "Asia/Shanghai"))
 CAMPAIGN_YEAR = int(os.environ.get("ONENET_CAMPAIGN_YEAR", "2020"))
-REPORT_DEADLINE_HOUR = 10
 REOPENING_TARGET = 0.70
 QUARANTINE_DAYS = 14
 

@@ -26,7 +26,7 @@ RATES: dict[str, tuple[str, str]] = {  # rate → (numerator, denominator), both
     "shop_reopening_rate": ("shops_open", "shops"),
     "staff_return_rate": ("staff_returned", "staff_total"),
     "reporting_coverage": ("reported", "enterprises"),
-    "timeliness": ("reported_on_time", "enterprises"),
+    "timeliness": ("reported_on_time", "reported"),
 }
 FIGURES = COUNTS + tuple(RATES)
 LABELS = {  # the one Chinese name of each figure: dashboard cards, workbook headers, provenance
@@ -34,9 +34,18 @@ LABELS = {  # the one Chinese name of each figure: dashboard cards, workbook hea
     "shops": "沿街商铺", "shops_open": "已开业商铺", "shop_reopening_rate": "商铺开业率",
     "staff_total": "员工总数", "staff_returned": "已返岗人数", "staff_return_rate": "返岗率",
     "reported": "已填报企业", "reporting_coverage": "填报率",
-    "reported_on_time": f"{config.REPORT_DEADLINE_HOUR}点前填报", "timeliness": "及时率",
+    "reported_on_time": "及时填报企业", "timeliness": "及时率",
     "buildings": "登记楼宇", "buildings_missing": "漏报楼宇", "returning_staff": "返岗人员", "in_quarantine": "隔离中",
 }
+BETTER: dict[str, int] = {  # which way a figure should move: 1 up, -1 down, 0 neither (a count of what there is)
+    "enterprises": 0, "reopened": 1, "reopening_rate": 1, "shops": 0, "shops_open": 1, "shop_reopening_rate": 1,
+    "staff_total": 0, "staff_returned": 1, "staff_return_rate": 1, "reported": 1, "reporting_coverage": 1,
+    "reported_on_time": 1, "timeliness": 1, "buildings": 0, "buildings_missing": -1, "returning_staff": 0,
+    "in_quarantine": -1,
+}
+"""Whether a change of a figure is good news, for colouring it: more reopened is good, more buildings
+missing reports or more people in quarantine is bad; registered units, staff and people returned are
+what there is, neither good nor bad."""
 LEVELS = ("city", "district", "street")
 
 
@@ -82,9 +91,6 @@ class Day:
         """Exclusive end of the day: a report counts when it arrived before this moment."""
         return datetime.combine(self.day + timedelta(days=1), time())
 
-    @property
-    def deadline(self) -> datetime:
-        return datetime.combine(self.day, time(config.REPORT_DEADLINE_HOUR))
 
 
 def latest_reports(day: Day):  # type: ignore[no-untyped-def]
@@ -106,19 +112,20 @@ def registered_enterprises(day: Day):  # type: ignore[no-untyped-def]
 
 
 def enterprise_state(session: Session, day: Day):  # type: ignore[no-untyped-def]
-    """Per registered enterprise on the day: shop or not, reported, reopened, staff counts."""
+    """Per registered enterprise on the day: shop or not, reported, reopened, staff counts, reported on time."""
     ent = registered_enterprises(day)
     latest = latest_reports(day)
     is_shop = ent.c.kind == SHOP_KIND
     reopened = and_(latest.c.reopened.is_(True),
                     or_(latest.c.actual_reopen_date.is_(None), latest.c.actual_reopen_date <= day.day))
     both = and_(latest.c.staff_total.is_not(None), latest.c.staff_returned.is_not(None))
-    on_time = (
-        select(ReopeningReport.enterprise_id)
-        .where(ReopeningReport.effective_at >= datetime.combine(day.day, time()),
-               ReopeningReport.effective_at < day.deadline)
-        .distinct().subquery("on_time")
-    )
+    first = (select(ReopeningReport.enterprise_id, func.min(ReopeningReport.effective_at).label("first_at"))
+             .where(ReopeningReport.effective_at < day.end)
+             .group_by(ReopeningReport.enterprise_id).subquery("first"))
+    # Reported no later than the day it reopened: the latest report says it has not, or names a day on or
+    # after the first report's (a reopening without a date cannot show it was declared in time).
+    on_time = and_(latest.c.id.is_not(None),
+                   or_(latest.c.reopened.is_not(True), latest.c.actual_reopen_date >= func.date(first.c.first_at)))
     return (
         select(
             ent.c.id, ent.c.street_code, ent.c.building_id,
@@ -127,11 +134,11 @@ def enterprise_state(session: Session, day: Day):  # type: ignore[no-untyped-def
             reopened.label("reopened"),
             case((both, latest.c.staff_total), else_=None).label("staff_total"),
             case((both, latest.c.staff_returned), else_=None).label("staff_returned"),
-            (on_time.c.enterprise_id.is_not(None)).label("on_time"),
+            on_time.label("on_time"),
         )
         .select_from(ent)
         .outerjoin(latest, latest.c.enterprise_id == ent.c.id)
-        .outerjoin(on_time, on_time.c.enterprise_id == ent.c.id)
+        .outerjoin(first, first.c.enterprise_id == ent.c.id)
         .subquery("state")
     )
 

@@ -4,7 +4,9 @@ They hold nothing that is not derived from the fact tables: ``etl.aggregate.refr
 and rebuild any of them at any time.  ``agg_stale`` names the units whose rows no longer agree with
 the fact tables: a load marks them in its own transaction, so a crash never hides a change.  Per-day state that changes rarely (a building's
 silent tenants, an enterprise's latest report) is stored as day ranges ``day_from``..``day_to``
-(``day_to`` NULL: still valid on the last aggregated day) rather than one row per day.
+(``day_to`` 9999-12-31, ``etl.days.OPEN_END``: still valid after the last aggregated day) rather
+than one row per day.  The days aggregated are those ``etl.days.day_range`` lists; a day between two of
+them has the figures of the earlier one.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from schemas.models import Base
 
 
 class AggStreetDay(Base):
-    """``etl.figures.street_figures`` for one key on one campaign day.
+    """``etl.figures.street_figures`` for one key on one aggregated day (every street has a row on each).
 
     ``code`` is what street_figures keys by: a street code, or a district code for returning staff
     whose row names no street (and '' for staff with neither).
@@ -125,7 +127,8 @@ class AggBatchUnit(Base):
 
 
 class AggMeta(Base):
-    """What the aggregates cover: first/last campaign day, last data day, when refreshed."""
+    """What the aggregates cover: first/last aggregated day, the default day (``data_last_day``,
+    docs/figures.md#the-default-day), when refreshed."""
 
     __tablename__ = "agg_meta"
 

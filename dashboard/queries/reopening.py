@@ -33,7 +33,8 @@ def projection(session: Session, divs: Divisions, campaign: Campaign, code: str,
     """Reopened by day X if every declared plan holds (plans from the latest report by ``day``)."""
     pending: dict[date, int] = defaultdict(int)
     if campaign.covers(day):
-        stmt = (select(AggStreetPlan.planned, func.sum(AggStreetPlan.pending)).where(AggStreetPlan.day == day)
+        stmt = (select(AggStreetPlan.planned, func.sum(AggStreetPlan.pending))
+                .where(AggStreetPlan.day == campaign.as_of(day))
                 .where(scoped_street_filter(AggStreetPlan.code, divs, code)).group_by(AggStreetPlan.planned))
         for planned, n in session.execute(stmt):
             pending[planned] += int(n)

@@ -1,22 +1,23 @@
 """The figures of a unit, of its sub-units and over time, as `onenet summary` computes and rolls them up.
 
 Per-street counts are read from the pre-aggregated tables (``schemas.aggregates``) and rolled up by
-``etl.figures.roll_up`` over the division tree (``etl.divisions``); days outside the aggregated
-campaign fall back to computing the same figures live.
+``etl.figures.roll_up`` over the division tree (``etl.divisions``).  A day the aggregates hold no rows
+of reads those of the latest aggregated day before it (etl.days: no figure changes in between); a day
+before the first is computed live.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from etl import config
-from etl.aggregate import day_range
+from etl.aggregate import aggregated_days, day_range
+from etl.days import DayRange
 from etl.divisions import DivisionTree
 from etl.figures import COUNTS, Day, roll_up, street_figures, unit_row
 from schemas.aggregates import AggMeta, AggStreetDay
@@ -31,33 +32,51 @@ def load_divisions(session: Session) -> DivisionTree:
 
 @dataclass(frozen=True)
 class Campaign:
-    first: date
-    last: date
-    data_last: date | None
+    """The days the dashboard can show: those aggregated (etl.days.DayRange) and whether they are stored."""
+
+    range: DayRange
     aggregated: bool
 
     @property
+    def first(self) -> date:
+        return self.range.first
+
+    @property
+    def last(self) -> date:
+        return self.range.last
+
+    @property
     def days(self) -> list[date]:
-        return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
+        return self.range.days
 
     @property
     def default_day(self) -> date:
-        """The latest day with data (reports), else today within the campaign, else its last day."""
-        if self.data_last is not None:
-            return min(max(self.data_last, self.first), self.last)
-        today = config.local_now().date()
-        return today if self.first <= today <= self.last else self.last
+        return self.range.default_day
+
+    def trend_days(self, day: date) -> list[date]:
+        return self.range.run_until(day)
+
+    def idle_days(self) -> list[date]:
+        return self.range.idle_days()
 
     def covers(self, day: date) -> bool:
-        return self.aggregated and self.first <= day <= self.last
+        """Whether the stored aggregates answer for ``day`` (on or after their first day)."""
+        return self.aggregated and self.range.as_of(day) is not None
+
+    def as_of(self, day: date) -> date:
+        """The aggregated day whose rows hold the figures of a covered ``day``."""
+        stored = self.range.as_of(day)
+        if stored is None:
+            raise ValueError(f"{day} is before the first aggregated day")
+        return stored
 
 
 def load_campaign(session: Session) -> Campaign:
     meta = session.get(AggMeta, "range")
     if meta is not None:
-        return Campaign(meta.first_day, meta.last_day, meta.data_last_day, True)
-    rng = day_range(session)
-    return Campaign(rng.first, rng.last, rng.data_last, False)
+        days = tuple(aggregated_days(session))
+        return Campaign(DayRange(meta.first_day, meta.last_day, meta.data_last_day, days), bool(days))
+    return Campaign(day_range(session), False)
 
 
 def raw_counts(session: Session, day: date, campaign: Campaign, keys: set[str] | None = None) -> dict[str, dict[str, int]]:
@@ -65,7 +84,7 @@ def raw_counts(session: Session, day: date, campaign: Campaign, keys: set[str] |
     if not campaign.covers(day):
         live = street_figures(session, Day(day))
         return {("" if k is None else k): dict(v) for k, v in live.items() if keys is None or k in keys}
-    stmt = select(AggStreetDay).where(AggStreetDay.day == day)
+    stmt = select(AggStreetDay).where(AggStreetDay.day == campaign.as_of(day))
     if keys is not None:
         stmt = stmt.where(AggStreetDay.code.in_(sorted(keys)))
     return {r.code: {c: getattr(r, c) for c in COUNTS} for r in session.scalars(stmt)}
@@ -95,15 +114,17 @@ def trend(session: Session, divs: Divisions, campaign: Campaign, code: str, days
     keys = divs.keys_under(code)
     subs = divs.sub_units(code) if by_sub_unit else []
     per_day: dict[date, dict[str, dict[str, int]]] = defaultdict(dict)
-    in_range = [d for d in days if campaign.covers(d)]
-    if in_range:
-        stmt = select(AggStreetDay).where(AggStreetDay.day >= min(in_range), AggStreetDay.day <= max(in_range))
+    stored = {d: campaign.as_of(d) for d in days if campaign.covers(d)}
+    if stored:
+        stmt = select(AggStreetDay).where(AggStreetDay.day.in_(sorted(set(stored.values()))))
         if keys is not None:
             stmt = stmt.where(AggStreetDay.code.in_(sorted(keys)))
         for r in session.scalars(stmt):
             per_day[r.day][r.code] = {c: getattr(r, c) for c in COUNTS}
     for d in days:
-        if not campaign.covers(d):
+        if d in stored:
+            per_day[d] = per_day[stored[d]]
+        else:
             per_day[d] = raw_counts(session, d, campaign, keys)
     level = divs.level.get(code, "city")
     out: dict[str, list[dict[str, Any]]] = {code: []}

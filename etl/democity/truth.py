@@ -8,6 +8,8 @@ Semantics, for a day D (D_end = the end of D):
 * enterprises = registry units of kind ≠ 沿街商铺; shops = kind 沿街商铺;
 * reopened / shops_open: merged reopened is true and actual_reopen_date is empty or ≤ D;
 * reported: non-shop enterprises with at least one counting report;
+* reported_on_time: those of them whose merged state is not reopened, or whose actual_reopen_date is on or
+  after the day of their first counting report;
 * staff_total / staff_returned: sums over non-shop enterprises whose merged state has both;
 * buildings: buildings of the unit; buildings_missing: those with a registered non-shop
   enterprise that has not reported by D;
@@ -26,17 +28,19 @@ from etl import config
 from etl.democity.world import NONE, SHOP, World, day_to_date
 
 FIGURE_KEYS = ("enterprises", "reopened", "shops", "shops_open", "staff_total", "staff_returned", "reported",
-               "buildings", "buildings_missing", "returning_staff", "in_quarantine")
+               "reported_on_time", "buildings", "buildings_missing", "returning_staff", "in_quarantine")
 
 
 def merged_state(w: World, day: int) -> pd.DataFrame:
-    """Per enterprise (index), the merged report fields counting at the end of ``day``."""
+    """Per enterprise (index), the merged report fields counting at the end of ``day``, and the day of its first
+    counting report."""
     r = w.r
     d_end = np.datetime64(day_to_date(day), "s") + np.timedelta64(86399, "s")
     keep = (r["submitted"] <= d_end) & (r["bad"] == 0)
     frame = pd.DataFrame({
         "ent": r["ent"][keep],
         "t": r["submitted"][keep],
+        "day": r["day"][keep],
         "reopened": np.where(r["reopened"][keep] < 0, np.nan, r["reopened"][keep].astype(float)),
         "actual": np.where(r["actual"][keep] == NONE, np.nan, r["actual"][keep].astype(float)),
         "staff_total": np.where(r["staff_total"][keep] < 0, np.nan, r["staff_total"][keep].astype(float)),
@@ -44,7 +48,9 @@ def merged_state(w: World, day: int) -> pd.DataFrame:
     })
     frame = frame.sort_values(["ent", "t"], kind="stable")
     # GroupBy.last() takes the last non-null value of each column: later wins, empty never erases
-    return frame.groupby("ent")[["reopened", "actual", "staff_total", "staff_returned"]].last()
+    merged = frame.groupby("ent")[["reopened", "actual", "staff_total", "staff_returned"]].last()
+    merged["first_day"] = frame.groupby("ent")["day"].min()
+    return merged
 
 
 def street_figures(w: World, day: int) -> pd.DataFrame:
@@ -54,6 +60,7 @@ def street_figures(w: World, day: int) -> pd.DataFrame:
     n = e["n"]
     reported = np.zeros(n, dtype=bool)
     reopened = np.zeros(n, dtype=bool)
+    on_time = np.zeros(n, dtype=bool)
     both = np.zeros(n, dtype=bool)
     st_total = np.zeros(n)
     st_returned = np.zeros(n)
@@ -61,6 +68,7 @@ def street_figures(w: World, day: int) -> pd.DataFrame:
     reported[idx] = True
     act = state["actual"].to_numpy()
     reopened[idx] = (state["reopened"].to_numpy() == 1.0) & (np.isnan(act) | (act <= day))
+    on_time[idx] = (state["reopened"].to_numpy() != 1.0) | (act >= state["first_day"].to_numpy())
     has_both = ~np.isnan(state["staff_total"].to_numpy()) & ~np.isnan(state["staff_returned"].to_numpy())
     both[idx] = has_both
     st_total[idx] = np.where(has_both, state["staff_total"].to_numpy(), 0)
@@ -82,6 +90,7 @@ def street_figures(w: World, day: int) -> pd.DataFrame:
         "staff_total": count(firm & both, st_total),
         "staff_returned": count(firm & both, st_returned),
         "reported": count(firm & reported),
+        "reported_on_time": count(firm & on_time),
     })
     silent = firm & ~reported & (e["building"] >= 0)
     silent_per_building = np.bincount(e["building"][silent], minlength=b["n"])

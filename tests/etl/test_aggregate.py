@@ -7,20 +7,24 @@ nothing; a load whose refresh never ran (killed) and the run that rebuilds it.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from etl.aggregate import COUNT_COLUMNS, EVERY_UNIT, mark_stale, refresh_stale, stale_units
+from dashboard import queries as q
+from etl import config
+from etl.aggregate import COUNT_COLUMNS, EVERY_UNIT, default_day, mark_stale, refresh_stale, stale_units
 from etl.database import make_engine
 from etl.democity.generator import generate
-from etl.figures import Day, street_figures
+from etl.democity.inbox import ORIGIN_LONG
+from etl.figures import FIGURES, Day, street_figures, summary
 from etl.pipeline import Ingestor
 from etl.store import writing
+from schemas.models import ReturningStaff
 from schemas.aggregates import (
     AggBatchUnit, AggBuildingSpan, AggEnterpriseSpan, AggMeta, AggQuarantine, AggStaff, AggStale, AggStreetDay, AggStreetPlan,
 )
@@ -64,21 +68,44 @@ def _changed_staff_file(source: Path, out: Path) -> Path:
     return out
 
 
-def _equal_to_street_figures_every_day(engine: Engine) -> None:
+def _equal_to_street_figures_every_day(engine: Engine, also: tuple[date, ...] = ()) -> None:
+    """Every aggregated day, the day after each (which reads the rows of the latest day before it) and
+    ``also``: the stored counts equal street_figures, and the dashboard's figures summary()."""
     with Session(engine) as session:
-        meta = session.get(AggMeta, "range")
+        campaign = q.load_campaign(session)
+        assert campaign.aggregated
         stored = {(r.code, r.day): {c: getattr(r, c) for c in COUNT_COLUMNS} for r in session.scalars(select(AggStreetDay))}
+        assert {d for _, d in stored} == set(campaign.days)
         problems = []
-        for i in range((meta.last_day - meta.first_day).days + 1):
-            day = meta.first_day + timedelta(days=i)
+        for day in sorted({*campaign.days, *(d + timedelta(days=1) for d in campaign.days), *also}):
             live = {("" if k is None else k): v for k, v in street_figures(session, Day(day)).items()}
-            got = {code: counts for (code, d), counts in stored.items() if d == day}
+            as_of = campaign.as_of(day)
+            got = {code: counts for (code, d), counts in stored.items() if d == as_of}
             for code in set(live) | set(got):
                 want = {c: live.get(code, {}).get(c, 0) for c in COUNT_COLUMNS}
                 if want != got.get(code, dict.fromkeys(COUNT_COLUMNS, 0)):
-                    problems.append(f"{day} {code}: live {want} aggregated {got.get(code)}")
+                    problems.append(f"{day} (as of {as_of}) {code}: live {want} aggregated {got.get(code)}")
         assert not problems, "\n".join(problems[:10])
         assert any(any(c.values()) for c in stored.values())
+        divs = q.load_divisions(session)
+        for day in also:
+            want = summary(session, day, "city")[0]
+            got = q.unit_figures(session, divs, campaign, config.CITY_CODE, day)
+            assert {k: got[k] for k in FIGURES} == {k: want[k] for k in FIGURES}, day
+
+
+def _origins_grouped_by_place(engine: Engine) -> None:
+    """The demo writes 湖北武汉 and 湖北省武汉市, 重庆万州 and 重庆市万州区: the 按来源地 groups hold each place once,
+    under its standard name, with as many people as the stored codes say."""
+    with Session(engine) as session:
+        last = session.scalar(select(func.max(AggStaff.return_date)))
+        grouped = dict(session.execute(select(AggStaff.origin, func.sum(AggStaff.people)).group_by(AggStaff.origin)).all())
+        by_code = dict(session.execute(select(ReturningStaff.origin_code, func.count(func.distinct(ReturningStaff.person_key)))
+                                       .where(ReturningStaff.is_current.is_(True), ReturningStaff.return_date <= last)
+                                       .group_by(ReturningStaff.origin_code)).all())
+    assert not set(grouped) & set(ORIGIN_LONG), "no short spelling (湖北武汉) is a group of its own"
+    assert {"重庆市万州区", "上海"}.isdisjoint(grouped)
+    assert grouped["湖北省武汉市"] == by_code["420100"] > 0 and grouped["重庆市"] == by_code["500000"] > 0
 
 
 def test_aggregates_follow_every_load_by_rebuilding_only_what_it_changed(db_url: str, city: Path, tmp_path: Path) -> None:
@@ -101,6 +128,7 @@ def test_aggregates_follow_every_load_by_rebuilding_only_what_it_changed(db_url:
     after = _stored(engine)
     assert after["agg_staff"]
     assert _rebuilt_whole(engine) == after
+    _origins_grouped_by_place(engine)
 
     # A file of reports leaves the returning-staff figures as they are stored, and rebuilds the rest.
     loader = Ingestor(engine, log=lambda m: None)
@@ -134,3 +162,54 @@ def test_aggregates_follow_every_load_by_rebuilding_only_what_it_changed(db_url:
     assert rebuilt != after and _rebuilt_whole(engine) == rebuilt
 
     _equal_to_street_figures_every_day(engine)
+
+
+def _submit_today(engine: Engine) -> date:
+    """A QR submission made now, as a phone makes it (etl.intake): the report of a silent enterprise."""
+    import uuid  # noqa: PLC0415
+
+    from etl.intake import IntakeSettings, building_token, load_building, prepare, submit  # noqa: PLC0415
+    from schemas.models import Building, Enterprise, ReopeningReport  # noqa: PLC0415
+
+    with Session(engine) as session:
+        silent = (select(Enterprise).where(Enterprise.building_id.is_not(None), Enterprise.kind != "沿街商铺",
+                                           ~Enterprise.id.in_(select(ReopeningReport.enterprise_id)))
+                  .order_by(Enterprise.id))
+        enterprise = session.scalars(silent).first()
+        building = session.get(Building, enterprise.building_id)
+        info, token = load_building(session, building.id), building_token(building.street_code, building.name_key)
+    payload = {"submission_id": str(uuid.uuid4()), "enterprise_id": enterprise.id, "是否复工": "已复工",
+               "员工总数": "20", "已返岗人数": "15"}
+    assert submit(engine, prepare(payload, info, IntakeSettings()), "api", token).status == "accepted"
+    return config.local_now().date()
+
+
+def test_a_submission_years_after_the_campaign_adds_its_day_and_moves_nothing_else(
+        db_url: str, city: Path) -> None:
+    """The days aggregated are those a figure changes on, so a report years later costs one day, not
+    thousands; the dashboard and the commands still open on the campaign's last report day, every
+    campaign day keeps its figures, and the new report counts on its own day."""
+    engine = make_engine(db_url)
+    Ingestor(engine, log=lambda m: None).ingest([city])
+    with Session(engine) as session:
+        before = q.load_campaign(session)
+        assert before.default_day == default_day(session) == date(2020, 2, 28)
+    campaign_days = _stored(engine)["agg_street_day"]
+
+    today = _submit_today(engine)
+    with Session(engine) as session:
+        after = q.load_campaign(session)
+        assert after.default_day == default_day(session) == date(2020, 2, 28), "a stray far day leaves the default"
+        assert after.days == [*before.days, today], "one day more, not the thousands in between"
+        assert after.first == before.first and after.last == today
+        assert after.covers(date(2020, 2, 10)) and after.as_of(today - timedelta(days=1)) == before.last
+        assert after.trend_days(date(2020, 2, 20)) == [d for d in before.days if d <= date(2020, 2, 20)]
+        assert after.trend_days(today) == [today], "a trend shows the days of its own run"
+        idle = after.idle_days()
+        assert idle[0] == before.last + timedelta(days=1) and idle[-1] == today - timedelta(days=1)
+        reported = {d: summary(session, d, "city")[0]["reported"] for d in (today - timedelta(days=1), today)}
+        assert reported[today] == reported[today - timedelta(days=1)] + 1
+    stored = _stored(engine)["agg_street_day"]
+    assert {r for r in stored if r[1] != today} == campaign_days, "the campaign days' rows are as they were"
+    assert _rebuilt_whole(engine)["agg_street_day"] == stored
+    _equal_to_street_figures_every_day(engine, also=(date(2020, 2, 9), date(2023, 6, 1), today, today + timedelta(days=400)))

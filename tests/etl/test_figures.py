@@ -4,8 +4,9 @@ The world is written as real files (openpyxl / csv) and loaded with the real pip
 number below is derived in the comments from docs/figures.md, not computed with product code.  Readings:
 - `enterprises`, `reopened`, `staff_*`, `reported`, `reported_on_time` are about enterprises proper;
   沿街商铺 only count in `shops` / `shops_open` (docs/figures.md#the-day: "reported beside the enterprises as their own rate, not mixed in").
-- `reported_on_time`: enterprises with a report received on D before the day's deadline (10:00) -- the
-  campaign asks for a report every day by 10:00; `timeliness` = reported_on_time / enterprises.
+- `reported_on_time`: enterprises that reported no later than the day they reopened: their latest report
+  on D says not reopened, or gives a reopening date on or after the day of their first report (the
+  reopening report is filed once, before reopening); `timeliness` = reported_on_time / reported.
 - `staff_total` / `staff_returned` add the merged latest report of each enterprise that has both figures.
 """
 from __future__ import annotations
@@ -87,7 +88,7 @@ def build_world(folder: Path) -> dict[str, Path]:
         ["一号面馆", None, None, "江苏路", "是", date(2020, 2, 10), None, None, datetime(2020, 2, 10, 8, 0)],         # R3
         ["上海四号有限公司", A4, "新华科技楼", "新华路", "是", date(2020, 2, 12), 8, 8,
          datetime(2020, 2, 10, 9, 59, 59)],                                                                         # R4
-        ["上海六号有限公司", A6, "金融中心", "陆家嘴", "是", date(2020, 2, 9), 100, 60, datetime(2020, 2, 9, 15, 0)],  # R5
+        ["上海六号有限公司", A6, "金融中心", "陆家嘴", "是", date(2020, 2, 8), 100, 60, datetime(2020, 2, 9, 15, 0)],  # R5
     ])])
     files["reports_2"] = write_csv(folder / "复工申报_0211.csv", [
         header,
@@ -137,7 +138,7 @@ def unit(ent: int, reopened: int, shops: int, shops_open: int, staff_total: int,
         "shops": shops, "shops_open": shops_open, "shop_reopening_rate": rate(shops_open, shops),
         "staff_total": staff_total, "staff_returned": staff_returned, "staff_return_rate": rate(staff_returned, staff_total),
         "reported": reported, "reporting_coverage": rate(reported, ent),
-        "reported_on_time": on_time, "timeliness": rate(on_time, ent),
+        "reported_on_time": on_time, "timeliness": rate(on_time, reported),
         "buildings": buildings, "buildings_missing": missing,
         "returning_staff": returning, "in_quarantine": quarantine,
     }
@@ -147,57 +148,60 @@ EMPTY = unit(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
 # ---- D1 = 2020-02-10: R1..R5 count (submitted before 02-11 00:00)
 # JSL: enterprises 一号, 二号, 三号工作室 = 3; reopened 一号 (是, 02-10) = 1; shops 面馆, 便利店 = 2, open 面馆 = 1
-#      staff 10/5 + 20/2 = 30/7; reported 一号, 二号 = 2; on time: 一号 09:00 (二号 10:30 is late) = 1
+#      staff 10/5 + 20/2 = 30/7; reported 一号, 二号 = 2; on time: 一号 (reopened 02-10, reported 02-10),
+#      二号 (not reopened) = 2
 #      buildings 华鑫, 空楼 = 2; missing 华鑫 (三号 silent) = 1; 空楼 has no tenant: never missing
 #      returning 甲 (02-01), 己 (02-05; one person in two spellings) = 2; both in quarantine (ends 02-15, 02-19)
 # XHL: enterprises 四号, 五号 = 2; reopened 0 (四号's actual date 02-12 is after D1); shops 0 -> shop rate null
-#      staff 8/8; reported 1; on time 1 (09:59:59); buildings 1, missing 1 (五号 silent)
+#      staff 8/8; reported 1; on time 1 (reopens 02-12, reported 02-10); buildings 1, missing 1 (五号 silent)
 #      returning 乙 (row names 江苏路, enterprise 四号 is in 新华路) = 1, quarantine 0
-# LJZ: enterprises 六号 = 1 (新来 not yet seen); reopened 1 (02-09); shops 咖啡店 = 1, open 0
-#      staff 100/60; reported 1 (02-09); on time 0 (reported the day before); buildings 1, missing 0
+# LJZ: enterprises 六号 = 1 (新来 not yet seen); reopened 1 (02-08); shops 咖啡店 = 1, open 0
+#      staff 100/60; reported 1 (02-09); on time 0 (reopened 02-08, reported a day later); buildings 1, missing 0
 #      returning 丙 (02-10) = 1 (戊 returns 02-11); quarantine 丙 (until 02-24) = 1
 # NJD: nothing -> every rate null
 # 长宁 = JSL + XHL: 5, 1 -> 0.2 (the average of the street rates would be 1/6), shops 2/1, staff 38/15,
-#      reported 3, on time 2, buildings 3, missing 2, returning 3, quarantine 2
+#      reported 3, on time 3, buildings 3, missing 2, returning 3, quarantine 2
 # 浦东 = LJZ + 丁 (district only, returned 02-08, 居家隔离 until 02-22): returning 2, quarantine 2
-# 上海 = 6, 2, shops 3/1, staff 138/75, reported 4, on time 2, buildings 4, missing 2, returning 5, quarantine 4
+# 上海 = 6, 2, shops 3/1, staff 138/75, reported 4, on time 3, buildings 4, missing 2, returning 5, quarantine 4
 STREETS_D1 = {
-    JSL: unit(3, 1, 2, 1, 30, 7, 2, 1, 2, 1, 2, 2),
+    JSL: unit(3, 1, 2, 1, 30, 7, 2, 2, 2, 1, 2, 2),
     XHL: unit(2, 0, 0, 0, 8, 8, 1, 1, 1, 1, 1, 0),
     LJZ: unit(1, 1, 1, 0, 100, 60, 1, 0, 1, 0, 1, 1),
     NJD: EMPTY,
 }
 DISTRICTS_D1 = {
-    "310105": unit(5, 1, 2, 1, 38, 15, 3, 2, 3, 2, 3, 2),
+    "310105": unit(5, 1, 2, 1, 38, 15, 3, 3, 3, 2, 3, 2),
     "310115": unit(1, 1, 1, 0, 100, 60, 1, 0, 1, 0, 2, 2),
     "310101": EMPTY,
 }
-CITY_D1 = unit(6, 2, 3, 1, 138, 75, 4, 2, 4, 2, 5, 4)
+CITY_D1 = unit(6, 2, 3, 1, 138, 75, 4, 3, 4, 2, 5, 4)
 
 # ---- D2 = 2020-02-12: every report
 # JSL: 一号 (R6 leaves 是否复工 and 员工总数 empty: merged 是, 10/9), 二号 (是, 02-12), 三号 (是, 02-11) -> 3/3
 #      shops 2, open 1; staff 10/9 + 20/18 = 30/27 (三号 gave a total but no returned figure: left out)
-#      reported 3; on time on 02-12: 二号 09:00 = 1; buildings 2, missing 0; returning 2, quarantine 2
-# XHL: 四号 (是, 02-12 <= D2), 五号 否 -> 1/2; staff 8/8 + 6/0 = 14/8 (0 is a figure); reported 2; on time 0
+#      reported 3; on time 3 (一号 reopened the day it first reported, 二号 reported 否 on 02-10 and reopened
+#      02-12, 三号 reported 02-11 reopened 02-11); buildings 2, missing 0; returning 2, quarantine 2
+# XHL: 四号 (是, 02-12 <= D2), 五号 否 -> 1/2; staff 8/8 + 6/0 = 14/8 (0 is a figure); reported 2; on time 2
 #      buildings 1, missing 0; returning 1, quarantine 0
 # LJZ: 六号 and 新来 (first seen 02-11 14:00, counts from then) = 2, both reopened; shop open 1/1
-#      staff 100/60 + 12/6 = 112/66; reported 2; on time 0; buildings 1, missing 0
+#      staff 100/60 + 12/6 = 112/66; reported 2; on time 1 (新来 reopened 02-11, the day it reported; 六号
+#      late); buildings 1, missing 0
 #      returning 丙, 戊 = 2; quarantine 丙 = 1 (戊 已解除)
-# 长宁: 5, 4, shops 2/1, 44/35, reported 5, on time 1, buildings 3, missing 0, returning 3, quarantine 2
+# 长宁: 5, 4, shops 2/1, 44/35, reported 5, on time 5, buildings 3, missing 0, returning 3, quarantine 2
 # 浦东: LJZ + 丁 (until 02-22): returning 3, quarantine 2
-# 上海: 7, 6, shops 3/2, 156/101, reported 7, on time 1, buildings 4, missing 0, returning 6, quarantine 4
+# 上海: 7, 6, shops 3/2, 156/101, reported 7, on time 6, buildings 4, missing 0, returning 6, quarantine 4
 STREETS_D2 = {
-    JSL: unit(3, 3, 2, 1, 30, 27, 3, 1, 2, 0, 2, 2),
-    XHL: unit(2, 1, 0, 0, 14, 8, 2, 0, 1, 0, 1, 0),
-    LJZ: unit(2, 2, 1, 1, 112, 66, 2, 0, 1, 0, 2, 1),
+    JSL: unit(3, 3, 2, 1, 30, 27, 3, 3, 2, 0, 2, 2),
+    XHL: unit(2, 1, 0, 0, 14, 8, 2, 2, 1, 0, 1, 0),
+    LJZ: unit(2, 2, 1, 1, 112, 66, 2, 1, 1, 0, 2, 1),
     NJD: EMPTY,
 }
 DISTRICTS_D2 = {
-    "310105": unit(5, 4, 2, 1, 44, 35, 5, 1, 3, 0, 3, 2),
-    "310115": unit(2, 2, 1, 1, 112, 66, 2, 0, 1, 0, 3, 2),
+    "310105": unit(5, 4, 2, 1, 44, 35, 5, 5, 3, 0, 3, 2),
+    "310115": unit(2, 2, 1, 1, 112, 66, 2, 1, 1, 0, 3, 2),
     "310101": EMPTY,
 }
-CITY_D2 = unit(7, 6, 3, 2, 156, 101, 7, 1, 4, 0, 6, 4)
+CITY_D2 = unit(7, 6, 3, 2, 156, 101, 7, 6, 4, 0, 6, 4)
 
 
 def compare(got: dict[str, dict[str, Any]], expected: dict[str, dict[str, Any]], label: str) -> list[str]:
@@ -266,9 +270,9 @@ def test_roll_ups_add_numerators_and_denominators(world: str) -> None:
 # --------------------------------------------------------------------------- boundaries of the day
 
 
-def test_report_boundaries_deadline_and_load_moment(db_url: str, tmp_path: Path) -> None:
-    """A report counts on D when submitted by the end of D; on time when before 10:00 of D; a report with no
-    submission time counts from the moment it was loaded (today)."""
+def test_report_boundaries_and_load_moment(db_url: str, tmp_path: Path) -> None:
+    """A report counts on D when submitted by the end of D; a report with no submission time counts from the
+    moment it was loaded (today)."""
     folder = tmp_path / "in"
     u = [make_uscc(f"91310105MA1BD000{i}") for i in range(1, 6)]
     write_csv(folder / "区划.csv", [["区划代码", "区划名称", "级别", "上级代码"], [JSL, "江苏路街道", "街道", "310105"]])
@@ -278,20 +282,48 @@ def test_report_boundaries_deadline_and_load_moment(db_url: str, tmp_path: Path)
         ["企业名称", "统一社会信用代码", "街道", "是否复工", "员工总数", "已返岗人数", "填报时间"],
         ["上海边界1有限公司", u[0], "江苏路", "是", "5", "5", "2020-02-10 23:59:59"],   # counts on 02-10
         ["上海边界2有限公司", u[1], "江苏路", "是", "5", "5", "2020-02-11 00:00:00"],   # counts from 02-11
-        ["上海边界3有限公司", u[2], "江苏路", "是", "5", "5", "2020-02-11 09:59:00"],   # on time 02-11
-        ["上海边界4有限公司", u[3], "江苏路", "是", "5", "5", "2020-02-11 10:01:00"],   # late 02-11
+        ["上海边界3有限公司", u[2], "江苏路", "是", "5", "5", "2020-02-11 09:59:00"],
+        ["上海边界4有限公司", u[3], "江苏路", "是", "5", "5", "2020-02-11 10:01:00"],
         ["上海边界5有限公司", u[4], "江苏路", "是", "5", "5", ""],                      # counts from today
     ])
     assert all(r.status == "loaded" for r in load(db_url, folder))
     on = {d: figures(db_url, d, "street")[JSL] for d in (date(2020, 2, 10), date(2020, 2, 11))}
     assert (on[date(2020, 2, 10)]["reported"], on[date(2020, 2, 10)]["reopened"]) == (1, 1)
-    assert on[date(2020, 2, 10)]["reported_on_time"] == 0
     assert (on[date(2020, 2, 11)]["reported"], on[date(2020, 2, 11)]["reopened"]) == (4, 4)
-    assert on[date(2020, 2, 11)]["reported_on_time"] == 2          # 00:00:00 and 09:59
-    assert on[date(2020, 2, 11)]["timeliness"] == pytest.approx(2 / 5)
     today = config.local_now().date()
     assert figures(db_url, today, "street")[JSL]["reported"] == 5
     assert figures(db_url, today - timedelta(days=1), "street")[JSL]["reported"] == 4
+
+
+def test_timeliness_is_the_share_of_reporters_that_reported_no_later_than_they_reopened(db_url: str,
+                                                                                      tmp_path: Path) -> None:
+    """The reopening report is filed once, before reopening: an enterprise reported on time when its first
+    report came no later than the day it reopened, as its latest report says.  Not the hour of a daily
+    deadline: a one-off report sent on 02-11 at 15:00 for a reopening on 02-12 is on time."""
+    folder = tmp_path / "in"
+    u = [make_uscc(f"91310105MA1TL000{i}") for i in range(1, 9)]
+    write_csv(folder / "区划.csv", [["区划代码", "区划名称", "级别", "上级代码"], [JSL, "江苏路街道", "街道", "310105"]])
+    write_csv(folder / "名录.csv", [["企业名称", "统一社会信用代码", "所属街道", "类型"],
+                                    *[[f"上海及时{i}有限公司", c, "江苏路", "企业"] for i, c in enumerate(u, 1)]])
+    write_csv(folder / "申报.csv", [
+        ["企业名称", "统一社会信用代码", "街道", "是否复工", "实际复工日期", "填报时间"],
+        ["上海及时1有限公司", u[0], "江苏路", "否", "", "2020-02-11 15:00"],             # not reopened: on time
+        ["上海及时2有限公司", u[1], "江苏路", "是", "2020-02-11", "2020-02-11 15:00"],   # the same day: on time
+        ["上海及时3有限公司", u[2], "江苏路", "是", "2020-02-12", "2020-02-11 15:00"],   # announced ahead: on time
+        ["上海及时4有限公司", u[3], "江苏路", "是", "2020-02-10", "2020-02-11 08:00"],   # a day late
+        ["上海及时5有限公司", u[4], "江苏路", "是", "", "2020-02-11 08:00"],             # no date: cannot show it
+        ["上海及时6有限公司", u[5], "江苏路", "否", "", "2020-02-11 08:00"],             # 否 on 02-11 ...
+        ["上海及时6有限公司", u[5], "江苏路", "是", "2020-02-09", "2020-02-12 08:00"],   # ... had reopened 02-09
+        ["上海及时7有限公司", u[6], "江苏路", "否", "", "2020-02-11 08:00"],             # 否 on 02-11 ...
+        ["上海及时7有限公司", u[6], "江苏路", "是", "2020-02-12", "2020-02-12 18:00"],   # ... reopened 02-12
+    ])                                                                                   # 及时8 never reports
+    assert all(r.status == "loaded" for r in load(db_url, folder))
+    d11, d12 = (figures(db_url, d, "street")[JSL] for d in (date(2020, 2, 11), date(2020, 2, 12)))
+    assert (d11["reported"], d11["reported_on_time"]) == (7, 5)      # 1, 2, 3, 6, 7
+    assert d11["timeliness"] == pytest.approx(5 / 7), "of the enterprises that reported, not of all 8"
+    assert (d12["reported"], d12["reported_on_time"]) == (7, 4)      # 6's later report shows it reopened first
+    assert d12["timeliness"] == pytest.approx(4 / 7)
+    assert figures(db_url, date(2020, 2, 10), "street")[JSL]["timeliness"] is None
 
 
 def test_quarantine_ends_14_days_after_return_by_default(db_url: str, tmp_path: Path) -> None:
