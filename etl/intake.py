@@ -5,7 +5,9 @@ reopening report (企业复工申报) and the returning-staff rows (返岗人员
 ``etl.pipeline.ingest_tables`` like any spreadsheet, inside one transaction with its ledger row
 (``import_batch``, file name ``扫码填报 <submission id>``) and its idempotency row (``submission``).
 Nothing of a submission is kept when any of its rows fails the pipeline's validation: only a
-``rejected_submission`` record with the reasons and the body, resident IDs masked.
+``rejected_submission`` record with the reasons and the body, resident IDs masked.  Where a file's
+optional value that fails its check is left empty with a warning, a submission is refused with the
+reason instead: the person is at the form to put it right.
 
 Form-tool exports in JSON lines (``.jsonl``) are read here too (``read_jsonl``), for ``onenet ingest``.
 
@@ -33,6 +35,7 @@ from etl.intake_tokens import (  # noqa: F401  (the intake's token API, in one p
 )
 from etl.formtool import REOPENING_SHEET, STAFF_SHEET, field_lookup, records_table
 from etl.masking import mask_body, mask_id, mask_name, mask_phone, mask_text
+from etl.normalise import WARNING_NOTE
 from etl.text import header_key, name_key
 from etl.pipeline import ingest_tables
 from etl.read import Table
@@ -345,7 +348,7 @@ def _load(session: Session, sub: PreparedSubmission, source: str, token: str, re
                            batch_id=batch.id, status="accepted", received_at=received, source=source))
     session.flush()  # IntegrityError here when the same id was stored meanwhile
     result = ingest_tables(session, batch, submission_tables(sub, received))
-    if result.rejected:
+    if result.rejected or result.warnings:
         raise _Refused(_reasons(session, batch.id))
     if foreign := _foreign_enterprises(session, batch.id, sub.building.id):
         raise _Refused([_error(f"「{name}」不是本楼宇（{sub.building.name}）的企业：本楼宇的二维码只能为本楼宇的企业填报，"
@@ -368,12 +371,12 @@ def _foreign_enterprises(session: Session, batch_id: int, building_id: int) -> l
 
 
 def _reasons(session: Session, batch_id: int) -> list[dict[str, Any]]:
-    """The pipeline's rejects of this submission, worded for a form (the rows are rolled back)."""
+    """The pipeline's rejects and warnings of this submission, worded for a form (the rows are rolled back)."""
     rows = session.execute(select(Reject.sheet, Reject.row_number, Reject.field, Reject.reason)
                            .where(Reject.batch_id == batch_id).order_by(Reject.id)).all()
     out = []
     for sheet, row, field_name, reason in rows:
-        reason = mask_text(reason.replace("重新导入", "重新提交"))
+        reason = mask_text(reason.removesuffix(WARNING_NOTE).replace("重新导入", "重新提交"))
         if sheet == STAFF_SHEET:
             out.append(_error(f"返岗人员第 {row} 行：{reason}", "staff", row, field_name))
         else:

@@ -64,6 +64,9 @@ ERRORS: dict[str, str] = {
     "district_missing": "无法确定所属区：请填写区或街道，或填写已登记的企业",
     "future_date": "填报时间晚于当前时间，疑为年份或日期写错：请按实际填报时间改正后重新导入",
 }
+WANTS_A_REGISTRY = frozenset({"street_unknown", "street_missing", "enterprise_unknown", "parent_unknown", "district_missing"})
+"""Codes of rows rejected for want of a registry row (a division, a street, an enterprise): once the registry
+is loaded, `onenet ingest --reload` loads them; no other reject is helped by loading the file again."""
 WARNING_NOTE = "。该项已留空，本行其余内容已导入"
 """Ends the reason of a warning: an optional value that failed its check was left empty and the row loaded."""
 

@@ -27,11 +27,12 @@ from etl.aggregate import mark_stale, refresh_if_stale
 from etl.load import LOADERS
 from etl.masking import mask_id
 from etl.store import LoadContext, writing
-from etl.normalise import ERRORS, explicit_years
+from etl.normalise import ERRORS, WANTS_A_REGISTRY, WARNING_NOTE, explicit_years
 from etl.formtool import read_jsonl
+from etl.text import is_missing
 from etl.read import JSON_LINES_SUFFIXES, SUPPORTED_SUFFIXES, TEXT_SUFFIXES, Table, UnreadableFile, read_tables, sniff_kinds
 from etl.resolve import Hierarchy
-from etl.validate import apply_defaults, normalise_table
+from etl.validate import ERROR, WARNING, apply_defaults, normalise_table, rows_rejected
 from schemas import sources as S
 from etl.database import init_db
 from schemas.models import ImportBatch, Reject
@@ -49,6 +50,7 @@ class FileResult:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    warnings: int = 0  # optional values left empty in rows that loaded (reject rows of severity warning)
     status: str = "loaded"
     error: str | None = None
     batch_id: int | None = None
@@ -106,20 +108,21 @@ def _mask_value(field_name: str, value: Any) -> Any:
 
 
 def reject_rows(batch_id: int, table: Table, frame: pd.DataFrame, errors: pd.DataFrame) -> list[dict[str, Any]]:
-    """Error report → reject records: file row, field (as its header was written), reason."""
+    """Error report → reject records: file row, field (as its header was written), reason, severity."""
     out = []
-    for idx, field_name, code, value in errors[["idx", "field", "code", "value"]].itertuples(index=False):
+    for idx, field_name, code, value, severity in errors[["idx", "field", "code", "value", "severity"]].itertuples(index=False):
         header = table.headers.get(field_name, S.KINDS_BY_NAME[table.kind.name].field(field_name).header
                                    if field_name in table.kind.field_names else field_name)
         shown = _mask_value(field_name, value)
-        detail = f"（{header}：{shown}）" if shown is not None and not (isinstance(shown, float) and pd.isna(shown)) else f"（{header}）"
+        detail = f"（{header}）" if is_missing(shown) else f"（{header}：{shown}）"
         out.append({
             "batch_id": batch_id,
             "sheet": table.sheet,
             "row_number": int(frame.at[idx, "_row"]),
             "field": field_name,
             "code": code,
-            "reason": ERRORS.get(code, code) + detail,
+            "severity": severity,
+            "reason": ERRORS.get(code, code) + detail + (WARNING_NOTE if severity == WARNING else ""),
             "raw": json.dumps({k: _mask_value(k, str(v)) for k, v in table.frame.loc[idx].items()
                                if k != "_row" and v is not None and not (isinstance(v, float) and pd.isna(v))},
                               ensure_ascii=False),
@@ -163,18 +166,20 @@ def ingest_tables(
         report(0)  # the bar appears before the first rows are written
         frame, errors = normalise_table(table, file_year)
         frame = apply_defaults(table.kind, frame)
-        bad = errors["idx"].unique() if not errors.empty else []
+        bad = errors.loc[errors["severity"] == ERROR, "idx"].unique() if not errors.empty else []
         ctx = LoadContext(session, batch.id, table.sheet, loaded_at, hierarchy, report, cache)
         counts, load_errors = LOADERS[table.kind.name](ctx, frame.drop(index=bad) if len(bad) else frame)
         hierarchy = cache["hierarchy"] = ctx.hierarchy
         touched |= ctx.touched
         touched_staff |= ctx.touched_staff
-        all_errors = pd.concat([e for e in (errors, load_errors) if not e.empty], ignore_index=True) if (
-            not errors.empty or not load_errors.empty) else errors
+        all_errors = rows_rejected(pd.concat([e for e in (errors, load_errors) if not e.empty], ignore_index=True) if (
+            not errors.empty or not load_errors.empty) else errors)
         rejects = reject_rows(batch.id, table, frame, all_errors) if not all_errors.empty else []
         if rejects:
             session.execute(Reject.__table__.insert(), rejects)
-        sheet_rejected = int(all_errors["idx"].nunique()) if not all_errors.empty else 0
+        is_error = all_errors["severity"] == ERROR if not all_errors.empty else pd.Series(dtype=bool)
+        sheet_rejected = int(all_errors.loc[is_error, "idx"].nunique())
+        sheet_warnings = int((~is_error).sum())
         if table.kind.name != S.RETURNING_STAFF.name:
             report(len(table.frame))
         result.rows += len(table.frame)
@@ -182,13 +187,14 @@ def ingest_tables(
         result.updated += counts.updated
         result.unchanged += counts.unchanged
         result.rejected += sheet_rejected
+        result.warnings += sheet_warnings
         result.sheets.append({"sheet": table.sheet, "kind": table.kind.name, "rows": len(table.frame),
                               "inserted": counts.inserted, "updated": counts.updated,
-                              "unchanged": counts.unchanged, "rejected": sheet_rejected})
+                              "unchanged": counts.unchanged, "rejected": sheet_rejected, "warnings": sheet_warnings})
     mark_stale(session, touched, staff=touched_staff)
     result.kind = "+".join(dict.fromkeys(kinds)) if kinds else None
     batch.kind = result.kind
-    for attr in ("rows", "inserted", "updated", "unchanged", "rejected"):
+    for attr in ("rows", "inserted", "updated", "unchanged", "rejected", "warnings"):
         setattr(batch, attr, getattr(result, attr))
     batch.status = "loaded"
     batch.finished_at = config.local_now()
@@ -199,6 +205,12 @@ def _supersede_rejects(session: Session, sha: str, batch_id: int) -> None:
     """A file loaded again: the rows its earlier loads rejected are this load's to reject or not."""
     earlier = select(ImportBatch.id).where(ImportBatch.sha256 == sha, ImportBatch.id != batch_id)
     session.execute(delete(Reject).where(Reject.batch_id.in_(earlier)))
+
+
+def _rows_wanting_a_registry(session: Session, batch_id: int) -> int:
+    """Rows of a batch rejected for want of a registry row (etl.normalise.WANTS_A_REGISTRY)."""
+    return session.scalar(select(func.count(func.distinct(Reject.row_number))).where(
+        Reject.batch_id == batch_id, Reject.severity == "error", Reject.code.in_(sorted(WANTS_A_REGISTRY)))) or 0
 
 
 def _loaded_batch(session: Session, sha: str) -> ImportBatch | None:
@@ -292,12 +304,13 @@ class Ingestor:
                 before = None if self.reload or not sha else _loaded_batch(session, sha)
                 if before is not None:  # also a copy of a file loaded earlier in this run, or by another at once
                     result.status, result.batch_id, result.kind, result.rows = "unchanged", before.id, before.kind, before.rows
+                    waiting = _rows_wanting_a_registry(session, before.id) if before.rejected else 0
                     self.log(f"{path.name}: unchanged (same content loaded before as batch {before.id})" + (
-                        f"; {before.rejected} of its rows were rejected then: once what they lacked is loaded (the division "
-                        "registry, the enterprise registry), `onenet ingest --reload` tries them again" if before.rejected else ""))
+                        f"; {waiting} of its rows were rejected then for want of a division, street or enterprise: once "
+                        "the registry is loaded, `onenet ingest --reload` loads them" if waiting else ""))
                     return result
                 assert tables is not None
-                self.log(f"{path.name}: " + ", ".join(f"{t.sheet or 'csv'} → {t.kind.label} ({len(t.frame)} rows)" for t in tables))
+                self.log(f"{path.name}: " + ", ".join(f"{t.sheet or 'csv'} → {t.kind.label} ({len(t.frame):,} rows)" for t in tables))
                 self._valid_cache(session)
                 batch = ImportBatch(file_name=path.name, file_path=str(path.resolve()), sha256=sha or "",
                                     status="loading", started_at=started)
@@ -308,10 +321,9 @@ class Ingestor:
                     _supersede_rejects(session, sha, batch.id)
                 loaded = ingest_tables(session, batch, tables, self.progress, self.cache)
             loaded.file = str(path)
-            self.log(
-                f"{path.name}: {loaded.kind} rows={loaded.rows} inserted={loaded.inserted} updated={loaded.updated} "
-                f"unchanged={loaded.unchanged} rejected={loaded.rejected}"
-            )
+            self.log(f"{path.name}: {S.kind_label(loaded.kind)} {loaded.rows:,} rows: {loaded.inserted:,} inserted, "
+                     f"{loaded.updated:,} updated, {loaded.unchanged:,} unchanged, {loaded.rejected:,} rejected, "
+                     f"{loaded.warnings:,} warnings")
             return loaded
         except UnreadableFile as exc:
             result.status, result.error = "failed", f"{path.name}: {exc}"
@@ -323,7 +335,7 @@ class Ingestor:
         self.cache.clear()  # it may hold what the rolled-back transaction wrote
         self.last_batch = None
         self._record_failure(path, sha, started, result.error or "")
-        self.log(f"{path.name}: FAILED — {result.error}")
+        self.log(f"{path.name}: FAILED, nothing of it stored (the reason is in the table at the end)")
         return result
 
     def _record_failure(self, path: Path, sha: str | None, started: datetime, error: str) -> None:

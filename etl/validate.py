@@ -1,7 +1,10 @@
 """Validate: a read table → typed canonical columns plus a report of what is wrong, row by row.
 
-The error report is a DataFrame (idx, field, code, value) in the manner of frictionless/pandera:
+The error report is a DataFrame (idx, field, code, value, severity) in the manner of frictionless/pandera:
 a typed error code per row and field, turned into a human reason by ``etl.normalise.ERRORS``.
+Its severity (docs/rules.md#validation-and-rejects): an ``error`` rejects the row — a required field
+is bad, or a rule that makes the row meaningless failed (``ROW_CODES``); a ``warning`` names an
+optional value that failed its check, which is left empty while the row loads.
 """
 from __future__ import annotations
 
@@ -18,6 +21,11 @@ from etl.read import Table
 from schemas import sources as S
 
 ERROR_COLUMNS = ["idx", "field", "code", "value"]
+ERROR, WARNING = "error", "warning"
+ROW_CODES = frozenset({"required", "enterprise_missing", "future_date"})
+"""Codes that reject the row whatever field they name: without the value the row means nothing."""
+FUTURE_TOLERANCE = timedelta(days=1)
+"""How far past the local now a 填报时间 may lie (clocks and time zones of the senders) before it is rejected."""
 
 
 def no_errors() -> pd.DataFrame:
@@ -71,7 +79,33 @@ def normalise_table(table: Table, file_year: int | None | Callable[[], int | Non
                 reports.append(errors_where(out, pd.Series(True, index=out.index), field.name, "required"))
     reports.append(_rules(table.kind, out))
     errors = pd.concat([r for r in reports if not r.empty], ignore_index=True) if any(not r.empty for r in reports) else no_errors()
-    return out, errors
+    errors["severity"] = severities(table.kind, errors)
+    return _blank_warned(out, errors), errors
+
+
+def severities(kind: S.SourceKind, errors: pd.DataFrame) -> pd.Series:
+    """``warning`` for an optional field's bad value, ``error`` for the rest (see the module docstring)."""
+    optional = [f.name for f in kind.fields if not f.required]
+    warn = errors["field"].isin(optional) & ~errors["code"].isin(ROW_CODES)
+    return warn.map({True: WARNING, False: ERROR}).astype(object)
+
+
+def _blank_warned(frame: pd.DataFrame, errors: pd.DataFrame) -> pd.DataFrame:
+    """Empty the values that warnings name (a value out of range parsed fine; one that failed to parse is empty already)."""
+    warned = errors[errors["severity"] == WARNING]
+    for name, idx in warned.groupby("field")["idx"]:
+        if name in frame and frame.loc[idx, name].notna().any():
+            frame[name] = frame[name].mask(frame.index.isin(idx), None)
+    return frame
+
+
+def rows_rejected(errors: pd.DataFrame) -> pd.DataFrame:
+    """The report with the warnings of rows that were rejected anyway made errors: nothing of those rows loaded."""
+    if errors.empty:
+        return errors
+    severity = errors["severity"].fillna(ERROR) if "severity" in errors else pd.Series(ERROR, index=errors.index)
+    rejected = errors["idx"][severity == ERROR].unique()
+    return errors.assign(severity=severity.where(~errors["idx"].isin(rejected), ERROR))
 
 
 def _rules(kind: S.SourceKind, frame: pd.DataFrame) -> pd.DataFrame:
@@ -80,14 +114,21 @@ def _rules(kind: S.SourceKind, frame: pd.DataFrame) -> pd.DataFrame:
     if "temperature" in frame:
         t = pd.to_numeric(frame["temperature"], errors="coerce")
         found.append(errors_where(frame, (t < 34) | (t > 43), "temperature", "temperature_range"))
+    # Of two values that contradict each other neither can be trusted: both are named (and left empty).
     if "lng" in frame and "lat" in frame:
         lng = pd.to_numeric(frame["lng"], errors="coerce")
         lat = pd.to_numeric(frame["lat"], errors="coerce")
-        found.append(errors_where(frame, (lng < 73) | (lng > 136) | (lat < 3) | (lat > 54), "lng", "coordinate_range"))
+        outside = (lng < 73) | (lng > 136) | (lat < 3) | (lat > 54)
+        found += [errors_where(frame, outside, name, "coordinate_range") for name in ("lng", "lat")]
     if "staff_total" in frame and "staff_returned" in frame:
         total = pd.to_numeric(frame["staff_total"], errors="coerce")
         returned = pd.to_numeric(frame["staff_returned"], errors="coerce")
-        found.append(errors_where(frame, returned > total, "staff_returned", "staff_returned_exceeds_total"))
+        found += [errors_where(frame, returned > total, name, "staff_returned_exceeds_total")
+                  for name in ("staff_total", "staff_returned")]
+    if "submitted_at" in frame:
+        latest = config.local_now() + FUTURE_TOLERANCE
+        later = map_unique(frame["submitted_at"], lambda moment: moment > latest)
+        found.append(errors_where(frame, later, "submitted_at", "future_date"))
     if kind is S.REOPENING_REPORT or kind is S.ENTERPRISE_REGISTRY:
         name = frame["enterprise_name"] if "enterprise_name" in frame else pd.Series(None, index=frame.index)
         uscc = frame["uscc"] if "uscc" in frame else pd.Series(None, index=frame.index)

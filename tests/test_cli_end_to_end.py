@@ -520,26 +520,28 @@ def test_rejects_workbook_lists_each_rejected_row(db_url: str, tmp_path: Path) -
 # 天平路街道 310104003, 湖南路街道 310104004 (徐汇区 310104).
 # Registry: 天平一号 (天平路), 湖南二号 (湖南路街道), 幸福三号 (幸福路: no such street -> rejected, street).
 # Reports: row 2 天平一号 是 02-10, 10/8, 02-10 09:00
-#          row 3 湖南二号 是 2020-02-30 -> rejected (actual_reopen_date); 湖南二号 has no report
+#          row 3 湖南二号 是 2020-02-30, 6/6, 02-10 09:30 -> the optional date is left empty with a warning
+#                (actual_reopen_date), the row loads (issue 18)
 #          row 4 天平一号 empty 是否复工, empty total, returned 10, 02-11 09:00 -> merged 是, 10/10
 # On 2020-02-12:
 #   天平路: enterprises 1, reopened 1 -> 1.0, shops 0, staff 10/10, reported 1, buildings 0, rest 0
-#   湖南路: enterprises 1, reopened 0 -> 0.0, staff 0/0, reported 0, rest 0
-#   徐汇区: 2, 1, 0.5, 0, 0, 10, 10, 1, 0, 0, 0, 0
+#   湖南路: enterprises 1, reopened 1 -> 1.0, staff 6/6, reported 1, rest 0
+#   徐汇区: 2, 2, 1.0, 0, 0, 16, 16, 2, 0, 0, 0, 0
 
 def test_unresolvable_street_and_impossible_date_reject_rows_not_files(db_url: str, tmp_path: Path) -> None:
     w = messy.build_world5(tmp_path / "in")
     files = ingest(db_url, tmp_path / "in")
     assert_file(files, w["divisions"], "division", rows=2, rejected=0, inserted=2)
     assert_file(files, w["enterprises"], "enterprise", rows=3, rejected=1, inserted=2)
-    assert_file(files, w["report"], "reopening_report", rows=3, rejected=1, inserted=2)
+    assert_file(files, w["report"], "reopening_report", rows=3, rejected=0, inserted=3)
+    assert files[w["report"].name]["warnings"] == 1
 
     assert_units(summary(db_url, "street", D2), {
         TPL: unit("天平路街道", 1, 1, 1.0, 0, 0, 10, 10, 1, 0, 0, 0, 0),
-        HNL: unit("湖南路街道", 1, 0, 0.0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+        HNL: unit("湖南路街道", 1, 1, 1.0, 0, 0, 6, 6, 1, 0, 0, 0, 0),
     }, "street summary")
     assert_units(summary(db_url, "district", D2), {
-        "310104": unit("徐汇区", 2, 1, 0.5, 0, 0, 10, 10, 1, 0, 0, 0, 0),
+        "310104": unit("徐汇区", 2, 2, 1.0, 0, 0, 16, 16, 2, 0, 0, 0, 0),
     }, "district summary")
 
     rejects = rejects_workbook(db_url, tmp_path / "rejects.xlsx")
@@ -549,6 +551,7 @@ def test_unresolvable_street_and_impossible_date_reject_rows_not_files(db_url: s
     bad_date = _find(rejects, "复工申报.xlsx", 3)
     assert bad_date["sheet"] == "复工" and str(bad_date["field"]).strip() in {"actual_reopen_date", "实际复工日期"}, \
         bad_date
+    assert "已留空" in str(bad_date["reason"]), "a warning: the value was left empty and the row loaded"
 
 
 # --------------------------------------------------------------------------- world 6: a 2021 campaign

@@ -74,9 +74,10 @@ def generate(out_dir: Path, seed: int = 7, scale: float = 1.0,
 
 def build_truth(w: world.World, records: list) -> dict:
     e, r, p = w.e, w.r, w.p
-    rejects = Counter()
+    rejects, warnings = Counter(), Counter()
     for rec in records:
         rejects.update(rec.rejected)
+        warnings.update(rec.warned)
     figures = {truth_mod.date_of(d).isoformat(): truth_mod.figures_for(w, d) for d in truth_mod.figure_days()}
     valid_reports = int((r["bad"] == 0).sum())
     return {
@@ -86,6 +87,7 @@ def build_truth(w: world.World, records: list) -> dict:
         "figure_dates": list(figures),
         "figures": figures,
         "rejects_expected": dict(sorted(rejects.items())),
+        "warnings_expected": dict(sorted(warnings.items())),
         "corrupt_files": [rec.path.name for rec in records if rec.kind == "corrupt"],
         "counts": {
             "districts": len(w.districts),

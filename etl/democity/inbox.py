@@ -37,6 +37,9 @@ NOTES = [
     "4. 本表每日 10:00 前报送街道（镇）防控办。",
 ]
 IMPOSSIBLE_DATES = ["2020-02-30", "2020年2月31日", "2020/13/5", "2020.2.30", "2月30日"]
+FUTURE_SUBMITTED = ["2202-02-10 09:30", "2220年2月12日 10:00", "2202/2/14 16:45"]  # 2020 mistyped: rejected
+WARNED = frozenset({"return_date_warning"})
+"""Deliberately bad values that are optional: left empty with a warning, the row loads (docs/rules.md)."""
 UNKNOWN_STREETS = ["光明路街道", "解放路街道", "幸福里街道", "人民广场街道", "东风镇"]
 QUARANTINE_ALIASES = {0: ["居家观察", "居家医学观察", "居家"], 1: ["集中观察", "集中医学观察", "集中"],
                       2: ["已解除隔离", "解除隔离"], 3: ["无", "无需"]}
@@ -67,12 +70,14 @@ class FileRecord:
     encoding: str | None
     rows: int = 0  # data rows (valid and deliberately bad), without title/header/blank/total rows
     rejected: Counter = field(default_factory=Counter)  # expected rejects by reason code
+    warned: Counter = field(default_factory=Counter)  # expected warnings (rows loaded, a value left empty)
     features: list[str] = field(default_factory=list)
     sheets: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"file": self.path.name, "kind": self.kind, "format": self.fmt, "encoding": self.encoding,
-                "rows": self.rows, "rejected": dict(sorted(self.rejected.items())), "sheets": self.sheets,
+                "rows": self.rows, "rejected": dict(sorted(self.rejected.items())),
+                "warned": dict(sorted(self.warned.items())), "sheets": self.sheets,
                 "features": self.features}
 
 
@@ -198,7 +203,8 @@ class InboxWriter:
                          sheets=[s.name for s in sheets] if target != "csv" else [], features=sorted(set(features)))
         for bad in tables_bad:
             rec.rows += len(bad)
-            rec.rejected.update(b for b in bad.tolist() if b)
+            rec.rejected.update(b for b in bad.tolist() if b and b not in WARNED)
+            rec.warned.update(b for b in bad.tolist() if b in WARNED)
         self.records.append(rec)
         return rec
 
@@ -448,7 +454,8 @@ class InboxWriter:
         table["_shop"] = kinds == SHOP
         table["_bad"] = ""
         if k_bad:
-            # firms whose USCC was typed with a wrong check character: rejected, not in the registry
+            # rows whose USCC was typed with a wrong check character and whose name was left out: rejected
+            # (the name is required; a wrong USCC alone would only be left empty with a warning), not in the registry
             st = np.flatnonzero(self.street_district == d_idx)
             street = rng.choice(st, k_bad)
             fake_names, _ = names.firm_names(rng, k_bad, 3)
@@ -456,13 +463,13 @@ class InboxWriter:
             rows = []
             for i in range(k_bad):
                 row = {
-                    "enterprise_name": str(fake_names[i]), "uscc": codes.uscc_with_wrong_check(str(fake_uscc[i])),
+                    "enterprise_name": None, "uscc": codes.uscc_with_wrong_check(str(fake_uscc[i])),
                     "kind": "企业", "industry": "批发和零售业",
                     "staff_total": 12 if target != "csv" else "12",
                     "address": f"{names.ROADS[int(rng.integers(0, len(names.ROADS)))]}{int(rng.integers(1, 999))}号",
                     "building": None, "street": str(self.street_name[street[i]]), "district": self.district_names[d_idx],
                 }
-                rows.append({**{f: row[f] for f in fields}, "_shop": False, "_bad": "uscc_invalid"})
+                rows.append({**{f: row[f] for f in fields}, "_shop": False, "_bad": "required"})
             extra = pd.DataFrame(rows, dtype=object)
             pos = np.sort(rng.choice(len(table) + 1, k_bad))
             table = pd.concat([table.iloc[: pos[0]]] + [
@@ -492,16 +499,19 @@ class InboxWriter:
         bld = e["building"][ent]
         bld_cells = np.where(r["show_building"][rows] & (bld >= 0), b["name"][np.maximum(bld, 0)], None).astype(object)
         planned = messy.spell_dates(days_to_datetime64(r["planned"][rows]), self.date_styles(rng, target, n), target)
-        for i in np.flatnonzero(bad == 2).tolist():
-            planned[i] = IMPOSSIBLE_DATES[int(rng.integers(0, len(IMPOSSIBLE_DATES)))]
         actual = messy.spell_dates(days_to_datetime64(r["actual"][rows]), self.date_styles(rng, target, n), target)
         if submitted_style is None:
             submitted_style = self.datetime_styles(rng, target, n)
         submitted = messy.spell_dates(r["submitted"][rows], submitted_style, target, with_time=True)
+        for i in np.flatnonzero(bad == 2).tolist():
+            submitted[i] = FUTURE_SUBMITTED[int(rng.integers(0, len(FUTURE_SUBMITTED)))]
         contact = r["contact"][rows] & ~(as_copy & (rng.random(n) < 0.5))
         staff_q = np.where(as_copy & (rng.random(n) < 0.5), -1, r["staff_q"][rows])
+        names_given = self.names_cells(e["name"][ent], rng, gbk)
+        if (bad == 1).any():  # a wrong USCC and no name: nothing tells the enterprise, the row is rejected
+            names_given = np.where(bad == 1, None, names_given).astype(object)
         cols = {
-            "enterprise_name": self.names_cells(e["name"][ent], rng, gbk),
+            "enterprise_name": names_given,
             "uscc": self.uscc_cells(uscc, rng),
             "building": self.names_cells(bld_cells, rng, gbk),
             "street": self.street_cells(e["street"][ent], rng, target, gbk),
@@ -585,7 +595,7 @@ class InboxWriter:
             if target != "csv" and rng.random() < 0.4:
                 sheets.append(Sheet("填表说明", notes=NOTES, hidden=True))
                 features += ["several_sheets", "hidden_notes_sheet"]
-            bad_codes = np.array(["", "uscc_invalid", "date_invalid"], dtype=object)[r["bad"][rows]]
+            bad_codes = np.array(["", "enterprise_missing", "future_date"], dtype=object)[r["bad"][rows]]
             name = f"{dname}企业复工申报_{d.month}月{d.day}日{self.suffix(fmt)}"
             self.emit(self.inbox / name, "reopening_report", fmt, sheets, [bad_codes], features)
             if j % 40 == 0:
@@ -714,7 +724,7 @@ class InboxWriter:
             ("id_digits_lost", ("csv-utf8", "csv-bom", "csv-gbk"), lost_ok),
             ("id_checksum", FORMATS, np.ones(len(check_digit), bool)),
             ("street_unknown", FORMATS, np.ones(len(check_digit), bool)),
-            ("date_invalid", FORMATS, np.ones(len(check_digit), bool)),
+            ("return_date_warning", FORMATS, np.ones(len(check_digit), bool)),
         ]
         person_district = self.ent_district[p["ent"]]
         for reason, allowed, eligible in plans:
@@ -811,7 +821,7 @@ class InboxWriter:
                             row["uscc"] = None
                         if "district" in row:
                             row["district"] = None
-                    elif reason == "date_invalid":
+                    elif reason == "return_date_warning":
                         row["return_date"] = IMPOSSIBLE_DATES[int(rng.integers(0, len(IMPOSSIBLE_DATES)))]
                     bad_data.iloc[i] = pd.Series(row)
                     bad_reason.append(reason)

@@ -341,8 +341,8 @@ def make_story(w: World) -> None:
     show_building = (e["building"][ent] >= 0) & (rng.random(m) < 0.8)
     copy = qr & (rng.random(m) < 0.2)  # QR submissions the street office also typed into its sheet
 
-    # deliberately bad rows: a mistyped USCC check character, an impossible planned date
-    bad = np.zeros(m, dtype=np.int8)  # 0 fine, 1 uscc_invalid, 2 date_invalid
+    # deliberately bad rows, rejected: a mistyped USCC check character without a name, a 填报时间 in the future
+    bad = np.zeros(m, dtype=np.int8)  # 0 fine, 1 enterprise_missing, 2 future_date
     n_bad = max(1, int(round(4 * w.scale)))
     cand = np.flatnonzero(~qr & show_uscc)
     if len(cand):

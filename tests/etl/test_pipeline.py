@@ -14,15 +14,18 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dashboard.queries.quality import rejects as quality_rejects
 from etl import config
+from etl.export import reject_rows
 from etl.pipeline import FileResult, Ingestor, ingest_tables
 from etl.read import read_tables
 from etl.database import make_engine
-from schemas.models import Enterprise, ImportBatch, ReopeningReport, ReturningStaff
+from schemas.models import Enterprise, ImportBatch, Reject, ReopeningReport, ReturningStaff
 from tests.fixtures import messy
 from tests.fixtures.messy import JSL, make_id, make_uscc, write_csv
 
@@ -81,14 +84,14 @@ def test_plain_import_summary_has_one_line_per_file(db_url: str, tmp_path: Path)
     proc = run_cli("--db", db_url, "ingest", str(tmp_path / "good"))
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = proc.stdout.splitlines()
-    for path, kind in ((good["divisions"], "division"), (good["enterprises"], "enterprise"),
-                       (good["report"], "reopening_report")):
+    for path, kind in ((good["divisions"], "区划表"), (good["enterprises"], "企业名录"),
+                       (good["report"], "企业复工申报")):
         line = next((x for x in lines if path.name in x), None)
         assert line is not None, proc.stdout
-        assert kind in line and "loaded" in line, line
+        assert kind in line and line.endswith("已导入"), line
     again = run_cli("--db", db_url, "ingest", str(tmp_path / "good"))
     assert again.returncode == 0
-    assert sum("unchanged" in x for x in again.stdout.splitlines()) == 3, again.stdout
+    assert sum(x.endswith("未变化") for x in again.stdout.splitlines()) == 3, again.stdout
     reloaded = run_cli("--db", db_url, "ingest", "--reload", str(tmp_path / "good"), "--json")
     assert reloaded.returncode == 0, reloaded.stderr[-2000:]
     files = json.loads(reloaded.stdout)["files"]
@@ -285,3 +288,88 @@ def test_dashboard_aggregates_refresh_after_a_first_load_of_returning_staff(
     results = Ingestor(make_engine(db_url), log=messages.append).ingest([folder])
     assert [r.status for r in results] == ["loaded", "loaded"], [(r.file, r.error) for r in results]
     assert not [m for m in messages if "WARNING" in m], messages
+
+
+def test_a_bad_optional_value_is_left_empty_with_a_warning_and_the_row_loads(db_url: str, tmp_path: Path) -> None:
+    """Issue 18: a returning-staff row with a valid ID and name was rejected whole for a 10-digit phone.
+    Now the phone is left empty, the row loads, and a warning names file, sheet, row and field
+    (docs/rules.md#validation-and-rejects); a row with a bad required value is still rejected, and so is
+    a report dated in the future."""
+    people = [make_id("310105", "19800101", "011"), make_id("310105", "19800102", "012")]
+    wb = openpyxl.Workbook()
+    wb.active.title = "返岗"
+    for row in (["姓名", "身份证号", "手机号", "所属街道", "返沪日期"],
+                ["甲", people[0], "1380013800", "江苏路", "2020-02-05"],      # row 2: the phone has 10 digits
+                ["乙", people[1][:-1] + ("0" if people[1][-1] != "0" else "1"), "1380013800", "江苏路", "2020-02-05"]):
+        wb.active.append(row)
+    staff = tmp_path / "in" / "返岗登记.xlsx"
+    staff.parent.mkdir()
+    wb.save(staff)
+    write_csv(tmp_path / "in" / "区划.csv", [["区划代码", "区划名称", "级别", "上级代码"], [JSL, "江苏路街道", "街道", "310105"]])
+    later = config.local_now() + timedelta(days=3)
+    write_csv(tmp_path / "in" / "申报.csv", [["企业名称", "所属街道", "是否复工", "填报时间"],
+                                            ["上海甲有限公司", "江苏路", "是", f"{later:%Y-%m-%d %H:%M}"],
+                                            ["上海乙有限公司", "江苏路", "是", "2020-02-10 09:00"]])
+    engine = make_engine(db_url)
+    results = {Path(r.file).name: r for r in Ingestor(engine, log=lambda m: None).ingest([tmp_path / "in"])}
+    loaded = results["返岗登记.xlsx"]
+    assert (loaded.rows, loaded.inserted, loaded.rejected, loaded.warnings) == (2, 1, 1, 1), loaded
+    assert loaded.sheets[0]["warnings"] == 1
+    report = results["申报.csv"]
+    assert (report.inserted, report.rejected, report.warnings) == (1, 1, 0), report
+    with Session(engine) as s:
+        person = s.execute(select(ReturningStaff.name, ReturningStaff.phone, ReturningStaff.return_date)).one()
+        assert tuple(person) == ("甲", None, date(2020, 2, 5))
+        got = s.execute(select(ImportBatch.file_name, Reject.sheet, Reject.row_number, Reject.field, Reject.code,
+                               Reject.severity, Reject.reason).join(ImportBatch, ImportBatch.id == Reject.batch_id)
+                        .order_by(Reject.id)).all()
+        assert s.scalar(select(ImportBatch.warnings).where(ImportBatch.id == loaded.batch_id)) == 1
+        assert s.scalar(select(ImportBatch.rejected).where(ImportBatch.id == loaded.batch_id)) == 1
+        listed = list(reject_rows(s))
+        _, shown = quality_rejects(s, None)
+    warnings = [g for g in got if g.severity == "warning"]
+    assert [tuple(w[:6]) for w in warnings] == [("返岗登记.xlsx", "返岗", 2, "phone", "phone_invalid", "warning")]
+    assert "1380013800" in warnings[0].reason and "已留空" in warnings[0].reason and "已导入" in warnings[0].reason
+    errors = {(g.file_name, g.row_number, g.field, g.code) for g in got if g.severity == "error"}
+    # Row 3's phone is as bad, but the row was rejected for its ID: nothing of it loaded, so no warning says so.
+    assert errors == {("返岗登记.xlsx", 3, "id_number", "id_checksum"), ("返岗登记.xlsx", 3, "phone", "phone_invalid"),
+                      ("申报.csv", 2, "submitted_at", "future_date")}, errors
+    future = next(g for g in got if g.code == "future_date")
+    assert f"{later:%Y-%m-%d}" in future.reason and "改正" in future.reason
+    assert {(r[2], r[3], r[4]) for r in listed if r[0] == "返岗登记.xlsx"} == {
+        (2, "警告", "phone"), (3, "退回", "id_number"), (3, "退回", "phone")}, listed
+    assert {(r["row"], r["severity"], r["field"]) for r in shown if r["file"] == "返岗登记.xlsx"} == {
+        (2, "警告", "手机号"), (3, "退回", "身份证号"), (3, "退回", "手机号")}, shown
+
+
+def test_the_log_suggests_reload_only_for_rows_a_registry_can_help_and_says_a_failure_once(db_url: str, tmp_path: Path) -> None:
+    """Issue 18: `--reload` was suggested after rows that failed on bad data, where loading again cannot help,
+    and a failed file's reason was printed in the log and again in the table."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_csv(folder / "坏身份证.csv", [["姓名", "身份证号", "所属街道", "所属区", "返沪日期"],
+                                      ["甲", "310105198001010000", "江苏路", "长宁", "2020-02-01"]])
+    write_csv(folder / "无街道.csv", [["姓名", "身份证号", "所属街道", "所属区", "返沪日期"],
+                                     ["乙", make_id("310105", "19800101", "021"), "不存在街道", "长宁", "2020-02-01"]])
+    messy.write_corrupt_xlsx(folder / "损坏.xlsx")
+    first: list[str] = []
+    Ingestor(make_engine(db_url), log=first.append).ingest([folder])
+    failed = [m for m in first if m.startswith("损坏.xlsx")]
+    assert failed == ["损坏.xlsx: FAILED, nothing of it stored (the reason is in the table at the end)"]
+    assert any(m.startswith("无街道.csv: 返岗人员登记 1 rows: 0 inserted") for m in first), first
+    again: list[str] = []
+    Ingestor(make_engine(db_url), log=again.append).ingest([folder / "坏身份证.csv", folder / "无街道.csv"])
+    bad_id = next(m for m in again if m.startswith("坏身份证.csv"))
+    no_street = next(m for m in again if m.startswith("无街道.csv"))
+    assert "unchanged" in bad_id and "--reload" not in bad_id
+    assert "1 of its rows were rejected then for want of a division, street or enterprise" in no_street
+    assert "`onenet ingest --reload`" in no_street
+
+
+def test_a_reject_of_an_empty_value_does_not_show_a_placeholder(db_url: str, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "申报.csv", [["企业名称", "统一社会信用代码", "街道", "是否复工", "填报时间"],
+                                            ["", "", "江苏路", "是", "2020-02-10 09:00"]])
+    [result] = Ingestor(make_engine(db_url), log=lambda m: None).ingest([path])
+    with Session(make_engine(db_url)) as s:
+        [reason] = s.scalars(select(Reject.reason).where(Reject.batch_id == result.batch_id)).all()
+    assert reason.startswith("缺少企业名称和统一社会信用代码") and "<NA>" not in reason and "nan" not in reason, reason

@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from etl.normalise import ERRORS
+from etl import config
+from etl.normalise import ERRORS, WARNING_NOTE
 from etl.pipeline import Ingestor
 from etl.read import read_tables
 from etl.validate import apply_defaults, normalise_table
@@ -36,10 +37,11 @@ ROOT = Path(__file__).resolve().parents[2]
 IDS = [make_id("310105", f"1980010{i}", f"{i:03d}") for i in range(1, 10)]
 
 
-def errors_by_row(errors, frame) -> dict[int, set[tuple[str, str]]]:  # type: ignore[no-untyped-def]
+def errors_by_row(errors, frame, severity: str | None = None) -> dict[int, set[tuple[str, str]]]:  # type: ignore[no-untyped-def]
     out: dict[int, set[tuple[str, str]]] = {}
-    for idx, field, code in errors[["idx", "field", "code"]].itertuples(index=False):
-        out.setdefault(int(frame.at[idx, "_row"]), set()).add((field, code))
+    for idx, field, code, level in errors[["idx", "field", "code", "severity"]].itertuples(index=False):
+        if severity is None or level == severity:
+            out.setdefault(int(frame.at[idx, "_row"]), set()).add((field, code))
     return out
 
 
@@ -63,6 +65,11 @@ def test_staff_rows_typed_and_errors_named_by_field(tmp_path: Path) -> None:
         6: {("phone", "phone_invalid"), ("return_date", "date_invalid"), ("quarantine_status", "quarantine_invalid"),
             ("temperature", "temperature_range")},
     }, got
+    assert set(errors_by_row(errors, typed, "warning")) == {6}, "bad optional values are warnings, bad IDs errors"
+    row6 = typed[typed["_row"] == 6].iloc[0]
+    assert all(pd.isna(row6[f]) for f in ("phone", "return_date", "quarantine_status", "temperature")), \
+        "a warned value is left empty, a temperature out of range too"
+    assert row6["name"] == "戊" and row6["id_number"].startswith(IDS[4][:6])
     row2 = typed[typed["_row"] == 2].iloc[0]
     assert (row2["id_number"], row2["phone"], row2["return_date"], row2["temperature"]) == (
         IDS[0][:6] + "********" + IDS[0][-4:], "13800138000", date(2020, 2, 10), 36.5)
@@ -74,6 +81,8 @@ def test_staff_rows_typed_and_errors_named_by_field(tmp_path: Path) -> None:
 
 def test_report_rules(tmp_path: Path) -> None:
     u = make_uscc("91310105MA1WD0001")
+    now = config.local_now()
+    later, soon = (f"{now + timedelta(days=3):%Y-%m-%d %H:%M}", f"{now + timedelta(hours=20):%Y-%m-%d %H:%M}")
     path = write_csv(tmp_path / "申报.csv", [
         ["企业名称", "统一社会信用代码", "是否复工", "员工总数", "已返岗人数", "填报时间"],
         ["上海甲有限公司", u, "是", "10", "12", "2020-02-10 09:00"],   # 2 more returned than employed
@@ -81,14 +90,22 @@ def test_report_rules(tmp_path: Path) -> None:
         ["上海乙有限公司", "", "是", "-3", "五", "2020-02-10 25:00"],   # 4 bad numbers and time
         ["上海丙有限公司", u[:-1] + ("0" if u[-1] != "0" else "1"), "是", "10", "5", "2020-02-10"],  # 5 bad USCC
         ["上海丁有限公司", "", "是", "10", "10", "2020-02-10 09:00"],   # 6 fine
+        ["上海戊有限公司", "", "是", "10", "10", later],               # 7 dated in the future
+        ["上海己有限公司", "", "是", "10", "10", soon],                # 8 within the tolerance of a day
     ])
     typed, errors = normalise_table(read_tables(path)[0], None)
     got = errors_by_row(errors, typed)
-    assert got[2] == {("staff_returned", "staff_returned_exceeds_total")}
+    assert got[2] == {("staff_total", "staff_returned_exceeds_total"), ("staff_returned", "staff_returned_exceeds_total")}
     assert ("enterprise_name", "enterprise_missing") in got[3]
     assert {f for f, _ in got[4]} == {"staff_total", "staff_returned", "submitted_at"}, got[4]
     assert got[5] == {("uscc", "uscc_invalid")}
-    assert 6 not in got
+    assert 6 not in got and 8 not in got
+    assert got[7] == {("submitted_at", "future_date")}
+    assert errors_by_row(errors, typed, "error") == {3: got[3], 7: got[7]}, \
+        "only a row naming no enterprise, or dated in the future, is rejected; the other bad values are optional"
+    contradicting = typed[typed["_row"] == 2].iloc[0]
+    assert pd.isna(contradicting["staff_total"]) and pd.isna(contradicting["staff_returned"])
+    assert "改正" in ERRORS["future_date"] and "填报时间" in ERRORS["future_date"]
 
 
 def test_quarantine_end_defaults_to_return_date_plus_14_days(tmp_path: Path) -> None:
@@ -135,7 +152,7 @@ def rejected_world(db_url: str, tmp_path: Path) -> tuple[str, Path]:
             ["甲", IDS[0], "13800138000", "江苏路", "2020-02-01", "居家隔离"],               # 3 ok
             ["乙", 310105198001020000, "13800138000", "江苏路", "2020-02-01", "居家隔离"],   # 4 number cell
             ["丙", IDS[2], "13800138000", "幸福路", "2020-02-01", "居家隔离"],               # 5 unknown street
-            ["丁", IDS[3], "电话", "江苏路", "2020-02-31", "居家隔离"],                      # 6 two bad fields
+            ["丁", IDS[3], "电话", "江苏路", "2020-02-31", "居家隔离"],                      # 6 two bad optional fields
         ]),
         Sheet("第二批", rows=[
             ["姓名", "身份证号", "手机号", "所属街道", "返沪日期", "隔离状态"],               # 1
@@ -146,7 +163,9 @@ def rejected_world(db_url: str, tmp_path: Path) -> tuple[str, Path]:
     results = {Path(r.file).name: r for r in Ingestor(make_engine(db_url), log=lambda m: None).ingest([folder])}
     r = results["返岗登记.xlsx"]
     assert r.status == "loaded", r.error
-    assert (r.rows, r.inserted, r.rejected) == (6, 2, 4), r
+    assert (r.rows, r.inserted, r.rejected, r.warnings) == (6, 3, 3, 2), r
+    with Session(make_engine(db_url)) as s:
+        assert s.scalars(select(ImportBatch.warnings).where(ImportBatch.id == r.batch_id)).one() == 2
     return db_url, folder
 
 
@@ -156,7 +175,12 @@ def test_rejected_rows_keep_file_sheet_row_field_and_reason(rejected_world: tupl
         rows = s.execute(select(ImportBatch.file_name, Reject.sheet, Reject.row_number, Reject.field, Reject.code,
                                 Reject.reason).join(ImportBatch, ImportBatch.id == Reject.batch_id)).all()
         people = s.scalar(select(func.count()).select_from(ReturningStaff))
-    assert people == 2
+        severity = dict(s.execute(select(Reject.field, Reject.severity).where(Reject.row_number == 6)).all())
+        ding = s.execute(select(ReturningStaff.name, ReturningStaff.phone, ReturningStaff.return_date, ReturningStaff.quarantine_status)
+                         .where(ReturningStaff.row_number == 6)).one()
+    assert people == 3
+    assert severity == {"phone": "warning", "return_date": "warning"}
+    assert tuple(ding) == ("丁", None, None, "居家隔离"), "the row loads, its bad optional values left empty"
     where = {(f, sh, r, fld) for f, sh, r, fld, _, _ in rows}
     assert where == {
         ("返岗登记.xlsx", "第一批", 4, "id_number"),
@@ -169,6 +193,8 @@ def test_rejected_rows_keep_file_sheet_row_field_and_reason(rejected_world: tupl
     assert "无法恢复" in reasons[("第一批", 4, "id_number")]
     assert re.search("校验", reasons[("第二批", 3, "id_number")])
     assert "幸福路" in reasons[("第一批", 5, "street")], "the reason shows the value that could not be resolved"
+    assert reasons[("第一批", 6, "phone")].endswith(WARNING_NOTE) and "已留空" in WARNING_NOTE and "已导入" in WARNING_NOTE
+    assert not reasons[("第一批", 4, "id_number")].endswith(WARNING_NOTE)
     for reason in reasons.values():
         assert reason and re.search(r"[\u4e00-\u9fff]", reason) and not reason.isascii()
 

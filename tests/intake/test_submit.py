@@ -158,6 +158,31 @@ def test_invalid_submission_stores_only_a_rejected_record_with_masked_ids(world:
     assert resp.status_code == 422 and "不在本楼宇" in resp.get_json()["errors"][0]["message"]
 
 
+def test_a_bad_optional_value_is_refused_back_to_the_phone_not_left_empty(world: World, app: flask.Flask) -> None:
+    """A spreadsheet's bad optional value is left empty with a warning (issue 18); the person at the form is
+    asked to put it right instead, and nothing of the submission is stored meanwhile."""
+    client, token = app.test_client(), world.tokens["华鑫大厦"]
+    csrf, options = open_form(client, token)
+    staff = [STAFF[0], {"name": "王五", "id_number": P3, "phone": "1380013800", "return_date": "2020-02-06"}]
+    before = counts(world.engine)
+    resp = _post(client, token, form_data(csrf, options["上海甲科技有限公司"], staff, contact_phone="021-1234"))
+    assert resp.status_code == 422, resp.get_json()
+    errors = resp.get_json()["errors"]
+    assert {(e["section"], e["row"], e["field"]) for e in errors} == {("staff", 2, "phone"), ("report", None, "contact_phone")}
+    for e in errors:
+        assert "电话号码无法识别" in e["message"] and "已留空" not in e["message"] and "已导入" not in e["message"], e
+    assert counts(world.engine) == {**before, "rejected_submission": before["rejected_submission"] + 1}
+    with Session(world.engine) as s:
+        assert "电话号码无法识别" in s.scalars(select(RejectedSubmission)).one().reason
+    info = client.get(f"/api/intake/{token}").get_json()
+    payload = {"submission_id": "form-tool-0002", "enterprise_id": info["enterprises"][0]["id"], "是否复工": "是",
+               "返岗人员": [{"姓名": "周七", "身份证号": P3, "体温": "45"}]}
+    resp = client.post(f"/api/intake/{token}", json=payload)
+    assert resp.status_code == 422 and "体温" in resp.get_json()["errors"][0]["message"], resp.get_json()
+    fixed = _post(client, token, form_data(csrf, options["上海甲科技有限公司"], [STAFF[0], {**staff[1], "phone": "13800138001"}]))
+    assert fixed.status_code == 201, fixed.get_json()
+
+
 def test_later_submission_updates_the_enterprise_by_the_merge_rules(world: World, app: flask.Flask) -> None:
     client, token = app.test_client(), world.tokens["华鑫大厦"]
     csrf, options = open_form(client, token)
@@ -276,3 +301,39 @@ def test_form_pages_carry_no_outside_resources(world: World, app: flask.Flask) -
     for asset in re.findall(r'(?:src|href)="(/intake-assets/[^"]+)"', page):
         assert client.get(asset).status_code == 200
     assert 'lang="zh-CN"' in page and "width=device-width" in page
+
+
+def test_a_building_without_enterprises_offers_the_new_enterprise_fields_and_stores_it_pending(
+        world: World, app: flask.Flask) -> None:
+    """The code of a building with no registered enterprise is no dead end (issue 18, defect 9): the form
+    asks for the enterprise's name and code at once; the report and staff land on a pending enterprise of
+    that building; a wrong code (GB 32100, python-stdnum) or another building's enterprise stores nothing."""
+    client, token = app.test_client(), world.tokens["愚园路一号楼"]
+    page = client.get(f"/q/{token}").get_data(as_text=True)
+    assert '<select id="enterprise_id"' not in page
+    assert '<input type="hidden" id="enterprise_id" name="enterprise_id" value="new">' in page
+    assert '<div id="new-enterprise" class="sub">' in page  # shown, not hidden behind a list option
+    csrf, offered = open_form(client, token)
+    assert offered == {}
+
+    before = counts(world.engine)
+    for named, message in (({"enterprise_name": "上海愚园新公司", "uscc": wrong_check(U_NEW)}, "统一社会信用代码"),
+                           ({"enterprise_name": "上海甲科技有限公司"}, "不是本楼宇")):
+        resp = _post(client, token, {**form_data(csrf, "new", STAFF[:1]), **named})
+        assert resp.status_code == 422 and message in json.dumps(resp.get_json(), ensure_ascii=False), resp.get_json()
+    after = counts(world.engine)
+    assert {k: v for k, v in after.items() if k != "rejected_submission"} == \
+        {k: v for k, v in before.items() if k != "rejected_submission"}
+
+    resp = _post(client, token, {**form_data(csrf, "new", STAFF, staff_total="12"), "enterprise_name": "上海愚园新公司",
+                                 "uscc": U_NEW.lower()})
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["receipt"]["enterprise"]["pending"] is True
+    with Session(world.engine) as s:
+        ent = s.scalars(select(Enterprise).where(Enterprise.uscc == U_NEW)).one()
+        assert (ent.building_id, ent.street_code, ent.status) == (world.building_ids["愚园路一号楼"], "310105002", "pending")
+        report = s.scalars(select(ReopeningReport).where(ReopeningReport.enterprise_id == ent.id)).one()
+        assert report.staff_total == 12 and report.submission_id == resp.get_json()["receipt"]["submission_id"]
+        staff = s.scalars(select(ReturningStaff).where(ReturningStaff.enterprise_id == ent.id)).all()
+        assert sorted(p.name for p in staff) == ["张三", "李四"]
+    assert open_form(client, token)[1] == {"上海愚园新公司": str(ent.id)}  # offered from now on, in a list again

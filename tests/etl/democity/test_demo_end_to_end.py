@@ -40,6 +40,7 @@ def test_ingest_and_summary_equal_the_truth(db_url: str, tmp_path: Path) -> None
     assert failed == set(city.truth["corrupt_files"])
     assert all(f["error"] for f in files if f["status"] == "failed")
     assert sum(f["rejected"] for f in files) == sum(city.truth["rejects_expected"].values())
+    assert sum(f.get("warnings", 0) for f in files) == sum(city.truth["warnings_expected"].values()) > 0
 
     problems = []
     for day, units in city.truth["figures"].items():
