@@ -20,21 +20,24 @@ dash.register_page(__name__, path="/", name="总览", title="总览 · 一网统
 
 def headline_cards(now: dict[str, Any], before: dict[str, Any] | None) -> dbc.Row:
     cards = []
-    for key, _, rate, note in ui.HEADLINES:
-        cards.append(ui.figure_card(key, now, note, ui.change(now[key], before[key] if before else None, rate)))
+    for key, _, _, note in ui.HEADLINES:
+        cards.append(ui.figure_card(key, now, note, ui.change(key, now[key], before[key] if before else None)))
     return dbc.Row(cards, className="g-2 kpi-row")
 
 
 def _map_and_bars(view: context.View, s: Any, units: list[dict[str, Any]]) -> tuple[Any, Any]:
     if view.level == "street":
         buildings = q.buildings_of_street(s, view.campaign, view.code, view.day)
-        figure = ui.unit_map([], {"features": []}, {}, buildings, view.building, config.MAP_TILE_URL)
+        figure = ui.unit_map([], {"features": []}, {}, buildings, view.building, config.MAP_TILE_URL,
+                             q.surroundings(s, view.divs.ancestor(view.code, "district")))
         silent = sorted((b for b in buildings if b["silent"]), key=lambda b: -b["silent"])
         side = ui.table([("building", "楼宇"), ("silent", "未填报企业"), ("enterprises", "登记企业")],
                         silent[:15], id="street-buildings", empty="本街镇当日没有漏报楼宇")
         return ui.graph(figure, "map", 460, toolbar=True), ui.section("未填报企业最多的楼宇", side, subtitle="点击地图上的楼宇查看企业")
     codes = [u["code"] for u in units]
-    figure = ui.unit_map(units, q.boundaries(s, codes), q.unit_points(s, codes), tile_url=config.MAP_TILE_URL)
+    around = q.surroundings(s, view.code) if view.level == "district" else None
+    figure = ui.unit_map(units, q.boundaries(s, codes), q.unit_points(s, codes), tile_url=config.MAP_TILE_URL,
+                         surroundings=around)
     bars = ui.graph(ui.rate_bars(units), "units-bar", max(300, 26 * len(units) + 60))
     level = "各区" if view.level == "city" else "各街镇"
     return ui.graph(figure, "map", 460, toolbar=True), ui.section(f"{level}复工率", bars, subtitle="红色虚线为 70% 目标；点击条形下钻")

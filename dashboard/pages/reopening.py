@@ -36,7 +36,7 @@ def _projection_note(p: q.Projection, day: Any) -> str:
 def layout(unit: str | None = None, day: str | None = None, building: str | None = None, **_: Any) -> Any:
     with context.session() as s:
         view = context.current_view(s, unit, day, building)
-        days = [d for d in view.campaign.days if d <= view.day] or [view.day]
+        days = view.campaign.trend_days(view.day)
         series = q.trend(s, view.divs, view.campaign, view.code, days, by_sub_unit=view.level != "street")
         figures = series[view.code][-1]
         projection = q.projection(s, view.divs, view.campaign, view.code, view.day, figures)
@@ -45,8 +45,8 @@ def layout(unit: str | None = None, day: str | None = None, building: str | None
     return html.Div([
         html.H1(f"{view.name} · 复工进度 · {view.day.isoformat()}", className="page-title", id="page-title"),
         dbc.Row([
-            ui.figure_card("reopening_rate", figures, "已复工 ÷ 登记企业"),
-            ui.figure_card("reporting_coverage", figures, "已填报 ÷ 登记企业"),
+            ui.figure_card("reopening_rate", figures),
+            ui.figure_card("reporting_coverage", figures),
             ui.figure_card("reopened", figures, f"登记企业 {figures['enterprises']:,} 家"),
             ui.kpi_card("overdue", "逾期未复工", ui.fmt_int(overdue_total), "计划日期已过"),
         ], className="g-2 kpi-row"),
@@ -57,5 +57,5 @@ def layout(unit: str | None = None, day: str | None = None, building: str | None
                             "projection", 320),
                    subtitle="“若每家企业都按申报的计划日期复工”时的复工企业数"),
         ui.section(f"计划复工日期已过仍未复工的企业 {overdue_total:,} 家{shown}",
-                   ui.table(OVERDUE_COLUMNS, overdue, id="overdue-table", empty="没有逾期未复工的企业")),
+                   ui.grid(OVERDUE_COLUMNS, overdue, id="overdue-table", empty="没有逾期未复工的企业")),
     ], className="page page-reopening")

@@ -42,7 +42,7 @@ def layout(unit: str | None = None, day: str | None = None, building: str | None
             dbc.Col(ui.section("按来源地", ui.graph(ui.count_bars([o for o, _ in origins], [n for _, n in origins], "返岗人员",
                                                                     horizontal=True), "staff-origin",
                                                      max(260, 24 * len(origins) + 60)),
-                               subtitle="前 15 个来源地"), lg=6),
+                               subtitle="前 15 个来源地，按地级行政区归并"), lg=6),
             dbc.Col(ui.section("按返沪日期", ui.graph(ui.count_bars([d.strftime("%m-%d") for d, _ in staff.by_return_date],
                                                                       [n for _, n in staff.by_return_date], "返沪人数"),
                                                        "staff-arrivals", 300)), lg=6),
@@ -55,6 +55,6 @@ def layout(unit: str | None = None, day: str | None = None, building: str | None
                                                     units, id="staff-units", empty="本单位没有下级单位")), lg=8),
         ], className="g-3"),
         ui.section(f"{SOON_DAYS} 日内解除隔离的人员 {total:,} 人{masked}",
-                   ui.table(PEOPLE_COLUMNS, people, id="staff-people", empty="没有即将解除隔离的人员")),
+                   ui.grid(PEOPLE_COLUMNS, people, id="staff-people", empty="没有即将解除隔离的人员")),
     ]
     return html.Div(parts, className="page page-staff")

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
+import shapely.geometry
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -38,6 +39,31 @@ def boundaries(session: Session, codes: Iterable[str]) -> dict[str, Any]:
     for f in _shipped_districts()["features"]:
         if f["id"] in wanted and f["id"] not in found:
             feats.append(f)
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def surroundings(session: Session, district: str | None, reach: float = 0.25) -> dict[str, Any]:
+    """A district's polygon (``properties.focus``) and its neighbours': the background of a district's or a street's map.
+
+    Neighbours are the districts whose bounding box meets the district's, widened by ``reach`` times its size;
+    loaded district boundaries win over the shipped ones.  Empty when the district has no polygon.
+    """
+    if not district:
+        return {"type": "FeatureCollection", "features": []}
+    loaded = {code: json.loads(geometry) for code, geometry in
+              session.execute(select(Boundary.code, Boundary.geometry).where(Boundary.level == "district"))}
+    geometries = {f["id"]: f["geometry"] for f in _shipped_districts()["features"]} | loaded
+    if district not in geometries:
+        return {"type": "FeatureCollection", "features": []}
+    x0, y0, x1, y1 = shapely.geometry.shape(geometries[district]).bounds
+    pad = reach * max(x1 - x0, y1 - y0)
+    feats = []
+    for code, geometry in geometries.items():
+        a0, b0, a1, b1 = shapely.geometry.shape(geometry).bounds
+        if a0 <= x1 + pad and a1 >= x0 - pad and b0 <= y1 + pad and b1 >= y0 - pad:
+            feats.append({"type": "Feature", "id": code, "properties": {"code": code, "focus": code == district},
+                          "geometry": geometry})
+    feats.sort(key=lambda f: f["properties"]["focus"])  # the district itself drawn last, over its neighbours
     return {"type": "FeatureCollection", "features": feats}
 
 

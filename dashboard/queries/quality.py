@@ -15,9 +15,9 @@ from dashboard.queries.units import Campaign
 from etl.divisions import DivisionTree as Divisions
 from etl.figures import LABELS
 from schemas.aggregates import AggBatchUnit, AggEnterpriseSpan
-from schemas.labels import BATCH_STATUS_LABELS
+from schemas.labels import BATCH_STATUS_LABELS, SEVERITY_LABELS
 from schemas.models import Building, Enterprise, ImportBatch, Reject, ReopeningReport, ReturningStaff
-from schemas.sources import KINDS_BY_NAME, SHOP_KIND, SOURCE_KINDS
+from schemas.sources import FIELD_HEADERS, SHOP_KIND, kind_label
 
 
 def batches_in_scope(session: Session, divs: Divisions, code: str) -> list[int] | None:
@@ -35,19 +35,14 @@ def ledger(session: Session, batch_ids: list[int] | None, limit: int = 2000) -> 
     return [{
         "batch": b.id, "file": b.file_name, "kind": kind_label(b.kind), "status": BATCH_STATUS_LABELS.get(b.status, b.status),
         "rows": b.rows, "inserted": b.inserted, "updated": b.updated, "unchanged": b.unchanged, "rejected": b.rejected,
+        "warnings": b.warnings,
         "started_at": b.started_at, "error": b.error or "",
     } for b in session.scalars(stmt)]
 
 
-def kind_label(kind: str | None) -> str:
-    """A batch's kinds ("building+enterprise") in the words of the source definitions."""
-    return "＋".join(KINDS_BY_NAME[k].label if k in KINDS_BY_NAME else k for k in (kind or "").split("+") if k)
-
-
-FIELD_HEADERS = {f.name: f.header for kind in SOURCE_KINDS for f in kind.fields}
-
-
 def rejects(session: Session, batch_ids: list[int] | None, limit: int = 2000) -> tuple[int, list[dict[str, Any]]]:
+    """Rejects and warnings, newest batch first; ``severity`` is 退回 (the row was not loaded) or 警告 (it loaded
+    with an optional value left empty)."""
     base = select(Reject, ImportBatch.file_name).join(ImportBatch, ImportBatch.id == Reject.batch_id)
     count = select(func.count()).select_from(Reject)
     if batch_ids is not None:
@@ -56,6 +51,7 @@ def rejects(session: Session, batch_ids: list[int] | None, limit: int = 2000) ->
     total = session.scalar(count) or 0
     rows = session.execute(base.order_by(Reject.batch_id.desc(), Reject.id).limit(limit)).all()
     return int(total), [{"batch": r.batch_id, "file": file_name, "sheet": r.sheet or "", "row": r.row_number,
+                         "severity": SEVERITY_LABELS.get(r.severity, r.severity),
                          "field": FIELD_HEADERS.get(r.field or "", r.field or ""), "reason": r.reason}
                         for r, file_name in rows]
 
@@ -160,3 +156,4 @@ def _row_ranges(rows: list[int], limit: int = 12) -> str:
             start = prev = v
     if start is not None:
         parts.append(f"{start}–{prev}" if start != prev else str(start))
+    return ", ".join(parts[:limit]) + ("，…" if len(parts) > limit else "")

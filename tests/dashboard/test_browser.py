@@ -390,6 +390,15 @@ def test_a_qr_submission_takes_the_enterprise_off_the_missing_list_at_once(
     status, again = call("POST", payload)
     assert status == 200 and again["receipt"] == first["receipt"], "a retry of the same submission stores nothing new"
 
+    # Today's report adds today alone: pages still open on the campaign's last report day (etl.days).
+    open_page(browser, site, "/reopening", "2020-02-28")
+    day_input = browser.find_element(By.CSS_SELECTOR, "input#f-day")
+    assert day_input.get_attribute("value") == "2020-02-28"
+    day_input.click()
+    day_input.send_keys("\ue009a")  # Ctrl+A
+    day_input.send_keys(today + "\ue007")  # the picker reaches today, the submission's own day
+    wait_title(browser, today)
+
 
 def test_a_street_official_prints_the_qr_codes_of_their_street(browser: WebDriver, site: Site) -> None:
     login(browser, site, STREET_USER, STREET_PASSWORD)
@@ -403,3 +412,47 @@ def test_a_street_official_prints_the_qr_codes_of_their_street(browser: WebDrive
     other = next(c for c in summary(site, "street") if c != site.street and c.startswith("310105"))
     browser.get(f"{site.url}/qr-sheet/{other}")
     assert "楼宇二维码" not in browser.page_source, "another street's codes are not shown"
+
+
+def test_the_quality_page_shows_its_tables_as_grids_and_renders_at_once(browser: WebDriver, site: Site) -> None:
+    """Hundreds of ledger rows as html cells took dash-renderer 20 s and more; the grids draw the rows on screen only."""
+    login(browser, site, "admin", "onenet-admin-2020")
+    started = time.perf_counter()
+    open_page(browser, site, f"/quality?day={DAY}", "数据质量")
+    WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#provenance-files .ag-row"))
+    assert time.perf_counter() - started < 8, "the city's quality page renders in seconds"
+    for grid_id in ("ledger-table", "rejects-table", "provenance-files"):
+        rows = browser.find_elements(By.CSS_SELECTOR, f"#{grid_id} .ag-center-cols-container .ag-row")
+        assert rows and rows[0].text.strip(), grid_id
+    headers = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "#rejects-table .ag-header-cell-text")]
+    assert "原因及处理办法" in headers and "级别" in headers
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#ledger-table .ag-row")) < 60, "only the rows on screen are drawn"
+    assert not foreign_requests(browser), "the grid's code comes from this server, not a CDN"
+
+
+def _overlapping_map_names(driver: WebDriver) -> list[str]:
+    return driver.execute_script("""
+        const boxes = [...document.querySelectorAll('#map .textpoint text, #map .annotation-text-g')]
+            .filter(e => e.textContent.trim()).map(e => [e.textContent, e.getBoundingClientRect()]);
+        const out = [];
+        for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+            const [a, r] = boxes[i], [b, s] = boxes[j];
+            if (r.left < s.right - 1 && s.left < r.right - 1 && r.top < s.bottom - 1 && s.top < r.bottom - 1) out.push(a + '/' + b);
+        }
+        return boxes.length ? out : ['no names on the map'];""")
+
+
+def test_map_names_stay_legible_on_a_phone_and_a_district_is_drawn_in_its_surroundings(browser: WebDriver, site: Site) -> None:
+    login(browser, site, "admin", "onenet-admin-2020")
+    set_viewport(browser, *PHONE)
+    try:
+        for query in ("", "&unit=310105"):
+            open_page(browser, site, f"/?day={DAY}{query}")
+            WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#map .textpoint text"))
+            time.sleep(0.5)
+            assert _overlapping_map_names(browser) == [], f"names overlap at 390 px{query}"
+        traces = browser.execute_script("return document.querySelector('#map .js-plotly-plot').data.map(t => t.name)")
+        assert traces.count("district") == 1 and "neighbour" in traces, "长宁区 outlined among its neighbours"
+        assert traces.index("district") < traces.index("unit-labels"), "the outline lies behind the streets"
+    finally:
+        set_viewport(browser, *DESKTOP)
