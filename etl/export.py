@@ -6,22 +6,24 @@ recomputed); detail rows stream from the database into a constant-memory workboo
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from etl import config
 from etl.excel import Column, Formats, open_workbook, write_sheet
 from etl.divisions import DivisionTree
-from etl.figures import LABELS, RATES, Day, enterprise_state, latest_reports, summary
+from etl.figures import LABELS, RATES, Day, enterprise_state, latest_reports, registered_enterprises, summary
 from etl.masking import mask_name, mask_phone
+from etl.origins import origin_place
 from etl.scope import Scope, load_scope
-from schemas.labels import FOLLOW_UP_LABELS, LEVEL_LABELS
-from schemas.models import Building, Enterprise, FollowUp, ImportBatch, Reject, ReturningStaff
+from schemas.labels import FOLLOW_UP_LABELS, LEVEL_LABELS, SEVERITY_LABELS, UNPLACED
+from schemas.models import Building, Enterprise, FollowUp, ImportBatch, Reject, ReopeningReport, ReturningStaff
+from schemas.sources import SHOP_KIND
 
 SECTIONS = ("summary", "reopening", "missing", "staff", "rejects")
 STREAM_CHUNK = 5_000
@@ -82,7 +84,8 @@ REOPENING_COLUMNS = [
 
 def missing_buildings(session: Session, scope: Scope, day: date) -> list[dict[str, Any]]:
     """Buildings with registered non-shop enterprises that have not reported by the end of the day,
-    most silent first, with the owner's contact, the silent enterprises and the latest follow-up."""
+    most silent first, with the owner's contact, the silent enterprises and the latest follow-up;
+    then, per street, the silent enterprises of no registered building (UNPLACED, ``id`` None)."""
     state = enterprise_state(session, Day(day))
     silent = (
         select(Enterprise.building_id, Enterprise.name, Enterprise.uscc)
@@ -93,14 +96,17 @@ def missing_buildings(session: Session, scope: Scope, day: date) -> list[dict[st
     by_building: dict[int, list[tuple[str, str | None]]] = {}
     for building_id, name, uscc in session.execute(silent):
         by_building.setdefault(building_id, []).append((name, uscc))
-    if not by_building:
+    unplaced: dict[str, list[tuple[str, str | None]]] = {}
+    for e in unplaced_silent(session, None if scope.level == "city" else scope.streets, day):
+        unplaced.setdefault(e["street_code"], []).append((e["name"], e["uscc"]))
+    if not by_building and not unplaced:
         return []
     names, district_names = _place_names(session)
     follow = latest_follow_ups(session, list(by_building), day)
     out = []
     for chunk_start in range(0, len(by_building), 900):
         ids = list(by_building)[chunk_start:chunk_start + 900]
-        for b in session.scalars(select(Building).where(Building.id.in_(ids))):
+        for b in session.scalars(select(Building).where(Building.id.in_(ids), _registered_by(Building, day))):
             f = follow.get(b.id)
             out.append({
                 "id": b.id, "district": district_names.get(b.street_code), "street": names.get(b.street_code),
@@ -111,7 +117,31 @@ def missing_buildings(session: Session, scope: Scope, day: date) -> list[dict[st
                 "follow_up_note": f.note if f else None, "follow_up_by": f.set_by if f else None,
             })
     out.sort(key=lambda r: (-len(r["silent"]), r["street_code"], r["name"]))
+    for street in sorted(unplaced):
+        out.append({"id": None, "district": district_names.get(street), "street": names.get(street), "street_code": street,
+                    "name": UNPLACED, "address": None, "owner": None, "owner_contact": None, "owner_phone": None,
+                    "silent": sorted(unplaced[street]), "follow_up": None, "follow_up_note": None, "follow_up_by": None})
     return out
+
+
+def _registered_by(model: Any, day: date) -> Any:
+    return or_(model.registered_at.is_(None), model.registered_at < Day(day).end)
+
+
+def unplaced_silent(session: Session, streets: Collection[str] | None, day: date) -> list[dict[str, Any]]:
+    """Silent enterprises proper (docs/figures.md) in ``streets`` (None: all) that no building registered
+    by the day holds: counted among the silent, they are in no building's list. By street, then name."""
+    d = Day(day)
+    ent = registered_enterprises(d)
+    reported = exists().where(ReopeningReport.enterprise_id == ent.c.id, ReopeningReport.effective_at < d.end)
+    stmt = (select(ent.c.id, ent.c.street_code, ent.c.name, ent.c.uscc, ent.c.address)
+            .outerjoin(Building, Building.id == ent.c.building_id)
+            .where(ent.c.kind != SHOP_KIND, ~reported, or_(Building.id.is_(None), ~_registered_by(Building, day)))
+            .order_by(ent.c.street_code, ent.c.name, ent.c.id))
+    if streets is not None:
+        stmt = stmt.where(ent.c.street_code.in_(sorted(streets) or [""]))
+    return [{"enterprise_id": i, "street_code": s, "name": n, "uscc": u, "address": a}
+            for i, s, n, u, a in session.execute(stmt)]
 
 
 def latest_follow_ups(session: Session, building_ids: list[int], day: date) -> dict[int, FollowUp]:
@@ -138,29 +168,35 @@ def staff_rows(session: Session, scope: Scope, day: date, personal: bool) -> Ite
         where.append(or_(t.street_code.in_(sorted(scope.streets) or [""]),
                          and_(t.street_code.is_(None), t.district_code.in_(sorted(scope.districts) or [""]))))
     stmt = (select(t.name, t.id_masked, t.phone, t.enterprise_name, t.district_code, t.street_code, t.origin,
-                   t.return_date, t.quarantine_status, t.quarantine_end)
+                   t.origin_code, t.return_date, t.quarantine_status, t.quarantine_end)
             .where(*where).order_by(t.street_code, t.enterprise_name, t.id))
-    for name, masked, phone, enterprise, district, street, origin, returned, status, end in session.execute(
+    for name, masked, phone, enterprise, district, street, origin, origin_code, returned, status, end in session.execute(
             stmt.execution_options(yield_per=STREAM_CHUNK)):
         in_quarantine = end is not None and end >= day
         yield [name if personal else mask_name(name), masked, phone if personal else mask_phone(phone), enterprise,
-               district_names.get(street or district), names.get(street), origin, returned, status, end, in_quarantine]
+               district_names.get(street or district), names.get(street), origin, origin_place(origin, origin_code),
+               returned, status, end, in_quarantine]
 
 
 STAFF_COLUMNS = [
     Column("姓名"), Column("身份证号（脱敏）"), Column("手机号"), Column("工作单位"), Column("区"), Column("街道"),
-    Column("来源地"), Column("返沪日期", "date"), Column("隔离状态"), Column("隔离截止日期", "date"), Column("当日隔离中", "bool"),
+    Column("来源地"), Column("来源地（规范名称）"), Column("返沪日期", "date"), Column("隔离状态"), Column("隔离截止日期", "date"), Column("当日隔离中", "bool"),
 ]
 
 
-def reject_rows(session: Session) -> Iterator[list[Any]]:
-    stmt = (select(ImportBatch.file_name, Reject.sheet, Reject.row_number, Reject.field, Reject.reason, Reject.batch_id)
+def reject_rows(session: Session, batch_id: int | None = None) -> Iterator[list[Any]]:
+    """Rejects and warnings (级别 退回 / 警告) of every batch, or of one, oldest first: the columns of REJECT_COLUMNS."""
+    stmt = (select(ImportBatch.file_name, Reject.sheet, Reject.row_number, Reject.severity, Reject.field, Reject.code,
+                   Reject.reason, Reject.batch_id)
             .join(ImportBatch, ImportBatch.id == Reject.batch_id).order_by(Reject.batch_id, Reject.id))
-    for row in session.execute(stmt.execution_options(yield_per=STREAM_CHUNK)):
-        yield list(row)
+    if batch_id is not None:
+        stmt = stmt.where(Reject.batch_id == batch_id)
+    for file_name, sheet, row, severity, *rest in session.execute(stmt.execution_options(yield_per=STREAM_CHUNK)):
+        yield [file_name, sheet, row, SEVERITY_LABELS.get(severity, severity), *rest]
 
 
-REJECT_COLUMNS = [Column("文件"), Column("工作表"), Column("行号", "int"), Column("字段"), Column("原因"), Column("批次", "int")]
+REJECT_COLUMNS = [Column("文件"), Column("工作表"), Column("行号", "int"), Column("级别"), Column("字段"), Column("错误代码"),
+                  Column("原因"), Column("批次", "int")]
 
 
 def write_workbook(session: Session, out: Path | IO[bytes], *, scope_code: str, day: date, user_name: str,
@@ -217,7 +253,8 @@ def _write_cover(sheet: Any, fmt: Formats, scope: Scope, day: date, user_name: s
         ("数据截至（最近一次导入）", last_load.strftime("%Y-%m-%d %H:%M") if last_load else "尚无导入"),
         ("个人信息", "含完整个人信息（已授权）" if personal else "姓名、手机号已脱敏；身份证号只保留前 6 位和后 4 位"),
         ("口径", "复工率 = 已复工企业 ÷ 登记企业（沿街商铺单列）；返岗率 = 已返岗 ÷ 员工总数（仅计两项都已填报的企业）；"
-                 "填报率 = 已填报企业 ÷ 登记企业；上级数字由下级分子分母相加，不平均比率。"),
+                 "填报率 = 已填报企业 ÷ 登记企业；及时率 = 及时填报企业（不晚于复工当日填报）÷ 已填报企业；"
+                 "上级数字由下级分子分母相加，不平均比率。"),
     ]
     for i, (label, value) in enumerate(facts, start=2):
         sheet.write_string(i, 0, label, fmt.label)

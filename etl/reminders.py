@@ -1,4 +1,5 @@
-"""The reminder list (催报清单) of a street: silent enterprises by building, with whom to call, ready to print.
+"""The reminder list (催报清单) of a street: silent enterprises by building, with whom to call, ready to print;
+those of no registered building last, as one group (schemas.labels.UNPLACED).
 
 One A4 landscape page wide, header rows repeated on every page, street, date and page numbers in the
 header and footer, so that an official can print it and work down it by phone.
@@ -16,6 +17,7 @@ from etl import config
 from etl.excel import Formats, display_width, open_workbook
 from etl.export import missing_buildings
 from etl.scope import load_scope
+from schemas.labels import UNPLACED
 
 HEADERS = ["序号", "楼宇", "地址", "业主/物业单位", "联系人", "联系电话", "未填报企业", "统一社会信用代码", "跟进状态", "备注"]
 WIDTHS = [5, 18, 24, 18, 8, 14, 28, 21, 10, 16]
@@ -43,9 +45,12 @@ def write_reminders(session: Session, out: Path | IO[bytes], *, street_code: str
     for i, w in enumerate(WIDTHS):
         sheet.set_column(i, i, w)
     silent_total = sum(len(b["silent"]) for b in buildings)
+    unplaced = sum(len(b["silent"]) for b in buildings if b["id"] is None)
+    n_buildings = sum(1 for b in buildings if b["id"] is not None)
     sheet.write_string(0, 0, f"{scope.name} 未填报企业催报清单（{day.isoformat()}）", fmt.title)
-    sheet.write_string(1, 0, f"{len(buildings)} 栋楼宇、{silent_total} 家企业截至当日未填报复工申报；"
-                             "请联系楼宇业主督促填报，并在系统中记录跟进状态。", fmt.note)
+    sheet.write_string(1, 0, f"{n_buildings} 栋楼宇、{silent_total} 家企业截至当日未填报复工申报"
+                             + (f"（其中 {unplaced} 家未登记所在楼宇，列于“{UNPLACED}”，请直接联系企业）" if unplaced else "")
+                             + "；请联系楼宇业主督促填报，并在系统中记录跟进状态。", fmt.note)
     for i, h in enumerate(HEADERS):
         sheet.write_string(2, i, h, fmt.header)
     r = 3
@@ -56,7 +61,8 @@ def write_reminders(session: Session, out: Path | IO[bytes], *, street_code: str
             sheet.write_string(r, 6, name, cell)
             sheet.write_string(r, 7, uscc or "（无信用代码）", cell)
             r += 1
-        values: list[Any] = [str(n), b["name"], b["address"], b["owner"], b["owner_contact"], b["owner_phone"]]
+        owner = b["owner"] if b["id"] is not None else "（无楼宇业主，请直接联系企业）"
+        values: list[Any] = [str(n), b["name"], b["address"], owner, b["owner_contact"], b["owner_phone"]]
         for c, value in enumerate(values):
             _merged(sheet, first, r - 1, c, value, group)
         _merged(sheet, first, r - 1, 8, b["follow_up"], cell)

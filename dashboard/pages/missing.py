@@ -1,5 +1,7 @@
 """漏报: buildings missing reports on the day, most silent enterprises first, with the owner's contact;
 each expands to its silent enterprises and carries a follow-up status that is kept in the database.
+Silent enterprises that no registered building holds follow, one group per street (未登记楼宇), so that
+every silent enterprise counted in 未填报企业 is listed somewhere.
 Enterprises named through a QR code that the registry did not know wait here (待核实) for an official of
 their street to confirm them; until then they count in no figure."""
 from __future__ import annotations
@@ -15,12 +17,15 @@ from dashboard import context
 from dashboard.context import PAGE_URL
 from dashboard import queries as q
 from etl.pending import NotPending
-from schemas.labels import FOLLOW_UP_LABELS
+from schemas.labels import FOLLOW_UP_LABELS, UNPLACED
 
 dash.register_page(__name__, path="/missing", name="漏报", title="漏报 · 一网统管", order=2,
                    export_sections=("missing",))
 
-SHOWN = 200
+PAGE_SIZE = 25
+"""Building cards per page: a card holds a dozen controls, and a city's hundreds of them at once kept the
+browser busy for seconds (issue 18's page timings)."""
+STREETS_SHOWN = 200
 STATUS_OPTIONS = [{"label": label, "value": code} for code, label in FOLLOW_UP_LABELS.items()]
 
 
@@ -55,20 +60,38 @@ def building_card(b: dict[str, Any]) -> html.Div:
     ], className="building-card", id=f"building-{bid}")
 
 
+def unplaced_card(u: dict[str, Any]) -> html.Div:
+    """A street's silent enterprises of no registered building: no owner to call, so no follow-up here."""
+    street = u["street_code"]
+    return html.Div([
+        html.Div([
+            html.Span(UNPLACED, className="b-name me-2"),
+            html.Span(u["street"], className="text-muted me-2"),
+            html.Span(f"未填报 {u['silent']} 家", className="b-silent"),
+        ]),
+        html.Div(dbc.Button("查看未填报企业", id={"type": "expand-unplaced", "street": street}, size="sm",
+                            color="secondary", outline=True), className="follow-row"),
+        html.Div(id={"type": "unplaced-list", "street": street}),
+    ], className="building-card", id=f"unplaced-{street}")
+
+
 def pending_section(rows: list[dict[str, Any]]) -> Any:
-    """Pending enterprises of the view, each with a 确认 button (the scope is checked again on the server)."""
+    """Pending enterprises of the view, one card each with a 确认 button (the scope is checked again on the
+    server); cards rather than a table, so that they read on a phone."""
     if not rows:
         return None
-    head = html.Thead(html.Tr([html.Th(t) for t in ("企业名称", "统一社会信用代码", "街道", "楼宇", "首次扫码填报", "填报次数", "")]))
-    body = html.Tbody([html.Tr([
-        html.Td(r["enterprise"]), html.Td(r["uscc"]), html.Td(r["street"]), html.Td(r["building"]),
-        html.Td(ui.fmt_day(r["registered_at"]) if r["registered_at"] else ""), html.Td(str(r["reports"])),
-        html.Td(html.Span([
+    cards = [html.Div([
+        html.Div([html.Span(r["enterprise"], className="b-name me-2"), html.Span(r["street"], className="text-muted me-2"),
+                  html.Span(r["building"] or "（未登记楼宇）", className="text-muted")]),
+        html.Div(["统一社会信用代码：", r["uscc"] or "（未填写）",
+                  "　首次扫码填报：", ui.fmt_day(r["registered_at"]) if r["registered_at"] else "–",
+                  f"　填报 {r['reports']} 次"], className="small text-muted"),
+        html.Div([
             dbc.Button("确认", id={"type": "pending-confirm", "enterprise": r["enterprise_id"]}, size="sm", color="primary"),
-            html.Span(id={"type": "pending-state", "enterprise": r["enterprise_id"]}, className="ms-2 small"),
-        ])),
-    ], id=f"pending-{r['enterprise_id']}") for r in rows])
-    return ui.section(f"待核实企业（{len(rows)} 家）", html.Table([head, body], className="table table-sm", id="pending-list"),
+            html.Span(id={"type": "pending-state", "enterprise": r["enterprise_id"]}, className="small"),
+        ], className="follow-row"),
+    ], className="building-card", id=f"pending-{r['enterprise_id']}") for r in rows]
+    return ui.section(f"待核实企业（{len(rows)} 家）", html.Div(cards, id="pending-list"),
                       subtitle="经楼宇二维码填报、名录中没有的企业：核实属实后点击确认，确认前不计入任何统计")
 
 
@@ -76,26 +99,50 @@ def layout(unit: str | None = None, day: str | None = None, building: str | None
     with context.session() as s:
         view = context.current_view(s, unit, day, building)
         figures = q.unit_figures(s, view.divs, view.campaign, view.code, view.day)
-        buildings = q.missing_buildings(s, view.divs, view.campaign, view.code, view.day, limit=SHOWN)
+        buildings = q.missing_buildings(s, view.divs, view.campaign, view.code, view.day, limit=PAGE_SIZE)
+        unplaced = q.unplaced_by_street(s, view.divs, view.code, view.day)
         pending = q.pending_in_scope(s, view.divs, view.code)
     silent = figures["enterprises"] - figures["reported"]
-    shown = f"，下面列出未填报企业最多的 {SHOWN} 栋" if figures["buildings_missing"] > SHOWN else ""
+    unplaced_total = sum(u["silent"] for u in unplaced)
+    pages = -(-figures["buildings_missing"] // PAGE_SIZE)
+    shown_streets = f"，下面列出最多的 {STREETS_SHOWN} 个街镇" if len(unplaced) > STREETS_SHOWN else ""
     return html.Div([
         html.H1(f"{view.name} · 漏报楼宇 · {view.day.isoformat()}", className="page-title", id="page-title"),
         dbc.Row([
             ui.figure_card("buildings_missing", figures,
                         f"共 {figures['buildings']:,} 栋楼宇"),
-            ui.kpi_card("silent", "未填报企业", ui.fmt_int(silent), f"登记企业 {figures['enterprises']:,} 家"),
-            ui.figure_card("reporting_coverage", figures, "已填报 ÷ 登记企业"),
+            ui.kpi_card("silent", "未填报企业", ui.fmt_int(silent), f"登记企业 {figures['enterprises']:,} 家"
+                        + (f"；其中 {unplaced_total:,} 家未登记楼宇" if unplaced_total else "")),
+            ui.figure_card("reporting_coverage", figures),
         ], className="g-2 kpi-row"),
         html.Div(html.A("打印本街镇楼宇二维码", href=f"/qr-sheet/{view.code}", target="_blank", id="qr-sheet-link",
                         className="btn btn-outline-primary btn-sm"), className="mb-2") if view.level == "street" else None,
         pending_section(pending),
-        ui.section(f"有未填报企业的楼宇{shown}",
-                   html.Div([building_card(b) for b in buildings] or [html.Div("当日没有漏报楼宇", className="empty-note")],
-                            id="missing-list"),
-                   subtitle="按未填报企业数排序；请联系楼宇业主督促企业扫码填报，并记录跟进情况"),
+        ui.section(f"有未填报企业的楼宇（{figures['buildings_missing']:,} 栋）",
+                   html.Div([
+                       html.Div([building_card(b) for b in buildings] or [html.Div("当日没有漏报楼宇", className="empty-note")],
+                                id="missing-list"),
+                       dbc.Pagination(id="missing-pages", max_value=pages, active_page=1, fully_expanded=False,
+                                      first_last=True, previous_next=True, size="sm", className="mt-2")
+                       if pages > 1 else None,
+                   ]),
+                   subtitle=f"按未填报企业数排序，每页 {PAGE_SIZE} 栋；请联系楼宇业主督促企业扫码填报，并记录跟进情况"),
+        ui.section(f"{UNPLACED}的未填报企业（{unplaced_total:,} 家）{shown_streets}",
+                   html.Div([unplaced_card(u) for u in unplaced[:STREETS_SHOWN]], id="unplaced-list"),
+                   subtitle="名录中没有所在楼宇（或楼宇当日尚未登记）的企业，无法经楼宇业主催报：请直接联系企业，"
+                            "或在企业名录中补登所在楼宇。与上面楼宇中的未填报企业合计即为“未填报企业”",
+                   id="unplaced-section") if unplaced else None,
     ], className="page page-missing")
+
+
+@callback(Output("missing-list", "children"), Input("missing-pages", "active_page"), State(PAGE_URL, "search"),
+          prevent_initial_call=True)
+def show_page(page: int | None, search: str | None) -> Any:
+    with context.session() as s:
+        view = context.view_of_search(s, search)
+        buildings = q.missing_buildings(s, view.divs, view.campaign, view.code, view.day, limit=PAGE_SIZE,
+                                        offset=(max(page or 1, 1) - 1) * PAGE_SIZE)
+    return [building_card(b) for b in buildings] or [html.Div("这一页没有楼宇", className="empty-note")]
 
 
 def _building_in_scope(s: Any, view: context.View, ident: dict[str, Any]) -> Any:
@@ -121,6 +168,25 @@ def expand(n_clicks: int | None, ident: dict[str, Any], search: str | None) -> A
         rows = [r for r in q.building_enterprises(s, b.id, view.day) if not r["reported"] and not r["is_shop"]]
     return ui.table([("enterprise", "未填报企业"), ("uscc", "统一社会信用代码"), ("kind", "类型")], rows,
                     empty="该楼宇的企业均已填报")
+
+
+@callback(Output({"type": "unplaced-list", "street": MATCH}, "children"),
+          Input({"type": "expand-unplaced", "street": MATCH}, "n_clicks"),
+          State({"type": "expand-unplaced", "street": MATCH}, "id"), State(PAGE_URL, "search"),
+          prevent_initial_call=True)
+def expand_unplaced(n_clicks: int | None, ident: dict[str, Any], search: str | None) -> Any:
+    if not n_clicks:
+        return no_update
+    if n_clicks % 2 == 0:
+        return None
+    with context.session() as s:
+        view = context.view_of_search(s, search)
+        street = str(ident.get("street", ""))
+        if not context.in_scope(view.divs, view.account.scope_code, street):
+            return html.Div("无权查看该街镇", className="text-danger")
+        rows = q.unplaced_of_street(s, street, view.day)
+    return ui.table([("name", "未填报企业"), ("uscc", "统一社会信用代码"), ("address", "经营地址")], rows,
+                    empty="该街镇没有未登记楼宇的未填报企业")
 
 
 @callback(Output({"type": "follow-state", "building": MATCH}, "children"),

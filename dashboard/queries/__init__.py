@@ -7,12 +7,12 @@ the user's scope (dashboard.context).
 """
 from __future__ import annotations
 
-from dashboard.queries.geo import boundaries, unit_points
+from dashboard.queries.geo import boundaries, surroundings, unit_points
 from dashboard.queries.missing import (
     building, building_enterprises, buildings_of_street, confirm_pending, missing_buildings, pending_in_scope,
-    record_follow_up,
+    record_follow_up, unplaced_by_street, unplaced_of_street,
 )
-from dashboard.queries.quality import PROVENANCE_FIGURES, Provenance, batches_in_scope, kind_label, ledger, provenance, rejects
+from dashboard.queries.quality import PROVENANCE_FIGURES, Provenance, batches_in_scope, ledger, provenance, rejects
 from dashboard.queries.reopening import Projection, overdue_enterprises, projection
 from dashboard.queries.staff import StaffBreakdown, staff_breakdown, staff_people
 from dashboard.queries.units import (
@@ -22,8 +22,9 @@ from dashboard.queries.units import (
 
 __all__ = [
     "PROVENANCE_FIGURES", "Campaign", "Divisions", "Projection", "Provenance", "StaffBreakdown", "batches_in_scope",
-    "boundaries", "building", "building_enterprises", "buildings_of_street", "confirm_pending", "kind_label", "ledger", "load_campaign",
+    "boundaries", "building", "building_enterprises", "buildings_of_street", "confirm_pending", "ledger", "load_campaign",
     "load_divisions", "missing_buildings", "overdue_enterprises", "pending_in_scope", "projection", "provenance", "raw_counts",
     "record_follow_up", "rejects", "scoped_street_filter", "staff_breakdown", "staff_people", "sub_unit_figures",
-    "trend", "unit_figures", "unit_points",
+    "surroundings",
+    "trend", "unit_figures", "unit_points", "unplaced_by_street", "unplaced_of_street",
 ]

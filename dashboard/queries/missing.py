@@ -1,5 +1,6 @@
 """漏报 page queries: buildings with silent enterprises, their enterprises, follow-ups, a street's buildings,
-enterprises pending confirmation (待核实) and their confirmation."""
+silent enterprises of no registered building (未登记楼宇), enterprises pending confirmation (待核实) and
+their confirmation."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
@@ -12,7 +13,7 @@ from dashboard.queries.units import Campaign, scoped_street_filter
 from etl import config
 from etl.aggregate import DayRange, compute
 from etl.divisions import DivisionTree as Divisions
-from etl.export import latest_follow_ups
+from etl.export import latest_follow_ups, unplaced_silent
 from etl.pending import confirm, pending_enterprises
 from schemas.aggregates import AggBuildingSpan
 from schemas.labels import FOLLOW_UP_LABELS
@@ -21,18 +22,19 @@ from schemas.sources import SHOP_KIND
 
 
 def missing_buildings(session: Session, divs: Divisions, campaign: Campaign, code: str, day: date,
-                      limit: int = 1000) -> list[dict[str, Any]]:
-    """Buildings with silent enterprises on ``day``, most silent first, with the owner's contact."""
+                      limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
+    """Buildings with silent enterprises on ``day``, most silent first, with the owner's contact; ``limit`` of
+    them from the ``offset``-th on (a page of the list)."""
     if campaign.covers(day):
         s = AggBuildingSpan
         spans = session.execute(
             select(s.building_id, s.enterprises, s.silent)
             .where(s.day_from <= day, s.day_to >= day, scoped_street_filter(s.street_code, divs, code))
-            .order_by(s.silent.desc(), s.building_id).limit(limit)
+            .order_by(s.silent.desc(), s.building_id).offset(offset).limit(limit)
         ).all()
     else:
         live = compute(session, DayRange(day, day, None), divs.keys_under(code)).building_spans
-        live = live.sort_values(["silent", "building_id"], ascending=[False, True]).head(limit)
+        live = live.sort_values(["silent", "building_id"], ascending=[False, True]).iloc[offset:offset + limit]
         spans = list(live[["building_id", "enterprises", "silent"]].itertuples(index=False, name=None))
     ids = [int(b) for b, _, _ in spans]
     info = {b.id: b for b in _chunked_get(session, Building, ids)}
@@ -52,6 +54,21 @@ def missing_buildings(session: Session, divs: Divisions, campaign: Campaign, cod
             "set_at": f.set_at if f else None, "follow_day": f.day if f else None,
         })
     return out
+
+
+def unplaced_by_street(session: Session, divs: Divisions, code: str, day: date) -> list[dict[str, Any]]:
+    """Per street under ``code``, its silent enterprises that no registered building holds (schemas.labels.UNPLACED):
+    counted among the silent but in no building's list. Most first, then by street code."""
+    streets: dict[str, int] = {}
+    for e in unplaced_silent(session, divs.keys_under(code), day):
+        streets[e["street_code"]] = streets.get(e["street_code"], 0) + 1
+    return [{"street_code": s, "street": divs.display(s), "silent": n}
+            for s, n in sorted(streets.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def unplaced_of_street(session: Session, street: str, day: date) -> list[dict[str, Any]]:
+    """The silent enterprises of one street that no registered building holds, by name."""
+    return [{**e, "uscc": e["uscc"] or "", "address": e["address"] or ""} for e in unplaced_silent(session, {street}, day)]
 
 
 def _chunked_get(session: Session, model: Any, ids: list[int], size: int = 900) -> list[Any]:

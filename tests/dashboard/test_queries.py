@@ -1,7 +1,8 @@
 """The dashboard's query layer on both engines: its figures are `onenet summary`'s, its lists agree with them."""
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 from collections.abc import Iterator
 
 import pytest
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from dashboard import queries as q
 from etl.democity.generator import generate
+from etl.aggregate import default_day
 from etl.figures import summary
 from etl.masking import mask_phone
 from etl.pipeline import Ingestor
@@ -50,14 +52,38 @@ def test_unit_figures_equal_summary_on_every_level_and_day(city_db: str) -> None
                 assert row["reopened"] == districts[row["code"]]["reopened"]
 
 
-def test_days_outside_the_aggregates_are_computed_live_with_the_same_rules(city_db: str) -> None:
-    day = date(2020, 3, 15)
+def test_a_day_without_rows_of_its_own_reads_the_latest_before_it_and_a_day_before_all_is_live(city_db: str) -> None:
+    """The aggregates hold the days a figure can change on (etl.days): any later day shows the figures and
+    lists of the latest of them, as summary() computes them; a day before the first is computed live."""
     with Session(make_engine(city_db)) as s:
         divs, campaign = q.load_divisions(s), q.load_campaign(s)
-        assert not campaign.covers(day)
-        want = summary(s, day, "city")[0]
-        got = q.unit_figures(s, divs, campaign, "310000", day)
-        assert {k: got[k] for k in FIGURES} == {k: want[k] for k in FIGURES}
+        live = replace(campaign, aggregated=False)
+        span = (campaign.first + timedelta(days=i) for i in range((campaign.last - campaign.first).days))
+        gap = next(d for d in span if d not in campaign.days)
+        before, after = campaign.first - timedelta(days=1), campaign.last + timedelta(days=30)
+        assert campaign.covers(after) and campaign.as_of(after) == campaign.last and not campaign.covers(before)
+        for day in (before, gap, after):
+            want = summary(s, day, "city")[0]
+            got = q.unit_figures(s, divs, campaign, "310000", day)
+            assert {k: got[k] for k in FIGURES} == {k: want[k] for k in FIGURES}, day
+
+        district = next(u for u in summary(s, after, "district") if u["buildings_missing"])
+        missing = q.missing_buildings(s, divs, campaign, district["code"], after, limit=10_000)
+        assert len(missing) == district["buildings_missing"]
+        assert missing == q.missing_buildings(s, divs, live, district["code"], after, limit=10_000)
+        figures = q.unit_figures(s, divs, campaign, district["code"], after)
+        assert (q.projection(s, divs, campaign, district["code"], after, figures)
+                == q.projection(s, divs, live, district["code"], after, figures))
+        total, overdue = q.overdue_enterprises(s, divs, district["code"], after)
+        assert total and all(r["days_overdue"] == (after - r["planned"]).days > 0 for r in overdue)
+
+
+def test_pages_open_on_the_last_report_day_and_trends_show_the_days_with_data(city_db: str) -> None:
+    with Session(make_engine(city_db)) as s:
+        campaign = q.load_campaign(s)
+        assert campaign.default_day == default_day(s) == date(2020, 2, 28)
+        assert campaign.trend_days(date(2020, 2, 28)) == [d for d in campaign.days if d <= date(2020, 2, 28)]
+        assert not campaign.idle_days(), "no month without data inside the demo campaign"
 
 
 def test_lists_agree_with_the_figures(city_db: str) -> None:
@@ -69,6 +95,10 @@ def test_lists_agree_with_the_figures(city_db: str) -> None:
         assert len(missing) == district["buildings_missing"]
         assert [b["silent"] for b in missing] == sorted((b["silent"] for b in missing), reverse=True)
         assert all(divs.ancestor(b["street_code"], "district") == district["code"] for b in missing)
+        for source in (campaign, replace(campaign, aggregated=False)):
+            pages = [q.missing_buildings(s, divs, source, district["code"], day, limit=3, offset=start)
+                     for start in range(0, len(missing) + 3, 3)]
+            assert [b for page in pages for b in page] == missing, "the pages of the list hold every building once"
 
         for figure in ("reopened", "reported", "enterprises", "returning_staff", "in_quarantine", "buildings_missing"):
             p = q.provenance(s, divs, campaign, district["code"], day, figure)
@@ -110,3 +140,24 @@ def test_the_ledger_of_a_district_holds_its_files_and_rejects_name_fields_in_chi
     assert total and all(r["field"] and not r["field"].isascii() for r in rejected), "fields as their Chinese headers"
     assert any("长宁" in f for f in files)
     assert not any("浦东" in f for f in files) and any("浦东" in f for f in everything)
+
+
+def test_every_silent_enterprise_is_listed_under_its_building_or_its_street(city_db: str) -> None:
+    """Issue 18, defect 8: 未填报企业 counted enterprises of no building that no list showed. The buildings'
+    silent enterprises and the 未登记楼宇 groups of the streets add up to the count, on aggregated and live days."""
+    with Session(make_engine(city_db)) as s:
+        divs, campaign = q.load_divisions(s), q.load_campaign(s)
+        checked = 0
+        for day in (date(2020, 2, 14), date(2020, 3, 15)):
+            for unit in summary(s, day, "district"):
+                figures = q.unit_figures(s, divs, campaign, unit["code"], day)
+                buildings = q.missing_buildings(s, divs, campaign, unit["code"], day, limit=100_000)
+                unplaced = q.unplaced_by_street(s, divs, unit["code"], day)
+                listed = sum(b["silent"] for b in buildings) + sum(u["silent"] for u in unplaced)
+                assert listed == figures["enterprises"] - figures["reported"], (day, unit["code"])
+                for u in unplaced:
+                    assert divs.ancestor(u["street_code"], "district") == unit["code"]
+                    rows = q.unplaced_of_street(s, u["street_code"], day)
+                    assert len(rows) == u["silent"] and all(r["name"] for r in rows)
+                checked += len(unplaced)
+        assert checked, "the demo city has enterprises without a building"

@@ -5,11 +5,12 @@ import os
 import re
 import subprocess
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import openpyxl
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from etl.excel import Column, Formats, open_workbook, write_sheet
@@ -18,6 +19,8 @@ from etl.figures import summary
 from etl.pipeline import Ingestor
 from etl.reminders import write_reminders
 from etl.database import make_engine
+from schemas.labels import FOLLOW_UP_LABELS
+from schemas.models import Building, FollowUp
 from tests.fixtures.messy import make_id, make_uscc
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,3 +180,49 @@ def test_libreoffice_prints_the_reminder_list_on_a4_landscape_with_every_column(
         compact = page.replace(" ", "")
         for header in ("序号", "楼宇", "地址", "联系电话", "未填报企业", "统一社会信用代码", "跟进状态", "备注"):
             assert header in compact, f"column {header} cut from a printed page"
+
+
+def test_enterprises_of_no_building_are_listed_under_their_street(loaded: str, tmp_path: Path) -> None:
+    """Issue 18, defect 8: a silent enterprise without a building counts among the silent, so the 漏报楼宇 sheet
+    and the reminder list carry it too, in a 未登记楼宇 group of its street: the lists add up to the count."""
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    write(extra / "名录补充.xlsx", [["企业名称", "统一社会信用代码", "街道", "区", "类型"],
+                                  ["上海无楼有限公司", make_uscc("91310105MA1FL0007"), "江苏路", "长宁", "企业"]])
+    engine = make_engine(loaded)
+    assert all(r.status == "loaded" and not r.rejected for r in Ingestor(engine, log=lambda m: None).ingest([extra]))
+    with Session(engine) as session:
+        data = workbook_bytes(session, scope_code="310000", day=D, user_name="分析员甲", sections=["missing"])
+        silent = sum(u["enterprises"] - u["reported"] for u in summary(session, D, "street"))
+        write_reminders(session, tmp_path / "催报清单.xlsx", street_code=JSL, day=D, user_name="街道甲")
+    rows = [[c.value for c in row] for row in open_bytes(data, tmp_path)["漏报楼宇"].iter_rows(min_row=2)]
+    assert sum(r[7] for r in rows) == silent
+    unplaced = [r for r in rows if r[2] == "未登记楼宇"]
+    assert [(r[1], r[7], r[8]) for r in unplaced] == [("江苏路街道", 1, "上海无楼有限公司")]
+    assert rows[-1] == unplaced[-1], "listed after the buildings"
+
+    ws = openpyxl.load_workbook(tmp_path / "催报清单.xlsx")["催报清单"]
+    values = [[c.value for c in row] for row in ws.iter_rows(min_row=4)]
+    assert values[-1][1] == "未登记楼宇" and values[-1][6] == "上海无楼有限公司" and "直接联系企业" in values[-1][3]
+    assert "1 栋楼宇、2 家企业" in ws["A2"].value and "其中 1 家未登记所在楼宇" in ws["A2"].value
+
+
+def test_a_follow_up_is_printed_in_the_pages_words_in_the_workbook_and_on_the_reminder_list(loaded: str,
+                                                                                        tmp_path: Path) -> None:
+    """One vocabulary (schemas.labels.FOLLOW_UP_LABELS, the words the 漏报 page offers): the exports print them."""
+    engine = make_engine(loaded)
+    with Session(engine) as session:
+        building = session.scalars(select(Building).where(Building.name == "华鑫大厦")).one()
+        session.add(FollowUp(building_id=building.id, day=D, status="called", note="明天再打", set_by="街道甲",
+                             set_at=datetime(2020, 2, 11, 9, 0)))
+        session.commit()
+        data = workbook_bytes(session, scope_code="310000", day=D, user_name="分析员甲")
+        write_reminders(session, tmp_path / "催报清单.xlsx", street_code=JSL, day=D, user_name="街道甲")
+    engine.dispose()
+    word = FOLLOW_UP_LABELS["called"]
+    missing = open_bytes(data, tmp_path)["漏报楼宇"]
+    header = [c.value for c in missing[1]]
+    huaxin = next([c.value for c in row] for row in missing.iter_rows(min_row=2) if row[2].value == "华鑫大厦")
+    assert huaxin[header.index("跟进状态")] == word
+    reminders = openpyxl.load_workbook(tmp_path / "催报清单.xlsx")["催报清单"]
+    assert reminders.cell(4, 2).value == "华鑫大厦" and reminders.cell(4, 9).value == word

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from etl import config
 from etl.figures import Day, enterprise_state, summary
 from tests.fixtures.messy import wrong_check
-from tests.intake.conftest import JSL, P1, P2, P3, World
+from schemas.models import Enterprise
+from tests.intake.conftest import JSL, P1, P2, P3, U_NEW, World
 from tests.intake.helpers import counts
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -161,3 +162,40 @@ def test_phone_fills_the_form_and_gets_a_receipt(world: World, live_server: str,
     assert retry["body"]["receipt"]["submission_id"] == sid
     assert counts(world.engine) == after
     assert json.dumps(retry["body"], ensure_ascii=False).count("********") == 3
+
+
+def test_phone_at_an_empty_building_names_its_enterprise_and_it_waits_pending(  # type: ignore[no-untyped-def]
+        world: World, live_server: str, phone) -> None:
+    """Issue 18, defect 9: the code of a building with no registered enterprise asks at once for the
+    enterprise's name and credit code (checked as typed), and the receipt says it waits for the street."""
+    from selenium.webdriver.common.by import By  # noqa: PLC0415
+    from selenium.webdriver.support import expected_conditions as EC  # noqa: PLC0415
+    from selenium.webdriver.support.ui import WebDriverWait  # noqa: PLC0415
+
+    driver = phone
+    driver.get(f"{live_server}/q/{world.tokens['愚园路一号楼']}")
+    name, code = driver.find_element(By.ID, "enterprise_name"), driver.find_element(By.ID, "uscc")
+    assert name.is_displayed() and code.is_displayed() and not driver.find_elements(By.CSS_SELECTOR, "select#enterprise_id")
+    assert "还没有登记企业" in driver.find_element(By.ID, "no-enterprises").text
+    driver.save_screenshot(str(SCREENSHOT.with_name("intake_phone_empty_building.png")))
+
+    name.send_keys("上海愚园新公司")
+    code.send_keys(wrong_check(U_NEW))
+    driver.find_element(By.ID, "staff_total").click()
+    assert "校验位不符" in driver.find_element(By.XPATH, "//input[@id='uscc']/following-sibling::span").text
+    code.clear()
+    code.send_keys(U_NEW)
+    driver.find_element(By.XPATH, "//label[span[text()='未复工']]").click()
+    driver.find_element(By.ID, "staff_total").send_keys("12")
+    assert not driver.find_elements(By.CSS_SELECTOR, ".msg")
+    driver.find_element(By.ID, "submit-btn").click()
+    WebDriverWait(driver, 20).until(EC.url_contains("/r/"))
+    assert "待街道核实" in driver.find_element(By.ID, "receipt").text
+    driver.save_screenshot(str(SCREENSHOT.with_name("intake_phone_empty_building_receipt.png")))
+    with Session(world.engine) as s:
+        ent = s.scalars(select(Enterprise).where(Enterprise.uscc == U_NEW)).one()
+    assert (ent.building_id, ent.status) == (world.building_ids["愚园路一号楼"], "pending")
+
+    driver.get(f"{live_server}/q/{world.tokens['愚园路一号楼']}")  # the next person picks it from the list
+    assert [o.text for o in driver.find_elements(By.CSS_SELECTOR, "select#enterprise_id option")][1] == "上海愚园新公司"
+    assert not driver.find_element(By.ID, "enterprise_name").is_displayed()

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import flask
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard import app as dashboard_app
@@ -73,4 +74,59 @@ def test_pending_enterprises_are_listed_and_confirmed_only_in_scope(world: World
         assert ent.status == CONFIRMED and ent.confirmed_by
     live, stored = _figures(world)
     assert live["enterprises"] == live_before["enterprises"] + 1
+    assert stored == {k: live[k] for k in stored}
+
+
+def _missing_page(client: Any, unit: str) -> str:
+    """The 漏报 page as the browser receives it (the pages callback's answer), as JSON text."""
+    deps = client.get("/_dash-dependencies").get_json()
+    output = next(d["output"] for d in deps if "_pages_content.children" in d["output"])
+    location = [{"id": "_pages_location", "property": "pathname", "value": "/missing"},
+                {"id": "_pages_location", "property": "search", "value": f"?unit={unit}"}]
+    resp = client.post("/_dash-update-component", json={
+        "output": output, "outputs": [{"id": "_pages_content", "property": "children"},
+                                      {"id": "_pages_store", "property": "data"}],
+        "inputs": location, "changedPropIds": ["_pages_location.pathname"]})
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    return json.dumps(resp.get_json()["response"], ensure_ascii=False)
+
+
+def _ids(tree: Any) -> list[Any]:
+    """Every component id in a rendered layout."""
+    found, stack = [], [tree]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if "id" in item:
+                found.append(item["id"])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def test_an_enterprise_named_through_an_empty_buildings_code_waits_on_the_missing_page(world: World, app: flask.Flask) -> None:
+    """Issue 18, defect 9: the enterprise HR names on the form of a building with no registered enterprise
+    is on its street's 漏报 page, under that building, with a 确认 button; one click makes it count."""
+    resp = app.test_client().post(f"/api/intake/{world.tokens['愚园路一号楼']}",
+                                  json=_payload(enterprise_name="上海愚园新公司", uscc=U_NEW, 员工总数="12"))
+    assert resp.status_code == 201, resp.get_json()
+    with Session(world.engine) as s, s.begin():
+        create_user(s, "jsl_official", PASSWORD, "street", JSL, "江苏路街道")
+    live_before, _ = _figures(world)
+    official = dashboard_app.create_app(world.engine).server.test_client()
+    assert official.post("/login", data={"username": "jsl_official", "password": PASSWORD}).status_code == 302
+
+    page = _missing_page(official, JSL)
+    assert "待核实企业（1 家）" in page and "上海愚园新公司" in page and "愚园路一号楼" in page and U_NEW in page
+    with Session(world.engine) as s:
+        ident = s.scalars(select(Enterprise.id).where(Enterprise.uscc == U_NEW)).one()
+    assert {"type": "pending-confirm", "enterprise": ident} in _ids(json.loads(page))
+
+    deps = official.get("/_dash-dependencies").get_json()
+    output = next(d["output"] for d in deps if "pending-state" in d["output"])
+    assert "已确认" in _confirm_call(official, output, ident, JSL)
+    assert "待核实企业" not in _missing_page(official, JSL)
+    live, stored = _figures(world)
+    assert (live["enterprises"], live["reported"]) == (live_before["enterprises"] + 1, live_before["reported"] + 1)
     assert stored == {k: live[k] for k in stored}

@@ -187,14 +187,15 @@
   form.addEventListener("change", function (ev) {
     var el = ev.target;
     if (el.name === "reopened") { checkReopened(); toggleDates(); }
-    if (el.id === "enterprise_id") { toggleNew(); checkField(el); }
+    if (el.id === "enterprise_id") { toggleNew(true); checkField(el); }
     if (el.tagName === "SELECT" || el.type === "date") { checkField(el); }
   });
 
-  function toggleNew() {
+  /* a building without registered enterprises has no list: its form posts enterprise_id=new from a hidden field */
+  function toggleNew(focus) {
     var isNew = document.getElementById("enterprise_id").value === "new";
     document.getElementById("new-enterprise").hidden = !isNew;
-    if (isNew) { document.getElementById("enterprise_name").focus(); }
+    if (isNew && focus) { document.getElementById("enterprise_name").focus(); }
   }
   function toggleDates() {
     var chosen = form.querySelector("input[name=reopened]:checked");
@@ -390,5 +391,5 @@
       });
   });
 
-  toggleNew(); toggleDates(); renumber();
+  toggleNew(false); toggleDates(); renumber();
 })();
