@@ -9,10 +9,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from etl import config
+from etl.excel import display_width
+from schemas.labels import BATCH_STATUS_LABELS, SEVERITY_LABELS
+from schemas.sources import kind_label
 
 
 class TerminalProgress:
@@ -94,8 +96,10 @@ def day_argument(text: str) -> date:
 
 
 def chosen_day(session: Session, day: date | None) -> date:
-    """The day a command reports on: the one given, else today."""
-    return day or config.local_now().date()
+    """The day a command reports on: the one given, else the campaign's last report day (etl.days)."""
+    from etl.days import default_day  # noqa: PLC0415
+
+    return day or default_day(session)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -114,17 +118,40 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 1 if any(r.status == "failed" for r in results) else 0
 
 
+IMPORT_COLUMNS = (("文件", 34), ("类型", 18), ("行数", 9), ("新增", 9), ("更新", 9), ("未变", 9), ("退回", 8), ("警告", 8), ("状态", 6))
+
+
+def padded(text: str, width: int, right: bool = False) -> str:
+    """``text`` cut and padded to ``width`` terminal columns: a Chinese character takes two."""
+    if display_width(text) > width:
+        kept, cells = "", 0
+        for char in text:
+            cells += display_width(char)
+            if cells > width - 1:
+                break
+            kept += char
+        text = kept + "…"
+    fill = " " * max(width - display_width(text), 0)
+    return fill + text if right else text + fill
+
+
 def print_import_summary(results: list[Any]) -> None:
-    """One line per file: kind detected, rows read, inserted, updated, unchanged, rejected, status."""
-    print(f"{'file':40} {'kind':26} {'rows':>8} {'ins':>8} {'upd':>7} {'same':>7} {'rej':>6}  status")
+    """One line per file: kind detected, rows read, inserted, updated, unchanged, rejected, warned, status;
+    the error under a file that failed."""
+    print(" ".join(padded(title, width, right=i > 1 and i < len(IMPORT_COLUMNS) - 1)
+                   for i, (title, width) in enumerate(IMPORT_COLUMNS)).rstrip())
     for r in results:
-        print(f"{Path(r.file).name[:40]:40} {(r.kind or '-')[:26]:26} {r.rows:>8} {r.inserted:>8} {r.updated:>7} "
-              f"{r.unchanged:>7} {r.rejected:>6}  {r.status}")
+        cells = (Path(r.file).name, kind_label(r.kind) or "-", *(f"{n:,}" for n in (
+            r.rows, r.inserted, r.updated, r.unchanged, r.rejected, r.warnings)), BATCH_STATUS_LABELS.get(r.status, r.status))
+        print(" ".join(padded(str(cell), width, right=1 < i < len(IMPORT_COLUMNS) - 1)
+                       for i, (cell, (_, width)) in enumerate(zip(cells, IMPORT_COLUMNS))).rstrip())
         if r.error:
-            print(f"    error: {r.error}")
-    rejected = sum(r.rejected for r in results)
-    if rejected:
-        print(f"{rejected} rows rejected — see `onenet rejects` (or --out rejects.xlsx) for file, row and reason")
+            print(f"    {r.error}")
+    rejected, warned = sum(r.rejected for r in results), sum(r.warnings for r in results)
+    if rejected or warned:
+        what = [f"{rejected:,} rows rejected"] if rejected else []
+        what += [f"{warned:,} optional values left empty (warnings; their rows loaded)"] if warned else []
+        print(f"{' and '.join(what)}: `onenet rejects` (or --out rejects.xlsx) lists file, row and reason")
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -156,25 +183,22 @@ def print_summary(rows: list[dict[str, Any]], level: str, day: date) -> None:
 
 
 def cmd_rejects(args: argparse.Namespace) -> int:
-    from schemas.models import ImportBatch, Reject  # noqa: PLC0415
+    from etl.export import REJECT_COLUMNS, reject_rows  # noqa: PLC0415
 
     with Session(engine_from_args(args)) as session:
-        stmt = (select(ImportBatch.file_name, Reject.sheet, Reject.row_number, Reject.field, Reject.code, Reject.reason, Reject.batch_id)
-                .join(ImportBatch, ImportBatch.id == Reject.batch_id).order_by(Reject.batch_id, Reject.id))
-        if args.batch:
-            stmt = stmt.where(Reject.batch_id == args.batch)
-        rows = session.execute(stmt).all()
+        rows = list(reject_rows(session, args.batch))
+    warnings = sum(1 for r in rows if r[3] == SEVERITY_LABELS["warning"])
+    counts = f"{len(rows) - warnings} rows rejected, {warnings} warnings (their rows loaded, a value left empty)"
     if args.out:
         from etl.excel import write_table  # noqa: PLC0415
 
-        write_table(Path(args.out), "退回记录",
-                    ["文件", "工作表", "行号", "字段", "错误代码", "原因", "批次"], [tuple(r) for r in rows])
-        print(f"{len(rows)} rejected rows written to {args.out}")
+        write_table(Path(args.out), "退回记录", [c.header for c in REJECT_COLUMNS], rows)
+        print(f"{counts}: written to {args.out}")
         return 0
-    for file_name, sheet, row, field, code, reason, batch in rows:
+    for file_name, sheet, row, level, field, _code, reason, _batch in rows:
         where = f"{file_name}" + (f" [{sheet}]" if sheet else "") + f" row {row}"
-        print(f"{where}: {field}: {reason}")
-    print(f"{len(rows)} rejected rows")
+        print(f"{where}: {level} {field}: {reason}")
+    print(counts)
     return 0
 
 
@@ -198,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("summary", help="figures per unit for a day")
     p.add_argument("--level", choices=("city", "district", "street"), default="district")
-    p.add_argument("--date", type=day_argument, help="the day, e.g. 2020-02-28 (default: today)")
+    p.add_argument("--date", type=day_argument, help="the day, e.g. 2020-02-28 (default: the campaign's last report day)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_summary)
 

@@ -166,6 +166,14 @@ SOURCE_KINDS: tuple[SourceKind, ...] = (
     RETURNING_STAFF,
 )
 KINDS_BY_NAME = {k.name: k for k in SOURCE_KINDS}
+FIELD_HEADERS = {f.name: f.header for kind in SOURCE_KINDS for f in kind.fields}
+"""The Chinese header of each canonical field, as rejects and ledgers name the field a row failed on."""
+
+
+def kind_label(kind: str | None) -> str:
+    """A batch's kinds ("building+enterprise", as stored in import_batch.kind) in the words of the definitions."""
+    return "＋".join(KINDS_BY_NAME[k].label if k in KINDS_BY_NAME else k for k in (kind or "").split("+") if k)
+
 
 # Value vocabularies (docs/sources.md).
 YES = ("是", "已", "y", "yes", "√", "✓", "✔", "1", "true", "t", "已复工", "复工", "已开工", "对")

@@ -87,19 +87,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     failed = [r for r in results if r.status == "failed"]
     print(f"\nLoaded {len(loaded)} files: {sum(r.rows for r in loaded):,} rows, "
           f"{sum(r.inserted for r in loaded):,} inserted, {sum(r.updated for r in loaded):,} updated, "
-          f"{sum(r.unchanged for r in loaded):,} unchanged, {sum(r.rejected for r in loaded):,} rejected.")
+          f"{sum(r.unchanged for r in loaded):,} unchanged, {sum(r.rejected for r in loaded):,} rejected, "
+          f"{sum(r.warnings for r in loaded):,} values left empty with a warning.")
     if args.verbose:
         print_import_summary(results)
     for r in failed:
         print(f"Could not read {Path(r.file).name}: {r.error}  (the demo inbox holds one broken file on purpose)")
     with Session(engine) as session:
-        reasons = Counter(dict(session.execute(
-            select(Reject.reason, func.count()).group_by(Reject.reason)).all()))
         last_day = date.fromisoformat(city.truth["figure_dates"][-1])
-        if reasons:
-            print("Rejected rows, by reason (all of them: `onenet rejects`):")
-            for reason, n in reasons.most_common(8):
-                print(f"  {n:>6}  {reason}")
+        for severity, title in (("error", "Rejected rows"), ("warning", "Values left empty with a warning (the rows loaded)")):
+            reasons = Counter(dict(session.execute(select(Reject.reason, func.count()).where(Reject.severity == severity)
+                                                   .group_by(Reject.reason)).all()))
+            if reasons:
+                print(f"{title}, by reason (all of them: `onenet rejects`):")
+                for reason, n in reasons.most_common(8):
+                    print(f"  {n:>6}  {reason}")
         print()
         print_summary(summary(session, last_day, "district"), "district", last_day)
         wrong = mismatches(city.truth, session)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from etl.cli import day_argument
+from etl.cli import day_argument, print_import_summary
+from etl.excel import display_width
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,3 +56,23 @@ def test_a_database_that_cannot_be_opened_is_one_line(command: list[str], url: s
     assert "Traceback" not in proc.stderr
     [line] = proc.stderr.strip().splitlines()
     assert line.startswith("onenet: cannot open the database ") and reason in line and "--db or $ONENET_DB" in line
+
+
+def test_the_ingest_table_lines_up_under_chinese_file_names_and_says_kinds_in_chinese(capsys: pytest.CaptureFixture[str]) -> None:
+    from etl.pipeline import FileResult
+
+    print_import_summary([
+        FileResult(file="/in/a_返岗人员登记_长宁区新华路街道二月份第二周补报名单.csv", kind="returning_staff", rows=7,
+                   inserted=5, rejected=1, warnings=1),
+        FileResult(file="/in/g.csv", kind="division+building", rows=1_234_567, inserted=1_234_567),
+        FileResult(file="/in/损坏.xlsx", status="failed", error="损坏.xlsx: 文件已损坏"),
+    ])
+    lines = capsys.readouterr().out.splitlines()
+    header, staff, registry, broken = lines[0], lines[1], lines[2], lines[3]
+    status_at = display_width(header[:header.index("状态")])
+    for line in (staff, registry, broken):
+        assert display_width(line) - display_width(line.split()[-1]) == status_at, line
+    assert "返岗人员登记" in staff and "returning_staff" not in staff and staff.endswith("已导入")
+    assert "区划表＋楼宇台账" in registry and "1,234,567" in registry
+    assert broken.endswith("失败") and lines[4].strip() == "损坏.xlsx: 文件已损坏"
+    assert lines[5].startswith("1 rows rejected and 1 optional values left empty")
