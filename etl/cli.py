@@ -5,6 +5,7 @@ import argparse
 import importlib
 import json
 import sys
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -118,9 +119,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 1 if any(r.status == "failed" for r in results) else 0
 
 
-IMPORT_COLUMNS = (("文件", 34), ("类型", 18), ("行数", 9), ("新增", 9), ("更新", 9), ("未变", 9), ("退回", 8), ("警告", 8), ("状态", 6))
-
-
 def padded(text: str, width: int, right: bool = False) -> str:
     """``text`` cut and padded to ``width`` terminal columns: a Chinese character takes two."""
     if display_width(text) > width:
@@ -135,16 +133,23 @@ def padded(text: str, width: int, right: bool = False) -> str:
     return fill + text if right else text + fill
 
 
+def table_line(cells: Sequence[Any], widths: Sequence[int], first_number: int) -> str:
+    """One line of a terminal table: text columns left-aligned, those from ``first_number`` on right-aligned."""
+    return " ".join(padded(str(c), w, right=i >= first_number) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+
+IMPORT_COLUMNS = (("文件", 34), ("类型", 18), ("行数", 9), ("新增", 9), ("更新", 9), ("未变", 9), ("退回", 8), ("警告", 8))
+
+
 def print_import_summary(results: list[Any]) -> None:
     """One line per file: kind detected, rows read, inserted, updated, unchanged, rejected, warned, status;
     the error under a file that failed."""
-    print(" ".join(padded(title, width, right=i > 1 and i < len(IMPORT_COLUMNS) - 1)
-                   for i, (title, width) in enumerate(IMPORT_COLUMNS)).rstrip())
+    widths = [w for _, w in IMPORT_COLUMNS]
+    print(table_line([t for t, _ in IMPORT_COLUMNS], widths, 2) + " 状态")
     for r in results:
-        cells = (Path(r.file).name, kind_label(r.kind) or "-", *(f"{n:,}" for n in (
-            r.rows, r.inserted, r.updated, r.unchanged, r.rejected, r.warnings)), BATCH_STATUS_LABELS.get(r.status, r.status))
-        print(" ".join(padded(str(cell), width, right=1 < i < len(IMPORT_COLUMNS) - 1)
-                       for i, (cell, (_, width)) in enumerate(zip(cells, IMPORT_COLUMNS))).rstrip())
+        numbers = (f"{n:,}" for n in (r.rows, r.inserted, r.updated, r.unchanged, r.rejected, r.warnings))
+        print(table_line([Path(r.file).name, kind_label(r.kind) or "-", *numbers], widths, 2)
+              + " " + BATCH_STATUS_LABELS.get(r.status, r.status))
         if r.error:
             print(f"    {r.error}")
     rejected, warned = sum(r.rejected for r in results), sum(r.warnings for r in results)
@@ -167,19 +172,27 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_summary(rows: list[dict[str, Any]], level: str, day: date) -> None:
-    """The figures of docs/figures.md as a terminal table."""
-    print(f"onenet summary — {level}, {day.isoformat()}")
-    print(f"{'code':12} {'name':12} {'企业':>6} {'复工':>6} {'复工率':>7} {'商铺':>5} {'开业':>5} {'填报':>6} "
-          f"{'楼宇':>5} {'漏报楼':>5} {'返岗人员':>8} {'隔离中':>6}")
+SUMMARY_COLUMNS = (("code", "代码", 9), ("name", "名称", 14), ("enterprises", "企业", 7), ("reopened", "复工", 7),
+                   ("reopening_rate", "复工率", 7), ("shops", "商铺", 6), ("shops_open", "开业", 6), ("reported", "填报", 7),
+                   ("buildings", "楼宇", 6), ("buildings_missing", "漏报楼", 7), ("returning_staff", "返岗人员", 9),
+                   ("in_quarantine", "隔离中", 7))
 
-    def pct(value: float | None) -> str:
-        return "-" if value is None else f"{value:.1%}"
+
+def print_summary(rows: list[dict[str, Any]], level: str, day: date) -> None:
+    """The figures of docs/figures.md as a terminal table (short headers; ``--json`` has them all)."""
+    from etl.figures import RATES  # noqa: PLC0415
+
+    print(f"onenet summary — {level}, {day.isoformat()}")
+    widths = [w for *_, w in SUMMARY_COLUMNS]
+    print(table_line([title for _, title, _ in SUMMARY_COLUMNS], widths, 2))
+
+    def shown(key: str, value: Any) -> str:
+        if key in RATES:
+            return "-" if value is None else f"{value:.1%}"
+        return f"{value:,}" if isinstance(value, int) else str(value)
 
     for r in rows:
-        print(f"{r['code']:12} {r['name'][:12]:12} {r['enterprises']:>6} {r['reopened']:>6} {pct(r['reopening_rate']):>7} "
-              f"{r['shops']:>5} {r['shops_open']:>5} {r['reported']:>6} {r['buildings']:>5} {r['buildings_missing']:>5} "
-              f"{r['returning_staff']:>8} {r['in_quarantine']:>6}")
+        print(table_line([shown(key, r[key]) for key, *_ in SUMMARY_COLUMNS], widths, 2))
 
 
 def cmd_rejects(args: argparse.Namespace) -> int:

@@ -29,6 +29,8 @@ def test_summary_takes_a_day_written_with_slashes(tmp_path: Path) -> None:
     proc = onenet("--db", f"sqlite:///{tmp_path / 'a.db'}", "summary", "--date", "2020/02/28")
     assert proc.returncode == 0, proc.stderr
     assert "onenet summary — district, 2020-02-28" in proc.stdout
+    table = proc.stdout.splitlines()[1:]
+    assert len(table) == 17 and len({display_width(line) for line in table}) == 1, "columns line up under Chinese names"
 
 
 @pytest.mark.parametrize(("command", "spelling"), [
