@@ -230,6 +230,9 @@ class User(Base):
     can_see_personal_data: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    created_by: Mapped[str | None] = mapped_column(String(64), doc="who added the user (user name, or cli:<login>)")
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0",
+                                                 doc="raised by logout, a password change or disabling: older sessions end")
 
 
 class FollowUp(Base):
