@@ -40,28 +40,35 @@ def _password(args: argparse.Namespace) -> str:
 
 
 def cmd_users(args: argparse.Namespace) -> int:
-    from dashboard.auth import ROLE_LABELS, create_user, set_password  # noqa: PLC0415
+    from dashboard.auth import ROLE_LABELS, create_user, disable_user, enable_user, set_password  # noqa: PLC0415
+    from etl.audit import cli_actor, record  # noqa: PLC0415
     from etl.cli import engine_from_args  # noqa: PLC0415
-    from etl import config  # noqa: PLC0415
     from schemas.models import User  # noqa: PLC0415
 
     engine = engine_from_args(args)
+    actor = cli_actor()
     try:
         with Session(engine) as session, session.begin():
             if args.action == "add":
                 if not args.role or not args.scope:
                     raise ValueError("users add needs --role and --scope")
-                create_user(session, args.name, _password(args), args.role, args.scope, args.display_name, args.personal)
+                create_user(session, args.name, _password(args), args.role, args.scope, args.display_name, args.personal,
+                            created_by=actor)
+                record(session, actor, "user_add", scope_code=args.scope, user=args.name.strip(), role=args.role,
+                       personal_data=args.personal)
                 print(f"user {args.name} added ({ROLE_LABELS[args.role]}, scope {args.scope})")
             elif args.action == "passwd":
-                set_password(session, args.name, _password(args))
-                print(f"password of {args.name} changed")
+                user = set_password(session, args.name, _password(args))
+                record(session, actor, "user_passwd", scope_code=user.scope_code, user=args.name)
+                print(f"password of {args.name} changed; every session of {args.name} has ended")
             elif args.action == "disable":
-                user = session.scalar(select(User).where(User.username == args.name))
-                if user is None:
-                    raise ValueError(f"no user {args.name!r}: see `onenet users list`")
-                user.active = False
-                print(f"user {args.name} disabled")
+                user = disable_user(session, args.name, by=actor)
+                record(session, actor, "user_disable", scope_code=user.scope_code, user=args.name)
+                print(f"user {args.name} disabled; every session of {args.name} has ended")
+            elif args.action == "enable":
+                user = enable_user(session, args.name)
+                record(session, actor, "user_enable", scope_code=user.scope_code, user=args.name)
+                print(f"user {args.name} enabled")
             else:
                 print(f"{'user':16} {'role':14} {'scope':10} {'personal':8} active")
                 for u in session.scalars(select(User).order_by(User.username)):
@@ -79,8 +86,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--port", type=int, default=8050)
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("users", help="dashboard users: add, list, passwd, disable")
-    p.add_argument("action", choices=("add", "list", "passwd", "disable"))
+    p = sub.add_parser("users", help="dashboard users: add, list, passwd, disable, enable")
+    p.add_argument("action", choices=("add", "list", "passwd", "disable", "enable"))
     p.add_argument("name", nargs="?", default="")
     p.add_argument("--role", choices=("admin", "city", "district", "street", "analyst"))
     p.add_argument("--scope", help="division code the user sees (310000 city, 310105 a district, 9 digits a street)")

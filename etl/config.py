@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 import importlib.util
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -45,6 +45,18 @@ CITY_NAME = "上海市"
 MAP_TILE_URL = os.environ.get("ONENET_TILE_URL") or None
 
 MIN_SECRET_BYTES = 32
+
+# Logins and sessions of the dashboard (docs/rules.md#logins-and-sessions).
+SESSION_IDLE_HOURS = float(os.environ.get("ONENET_SESSION_IDLE_HOURS") or 8)
+"""A dashboard session ends after this many hours without a request."""
+COOKIE_SECURE = os.environ.get("ONENET_COOKIE_SECURE") == "1"
+"""Mark the session cookie ``Secure`` (sent over HTTPS only): set when the app is served behind HTTPS."""
+LOGIN_FAILURES_PER_NAME = 5
+LOGIN_FAILURES_PER_ADDRESS = 20
+LOGIN_WINDOW = timedelta(minutes=15)
+"""That many failed logins for one user name, or from one address, within this window ..."""
+LOGIN_PAUSE = timedelta(minutes=15)
+"""... pause logins for that name or address for this long, counted from the last of them."""
 
 # Guards for hostile or broken input files (docs/sources.md, "Limits").
 MAX_FILE_BYTES = 2 * 1024**3

@@ -41,6 +41,6 @@ class LoginAttempt(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime, index=True)
-    username: Mapped[str] = mapped_column(String(64), index=True, doc="as typed (trimmed, cut to 64)")
+    username: Mapped[str] = mapped_column(String(64), index=True, doc="as typed (trimmed, masked like the audit trail, cut to 64)")
     address: Mapped[str] = mapped_column(String(64), index=True)
     ok: Mapped[bool] = mapped_column(Boolean)

@@ -26,6 +26,8 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
 import dashboard.intake.guards as guards
+from dashboard.security import intake_headers
+from etl import config
 from etl import intake as core
 from etl.intake import BuildingInfo, IntakeSettings, Outcome, SubmissionInvalid
 from schemas.models import Submission
@@ -34,13 +36,9 @@ from schemas import sources as S
 STAFF_FORM_FIELDS = ("name", "id_number", "phone", "origin", "return_date", "quarantine_status")
 REPORT_FORM_FIELDS = ("reopened", "planned_reopen_date", "actual_reopen_date", "staff_total", "staff_returned",
                       "staff_quarantined", "contact_name", "contact_phone")
-SECURITY_HEADERS = {
-    "Content-Security-Policy": ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",  # the token is in the URL
-    "Cache-Control": "no-store",
-}
+SECURITY_HEADERS = intake_headers()
+"""The form's stricter policy (no inline styles, no referrer: the token is in the URL); the rest of the
+server's headers come from dashboard.security."""
 
 
 class Intake:
@@ -100,7 +98,7 @@ def make_blueprint(intake: Intake) -> Blueprint:
                                quarantine_states=S.QUARANTINE_STATES, max_staff=intake.settings.max_staff_rows)
         response = make_response(html)
         response.set_cookie(guards.CSRF_COOKIE, cookie, httponly=True, samesite="Strict", path=core.FORM_PATH,
-                            secure=request.is_secure)
+                            secure=request.is_secure or config.COOKIE_SECURE)
         return response
 
     @bp.post("/q/<token>")

@@ -456,3 +456,33 @@ def test_map_names_stay_legible_on_a_phone_and_a_district_is_drawn_in_its_surrou
         assert traces.index("district") < traces.index("unit-labels"), "the outline lies behind the streets"
     finally:
         set_viewport(browser, *DESKTOP)
+
+
+CSP_PROBE = """window.__csp = [];
+document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"""
+
+
+def test_pages_render_under_the_content_security_policy_and_logout_ends_the_session(
+        browser: WebDriver, site: Site) -> None:
+    probe = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": CSP_PROBE})
+    try:
+        login(browser, site, "admin", "onenet-admin-2020")
+        violations = []
+        for path in PAGES:
+            open_page(browser, site, f"{path}?day={DAY}&unit=310105")
+            time.sleep(0.5)
+            violations += [f"{path}: {v}" for v in browser.execute_script("return window.__csp || []")]
+            violations += [f"{path}: {m}" for m in console_errors(browser) if "Content Security Policy" in m]
+        assert not violations, violations
+        cookie = browser.get_cookie("session")
+        browser.find_element(By.ID, "logout-btn").click()
+        WebDriverWait(browser, 10).until(lambda d: d.current_url.endswith("/login"))
+        import urllib.error  # noqa: PLC0415
+        import urllib.request  # noqa: PLC0415
+
+        replay = urllib.request.Request(site.url + "/_dash-layout", headers={"Cookie": f"session={cookie['value']}"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(replay, timeout=10)
+        assert refused.value.code == 401, "the cookie of a logged-out session is worthless"
+    finally:
+        browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": probe["identifier"]})

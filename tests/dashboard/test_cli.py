@@ -7,10 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.auth import check_login
 from etl.database import init_db, make_engine
+from schemas.audit import AuditEntry
+from schemas.models import User
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,16 +39,27 @@ def test_add_list_passwd_disable(db_url: str) -> None:
     assert again.returncode == 2 and "wang" in again.stderr
     bad_scope = users(db_url, "add", "li", "--role", "street", "--scope", "999999", "--password-stdin", password="y" * 10 + "\n")
     assert bad_scope.returncode == 2 and "999999" in bad_scope.stderr
-    short = users(db_url, "add", "zhao", "--role", "analyst", "--scope", "310000", "--password-stdin", password="short\n")
-    assert short.returncode == 2 and "8 characters" in short.stderr
+    short = users(db_url, "add", "zhao", "--role", "analyst", "--scope", "310000", "--password-stdin", password="nine-char\n")
+    assert short.returncode == 2 and "10 个字符" in short.stderr
+    same = users(db_url, "add", "zhaoliuqi1", "--role", "analyst", "--scope", "310000", "--password-stdin",
+                 password="zhaoliuqi1\n")
+    assert same.returncode == 2 and "用户名" in same.stderr
 
     assert users(db_url, "passwd", "wang", "--password-stdin", password="second-pass-2020\n").returncode == 0
     with Session(make_engine(db_url)) as s:
         assert check_login(s, "wang", "first-pass-2020") is None
         assert check_login(s, "wang", "second-pass-2020") is not None
+        assert s.scalar(select(User.session_version).where(User.username == "wang")) == 1, "open sessions end"
     assert users(db_url, "disable", "wang").returncode == 0
     with Session(make_engine(db_url)) as s:
         assert check_login(s, "wang", "second-pass-2020") is None
+        assert s.scalar(select(User.session_version).where(User.username == "wang")) == 2
+    assert users(db_url, "enable", "wang").returncode == 0
+    with Session(make_engine(db_url)) as s:
+        assert check_login(s, "wang", "second-pass-2020") is not None
+        trail = [(e.actor.startswith("cli:"), e.action, e.scope_code) for e in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        assert trail == [(True, "user_add", "310105"), (True, "user_passwd", "310105"), (True, "user_disable", "310105"),
+                         (True, "user_enable", "310105")]
 
 
 def test_serve_on_a_database_without_users_says_how_to_add_one(tmp_path: Path) -> None:

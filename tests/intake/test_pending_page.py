@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from dashboard import app as dashboard_app
 from dashboard import queries as q
 from dashboard.auth import create_user
+from tests.fixtures.web import login
 from schemas.models import CONFIRMED, PENDING, Enterprise
 from tests.intake.conftest import JSL, U_NEW, XHL, World
 from tests.intake.test_guard import _figures, _payload
@@ -57,7 +58,7 @@ def test_pending_enterprises_are_listed_and_confirmed_only_in_scope(world: World
     ident = rows[0]["enterprise_id"]
 
     other = dash_app.server.test_client()
-    assert other.post("/login", data={"username": "xhl_official", "password": PASSWORD}).status_code == 302
+    assert login(other, "xhl_official", PASSWORD).status_code == 302
     deps = other.get("/_dash-dependencies").get_json()
     output = next(d["output"] for d in deps if "pending-state" in d["output"])
     resp = _confirm_call(other, output, ident, JSL)
@@ -66,7 +67,7 @@ def test_pending_enterprises_are_listed_and_confirmed_only_in_scope(world: World
         assert s.get(Enterprise, ident).status == PENDING
 
     own = dash_app.server.test_client()
-    assert own.post("/login", data={"username": "jsl_official", "password": PASSWORD}).status_code == 302
+    assert login(own, "jsl_official", PASSWORD).status_code == 302
     resp = _confirm_call(own, output, ident, JSL)
     assert "已确认" in resp, resp
     with Session(world.engine) as s:
@@ -115,7 +116,7 @@ def test_an_enterprise_named_through_an_empty_buildings_code_waits_on_the_missin
         create_user(s, "jsl_official", PASSWORD, "street", JSL, "江苏路街道")
     live_before, _ = _figures(world)
     official = dashboard_app.create_app(world.engine).server.test_client()
-    assert official.post("/login", data={"username": "jsl_official", "password": PASSWORD}).status_code == 302
+    assert login(official, "jsl_official", PASSWORD).status_code == 302
 
     page = _missing_page(official, JSL)
     assert "待核实企业（1 家）" in page and "上海愚园新公司" in page and "愚园路一号楼" in page and U_NEW in page

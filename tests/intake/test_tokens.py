@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from dashboard import app as dashboard_app
 from dashboard.auth import create_user
+from tests.fixtures.web import login
 from etl.intake import building_token, token_key, token_key_path
 from tests.intake.conftest import JSL, World, make_app
 from tests.intake.test_guard import _payload, run_cli
@@ -62,7 +63,7 @@ def test_printable_sheet_never_points_at_the_requests_host(world: World, monkeyp
     server = dashboard_app.create_app(world.engine).server
     client = server.test_client()
     evil = "http://evil.example.com"  # the address a request claims
-    resp = client.post("/login", base_url=evil, data={"username": "jsl_official", "password": "a-long-password-1"})
+    resp = login(client, "jsl_official", "a-long-password-1", base_url=evil)
     assert resp.status_code == 302
     resp = client.get(f"/qr-sheet/{JSL}", base_url=evil)
     assert resp.status_code == 503 and "ONENET_PUBLIC_URL" in resp.get_data(as_text=True)
