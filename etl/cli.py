@@ -104,6 +104,7 @@ def chosen_day(session: Session, day: date | None) -> date:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from etl.audit import cli_actor, record_ingest  # noqa: PLC0415
     from etl.pipeline import Ingestor  # noqa: PLC0415
 
     progress = TerminalProgress()
@@ -112,6 +113,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     ingestor = Ingestor(engine_from_args(args), progress=progress, log=log, reload=args.reload)
     results = ingestor.ingest([Path(p) for p in args.paths])
     progress.close()
+    record_ingest(ingestor.engine, cli_actor(), results, "onenet ingest" + (" --reload" if args.reload else ""))
     if args.json:
         print(json.dumps({"files": [r.as_json() for r in results]}, ensure_ascii=False, indent=2))
     else:
@@ -217,7 +219,7 @@ def cmd_rejects(args: argparse.Namespace) -> int:
 
 # Feature modules add their own sub-commands: each has register(subparsers).
 FEATURE_COMMANDS = ("etl.db_cli", "etl.democity.cli", "etl.export_cli", "etl.qr_cli", "etl.enterprises_cli",
-                    "etl.boundaries_cli", "dashboard.cli")
+                    "etl.boundaries_cli", "etl.audit_cli", "dashboard.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

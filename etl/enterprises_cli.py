@@ -8,6 +8,7 @@ import sys
 
 from sqlalchemy.orm import Session
 
+from etl.audit import cli_actor
 from etl.export_cli import exit_on_bad_input, resolve_unit
 from etl.pending import NotPending, confirm, pending_enterprises
 
@@ -30,7 +31,7 @@ def cmd_confirm(args: argparse.Namespace) -> int:
     from etl.cli import engine_from_args
 
     try:
-        name = confirm(engine_from_args(args), args.id, args.user or getpass.getuser())
+        name = confirm(engine_from_args(args), args.id, args.user or getpass.getuser(), actor=cli_actor())
     except NotPending as exc:
         print(f"onenet: {exc}: list them with `onenet enterprises pending`", file=sys.stderr)
         return 2

@@ -1,4 +1,5 @@
-"""`onenet export` (the analyst workbook) and `onenet remind` (a street's reminder list)."""
+"""`onenet export` (the analyst workbook) and `onenet remind` (a street's reminder list); each is recorded in the
+audit trail (etl.audit) with its scope, day and rows."""
 from __future__ import annotations
 
 import argparse
@@ -10,6 +11,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from etl import config
+from etl.audit import cli_actor, record, workbook_rows
 from etl.divisions import DivisionTree, UnknownDivision
 
 
@@ -37,7 +39,7 @@ class NothingToDo(ValueError):
 @exit_on_bad_input
 def cmd_export(args: argparse.Namespace) -> int:
     from etl.cli import chosen_day, engine_from_args  # noqa: PLC0415
-    from etl.export import write_workbook  # noqa: PLC0415
+    from etl.export import SECTIONS, write_workbook  # noqa: PLC0415
 
     with Session(engine_from_args(args)) as session:
         day = chosen_day(session, args.date)
@@ -50,6 +52,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         out = Path(args.out)
         write_workbook(session, out, scope_code=scope, day=day, user_name=args.user or getpass.getuser(),
                        personal=args.personal)
+        record(session, cli_actor(), "export", scope_code=scope, day=day, rows=workbook_rows(out), personal=args.personal,
+               sections=list(SECTIONS), out=out.name, user=args.user)
+        session.commit()
     print(f"analyst workbook for {scope} on {day} written to {out}")
     return 0
 
@@ -57,13 +62,17 @@ def cmd_export(args: argparse.Namespace) -> int:
 @exit_on_bad_input
 def cmd_remind(args: argparse.Namespace) -> int:
     from etl.cli import chosen_day, engine_from_args  # noqa: PLC0415
-    from etl.reminders import write_reminders  # noqa: PLC0415
+    from etl.reminders import HEADERS, write_reminders  # noqa: PLC0415
 
     with Session(engine_from_args(args)) as session:
         day = chosen_day(session, args.date)
         street = resolve_unit(session, args.street, "street")
         out = Path(args.out)
         write_reminders(session, out, street_code=street, day=day, user_name=args.user or getpass.getuser())
+        rows = workbook_rows(out, column=HEADERS.index("未填报企业"))
+        record(session, cli_actor(), "remind", scope_code=street, day=day, rows=rows, personal=True, out=out.name,
+               user=args.user)
+        session.commit()
     print(f"reminder list of {street} on {day} written to {out} (A4 landscape, ready to print)")
     return 0
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from etl import config
 from etl.aggregate import mark_stale, refresh_within
+from etl.audit import record
 from etl.store import writing
 from schemas.models import CONFIRMED, PENDING, Building, Enterprise, ReopeningReport
 
@@ -68,9 +69,16 @@ def confirm_enterprise(session: Session, enterprise_id: int, user: str,
     return ent
 
 
-def confirm(engine: Engine, enterprise_id: int, user: str, streets: Collection[str] | None = None) -> str:
-    """Confirm under the writer lock and bring the dashboard's aggregates up to date; returns the name."""
+def confirm(engine: Engine, enterprise_id: int, user: str, streets: Collection[str] | None = None, *,
+            actor: str | None = None, address: str | None = None) -> str:
+    """Confirm under the writer lock and bring the dashboard's aggregates up to date; returns the name.
+
+    ``user`` is who the registry says confirmed; ``actor`` (default ``user``) who the audit trail says did.
+    """
     with writing(engine) as session:
-        name = confirm_enterprise(session, enterprise_id, user, streets).name
+        ent = confirm_enterprise(session, enterprise_id, user, streets)
+        name = ent.name
+        record(session, actor or user, "pending_confirm", scope_code=ent.street_code, address=address,
+               enterprise_id=enterprise_id, enterprise=name, uscc=ent.uscc, confirmed_by=user)
         refresh_within(session, log.warning)
     return name

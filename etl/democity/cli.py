@@ -66,6 +66,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from etl.cli import TerminalProgress, engine_from_args, print_import_summary, print_summary  # noqa: PLC0415
     from etl.democity.generator import generate  # noqa: PLC0415
     from etl.figures import summary  # noqa: PLC0415
+    from etl.audit import cli_actor, record_ingest  # noqa: PLC0415
     from etl.pipeline import Ingestor  # noqa: PLC0415
     from schemas.models import Reject  # noqa: PLC0415
 
@@ -82,6 +83,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     progress = TerminalProgress()
     results = Ingestor(engine, progress=progress, log=lambda m: None).ingest([city.inbox])
     progress.close()
+    record_ingest(engine, cli_actor(), results, "onenet demo")
 
     loaded = [r for r in results if r.status == "loaded"]
     failed = [r for r in results if r.status == "failed"]

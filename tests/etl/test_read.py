@@ -328,17 +328,23 @@ def run_cli(db_url: str, *args: str, timeout: float = 300) -> subprocess.Complet
                           capture_output=True, text=True, timeout=timeout, check=False)
 
 
+RECORDS_OF_ACTIONS = ("import_batch", "audit_log")
+"""Tables that record what was tried, the failures too: a failed load adds to them and changes nothing else."""
+
+
 def snapshot(db_url: str) -> tuple[dict[str, list[str]], list[dict[str, Any]]]:
-    """Every row of every table (sorted, as text), and the import ledger apart."""
+    """Every row of every table (sorted, as text), and the records of actions apart (the import ledger, then
+    the audit trail)."""
     engine = create_engine(db_url)
     meta = MetaData()
     meta.reflect(engine)
     tables: dict[str, list[str]] = {}
+    ledger: list[dict[str, Any]] = []
     with engine.connect() as conn:
         for table in meta.sorted_tables:
             rows = [tuple(r) for r in conn.execute(select(table))]
-            if table.name == "import_batch":
-                ledger = [dict(r._mapping) for r in conn.execute(select(table).order_by(table.c.id))]
+            if table.name in RECORDS_OF_ACTIONS:
+                ledger += [dict(r._mapping, table=table.name) for r in conn.execute(select(table).order_by(table.c.id))]
             else:
                 tables[table.name] = sorted(repr(r) for r in rows)
     engine.dispose()
@@ -377,10 +383,14 @@ def test_ingest_of_an_unreadable_file_fails_exit_1_and_changes_nothing(
 
     after, ledger_after = snapshot(db_url)
     assert after == before, {t: (len(before[t]), len(after[t])) for t in before if before[t] != after[t]}
-    assert ledger_after[: len(ledger_before)] == ledger_before, "existing ledger entries changed"
-    new = ledger_after[len(ledger_before):]
+    old = {t: [r for r in ledger_before if r["table"] == t] for t in RECORDS_OF_ACTIONS}
+    now = {t: [r for r in ledger_after if r["table"] == t] for t in RECORDS_OF_ACTIONS}
+    assert all(now[t][: len(old[t])] == old[t] for t in RECORDS_OF_ACTIONS), "existing ledger or audit entries changed"
+    new = now["import_batch"][len(old["import_batch"]):]
     assert all(b["status"] == "failed" for b in new), new
     assert len(new) <= 1, new
+    [audited] = now["audit_log"][len(old["audit_log"]):]
+    assert audited["action"] == "ingest" and '"failed": 1' in audited["detail"], audited
 
 
 @pytest.mark.parametrize("kind", ["corrupt_xlsx", "encrypted_xlsx", "noheader_csv"])
