@@ -18,10 +18,11 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from sqlalchemy import Engine
 
-from dashboard import context
+from dashboard import access, context
 from dashboard.context import PAGE_URL
 from dashboard import queries as q
 from dashboard.auth import current_account, init_login
+from dashboard.security import csrf_input
 
 HERE = Path(__file__).resolve().parent
 TITLE = "一网统管·复工复产"
@@ -45,8 +46,10 @@ def shell() -> html.Div:
         html.Header(dbc.Container([
             html.Div([html.Span("◆", className="onenet-logo"), TITLE], className="onenet-brand"),
             html.Nav(id="nav", className="onenet-nav"),
-            html.Div([html.Span(user, id="user-label", className="me-2"),
-                      html.A("退出", href="/logout", className="link-light")], className="onenet-user"),
+            html.Div([dcc.Link(user, href="/account", id="user-label", className="link-light me-2", title="我的账户"),
+                      html.Form([csrf_input(), html.Button("退出", type="submit", id="logout-btn",
+                                                            className="btn btn-link link-light p-0")],
+                                method="post", action="/logout", className="d-inline")], className="onenet-user"),
         ], fluid=True, className="onenet-header-inner"), className="onenet-header"),
         dbc.Container([
             html.Div([
@@ -66,9 +69,16 @@ def shell() -> html.Div:
     ])
 
 
+def nav_pages() -> list[dict[str, Any]]:
+    """The pages in the menu of the logged-in user: a page may leave the menu (``in_nav=False``, such as
+    我的账户, linked from the user's name) or show only to some users (``shown_to``, such as 用户管理)."""
+    account = current_account()
+    return [p for p in pages() if p.get("in_nav", True) and p.get("shown_to", lambda a: True)(account)]
+
+
 def _nav(pathname: str, search: str) -> list[Any]:
     return [dcc.Link(p["name"], href=p["path"] + search,
-                     className="onenet-nav-link" + (" active" if p["path"] == pathname else "")) for p in pages()]
+                     className="onenet-nav-link" + (" active" if p["path"] == pathname else "")) for p in nav_pages()]
 
 
 def _crumbs(view: context.View, pathname: str) -> list[Any]:
@@ -150,16 +160,22 @@ def apply_filters(day: str | None, district: str | None, street: str | None, sea
 )
 def download(n_clicks: int | None, pathname: str | None, search: str | None) -> Any:
     """What the page shows, as the analyst workbook, for the page's unit and day and the user's scope."""
-    from etl.export import workbook_bytes  # noqa: PLC0415
+    from etl.audit import record, workbook_rows  # noqa: PLC0415
+    from etl.export import carries_personal_data, workbook_bytes  # noqa: PLC0415
 
     if not n_clicks:
         return no_update
     page = page_at(pathname) or page_at("/") or {}
+    sections = page.get("export_sections", ("summary",))
     with context.session() as s:
         view = context.view_of_search(s, search)
+        shown = access.unmasked(view.account)
         data = workbook_bytes(s, scope_code=view.code, day=view.day, user_name=view.account.label,
-                              sections=page.get("export_sections", ("summary",)),
-                              personal=view.account.can_see_personal_data)
+                              sections=sections, personal=shown.staff, contacts=shown.contacts)
+        personal = carries_personal_data(sections, shown.staff, shown.contacts)
+        record(s, view.account.username, "export", scope_code=view.code, day=view.day, rows=workbook_rows(data),
+               personal=personal, address=access.client_address(), sections=list(sections), page=page.get("name"))
+        s.commit()
     return dcc.send_bytes(data, f"onenet_{page.get('name', '总览')}_{view.name}_{view.day.isoformat()}.xlsx")
 
 
@@ -194,7 +210,7 @@ def create_app(engine: Engine) -> dash.Dash:
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     app.layout = shell
-    init_login(app.server, engine)
+    init_login(app.server, engine, app.csp_hashes)
     app.server.add_url_rule("/qr-sheet/<street_code>", "onenet_qr_sheet", qr_sheet)
     try:
         from dashboard.intake import register_intake  # noqa: PLC0415

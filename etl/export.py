@@ -18,7 +18,7 @@ from etl import config
 from etl.excel import Column, Formats, open_workbook, write_sheet
 from etl.divisions import DivisionTree
 from etl.figures import LABELS, RATES, Day, enterprise_state, latest_reports, registered_enterprises, summary
-from etl.masking import mask_name, mask_phone
+from etl.masking import as_shown, mask_name, mask_phone
 from etl.origins import origin_place
 from etl.scope import Scope, load_scope
 from schemas.labels import FOLLOW_UP_LABELS, LEVEL_LABELS, SEVERITY_LABELS, UNPLACED
@@ -199,9 +199,21 @@ REJECT_COLUMNS = [Column("文件"), Column("工作表"), Column("行号", "int")
                   Column("原因"), Column("批次", "int")]
 
 
+def carries_personal_data(sections: Sequence[str] | None, personal: bool, contacts: bool | None = None) -> bool:
+    """Does the workbook of these sections hold personal data unmasked (returning staff, or owner contacts)?"""
+    wanted = set(sections or SECTIONS)
+    return ("staff" in wanted and personal) or ("missing" in wanted and (personal if contacts is None else contacts))
+
+
 def write_workbook(session: Session, out: Path | IO[bytes], *, scope_code: str, day: date, user_name: str,
-                   sections: Sequence[str] | None = None, personal: bool = False) -> Path | IO[bytes]:
-    """The analyst workbook for a scope and day: cover, summaries, detail sheets (see SECTIONS)."""
+                   sections: Sequence[str] | None = None, personal: bool = False,
+                   contacts: bool | None = None) -> Path | IO[bytes]:
+    """The analyst workbook for a scope and day: cover, summaries, detail sheets (see SECTIONS).
+
+    ``personal`` unmasks returning staff, ``contacts`` the building owners' contacts (None: as ``personal``);
+    who may see which is dashboard.access's decision (docs/rules.md#personal-data-and-scope).
+    """
+    contacts = personal if contacts is None else contacts
     wanted = set(sections or SECTIONS)
     unknown = wanted - set(SECTIONS)
     if unknown:
@@ -221,8 +233,8 @@ def write_workbook(session: Session, out: Path | IO[bytes], *, scope_code: str, 
     if "reopening" in wanted:
         write_sheet(workbook, fmt, "复工明细", REOPENING_COLUMNS, reopening_rows(session, scope, day))
     if "missing" in wanted:
-        rows = ([b["district"], b["street"], b["name"], b["address"], b["owner"], b["owner_contact"], b["owner_phone"],
-                 len(b["silent"]), "、".join(n for n, _ in b["silent"]), b["follow_up"], b["follow_up_note"]]
+        rows = ([b["district"], b["street"], b["name"], b["address"], b["owner"],
+                 *as_shown(b["owner_contact"], b["owner_phone"], contacts), len(b["silent"]), "、".join(n for n, _ in b["silent"]), b["follow_up"], b["follow_up_note"]]
                 for b in missing_buildings(session, scope, day))
         write_sheet(workbook, fmt, "漏报楼宇", MISSING_COLUMNS, rows)
     if "staff" in wanted:
@@ -235,13 +247,24 @@ def write_workbook(session: Session, out: Path | IO[bytes], *, scope_code: str, 
         else:
             notes.append("退回记录按文件记录、不分辖区，仅市级用户的导出包含；请联系市级管理员。")
     last_load = session.scalar(select(func.max(ImportBatch.finished_at)).where(ImportBatch.status == "loaded"))
-    _write_cover(cover, fmt, scope, day, user_name, last_load, personal, notes)
+    _write_cover(cover, fmt, scope, day, user_name, last_load, personal, contacts, notes)
     workbook.close()
     return out
 
 
+def _privacy_note(personal: bool, contacts: bool) -> str:
+    if personal and contacts:
+        return "含完整个人信息（已授权）"
+    ids = "身份证号只保留前 6 位和后 4 位"
+    if contacts:
+        return f"楼宇联系人姓名、电话完整（本街镇工作人员）；返岗人员姓名、手机号已脱敏；{ids}"
+    if personal:
+        return f"返岗人员信息完整（已授权）；楼宇联系人姓名、电话已脱敏；{ids}"
+    return f"姓名、手机号（含楼宇联系人）已脱敏；{ids}"
+
+
 def _write_cover(sheet: Any, fmt: Formats, scope: Scope, day: date, user_name: str, last_load: Any,
-                 personal: bool, notes: list[str]) -> None:
+                 personal: bool, contacts: bool, notes: list[str]) -> None:
     sheet.set_column(0, 0, 18)
     sheet.set_column(1, 1, 60)
     sheet.write_string(0, 0, "一网统管 · 复工复产数据导出", fmt.title)
@@ -251,7 +274,7 @@ def _write_cover(sheet: Any, fmt: Formats, scope: Scope, day: date, user_name: s
         ("导出时间", config.local_now().strftime("%Y-%m-%d %H:%M")),
         ("导出人", user_name),
         ("数据截至（最近一次导入）", last_load.strftime("%Y-%m-%d %H:%M") if last_load else "尚无导入"),
-        ("个人信息", "含完整个人信息（已授权）" if personal else "姓名、手机号已脱敏；身份证号只保留前 6 位和后 4 位"),
+        ("个人信息", _privacy_note(personal, contacts)),
         ("口径", "复工率 = 已复工企业 ÷ 登记企业（沿街商铺单列）；返岗率 = 已返岗 ÷ 员工总数（仅计两项都已填报的企业）；"
                  "填报率 = 已填报企业 ÷ 登记企业；及时率 = 及时填报企业（不晚于复工当日填报）÷ 已填报企业；"
                  "上级数字由下级分子分母相加，不平均比率。"),
@@ -264,7 +287,8 @@ def _write_cover(sheet: Any, fmt: Formats, scope: Scope, day: date, user_name: s
 
 
 def workbook_bytes(session: Session, *, scope_code: str, day: date, user_name: str,
-                   sections: Sequence[str] | None = None, personal: bool = False) -> bytes:
+                   sections: Sequence[str] | None = None, personal: bool = False, contacts: bool | None = None) -> bytes:
     buffer = io.BytesIO()
-    write_workbook(session, buffer, scope_code=scope_code, day=day, user_name=user_name, sections=sections, personal=personal)
+    write_workbook(session, buffer, scope_code=scope_code, day=day, user_name=user_name, sections=sections, personal=personal,
+                   contacts=contacts)
     return buffer.getvalue()

@@ -6,6 +6,8 @@
 - Phone numbers keep the first 3 and last 4 digits of 11 or more characters (138****8000), only the first
   2 of a shorter number (62****).
 - Resident IDs keep the first 6 and the last 4 characters (310105********1234), as they are stored.
+- A contact person and their phone (a building owner's, an enterprise's) follow the name and phone rules
+  (``as_shown``); who sees which unmasked is dashboard.access's decision.
 - Free text (notes, reasons, form bodies) has every resident ID and mobile number inside it masked by
   the same two rules, since a person may type one anywhere.
 """
@@ -44,6 +46,11 @@ def mask_phone(phone: str | None) -> str | None:
     if not phone:
         return ""
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 11 else phone[:2] + "****"
+
+
+def as_shown(name: str | None, phone: str | None, unmasked: bool) -> tuple[str | None, str | None]:
+    """A contact person and their phone as a viewer sees them: as stored when ``unmasked``, else masked."""
+    return (name, phone) if unmasked else (mask_name(name), mask_phone(phone))
 
 
 @overload

@@ -91,7 +91,6 @@ def build(provinces: pd.DataFrame, cities: pd.DataFrame, areas: pd.DataFrame) ->
     """The lookups from the three tables (code and name; cities with provinceCode; areas with cityCode)."""
     province_names = dict(zip(provinces["code"], provinces["name"])) | OUTSIDE_STATISTICS
     names = {p + "0000": n for p, n in province_names.items()}
-    city_names = dict(zip(cities["code"], cities["name"]))
 
     def prefecture_of(area_code: str, city: str) -> str:
         province = city[:2]

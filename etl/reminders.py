@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from etl import config
 from etl.excel import Formats, display_width, open_workbook
 from etl.export import missing_buildings
+from etl.masking import as_shown
 from etl.scope import load_scope
 from schemas.labels import UNPLACED
 
@@ -23,7 +24,10 @@ HEADERS = ["序号", "楼宇", "地址", "业主/物业单位", "联系人", "�
 WIDTHS = [5, 18, 24, 18, 8, 14, 28, 21, 10, 16]
 
 
-def write_reminders(session: Session, out: Path | IO[bytes], *, street_code: str, day: date, user_name: str) -> Path | IO[bytes]:
+def write_reminders(session: Session, out: Path | IO[bytes], *, street_code: str, day: date, user_name: str,
+                    contacts: bool = True) -> Path | IO[bytes]:
+    """The list of one street; its owners' contacts unmasked unless ``contacts`` is False: it is made for the
+    street's officials to phone them (`onenet remind`, run on the server), who see their street's contacts."""
     scope = load_scope(session, street_code)
     if scope.level != "street":
         raise ValueError(f"{street_code} is not a street: the reminder list is made per street")
@@ -62,7 +66,7 @@ def write_reminders(session: Session, out: Path | IO[bytes], *, street_code: str
             sheet.write_string(r, 7, uscc or "（无信用代码）", cell)
             r += 1
         owner = b["owner"] if b["id"] is not None else "（无楼宇业主，请直接联系企业）"
-        values: list[Any] = [str(n), b["name"], b["address"], owner, b["owner_contact"], b["owner_phone"]]
+        values: list[Any] = [str(n), b["name"], b["address"], owner, *as_shown(b["owner_contact"], b["owner_phone"], contacts)]
         for c, value in enumerate(values):
             _merged(sheet, first, r - 1, c, value, group)
         _merged(sheet, first, r - 1, 8, b["follow_up"], cell)
@@ -86,7 +90,7 @@ def _merged(sheet: Any, first: int, last: int, col: int, value: Any, fmt: Any) -
         sheet.write_string(first, col, text, fmt)
 
 
-def reminder_bytes(session: Session, *, street_code: str, day: date, user_name: str) -> bytes:
+def reminder_bytes(session: Session, *, street_code: str, day: date, user_name: str, contacts: bool = True) -> bytes:
     buffer = io.BytesIO()
-    write_reminders(session, buffer, street_code=street_code, day=day, user_name=user_name)
+    write_reminders(session, buffer, street_code=street_code, day=day, user_name=user_name, contacts=contacts)
     return buffer.getvalue()

@@ -12,10 +12,12 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import MATCH, Input, Output, State, callback, dcc, html, no_update
 
+from dashboard import access
 from dashboard import components as ui
 from dashboard import context
 from dashboard.context import PAGE_URL
 from dashboard import queries as q
+from etl.audit import record
 from etl.pending import NotPending
 from schemas.labels import FOLLOW_UP_LABELS, UNPLACED
 
@@ -46,7 +48,8 @@ def building_card(b: dict[str, Any]) -> html.Div:
             html.Span(f"未填报 {b['silent']} / {b['enterprises']} 家", className="b-silent"),
         ]),
         html.Div([b["address"], "　业主：", b["owner"] or "–", "　联系人：", b["owner_contact"] or "–", "　电话：",
-                  html.A(phone, href=f"tel:{phone}") if phone else "–"], className="small text-muted"),
+                  html.A(phone, href=f"tel:{phone}") if phone and "*" not in phone else (phone or "–")],
+                 className="small text-muted"),
         html.Div([
             dcc.Dropdown(id={"type": "follow-status", "building": bid}, options=STATUS_OPTIONS, value=b["status_code"] or None,
                          placeholder="跟进状态", clearable=False, searchable=False, style={"minWidth": "10rem"}),
@@ -99,7 +102,10 @@ def layout(unit: str | None = None, day: str | None = None, building: str | None
     with context.session() as s:
         view = context.current_view(s, unit, day, building)
         figures = q.unit_figures(s, view.divs, view.campaign, view.code, view.day)
-        buildings = q.missing_buildings(s, view.divs, view.campaign, view.code, view.day, limit=PAGE_SIZE)
+        contacts = access.unmasked(view.account).contacts
+        buildings = q.missing_buildings(s, view.divs, view.campaign, view.code, view.day, limit=PAGE_SIZE,
+                                        contacts=contacts)
+        _audit_contacts(s, view, buildings, contacts)
         unplaced = q.unplaced_by_street(s, view.divs, view.code, view.day)
         pending = q.pending_in_scope(s, view.divs, view.code)
     silent = figures["enterprises"] - figures["reported"]
@@ -126,7 +132,8 @@ def layout(unit: str | None = None, day: str | None = None, building: str | None
                                       first_last=True, previous_next=True, size="sm", className="mt-2")
                        if pages > 1 else None,
                    ]),
-                   subtitle=f"按未填报企业数排序，每页 {PAGE_SIZE} 栋；请联系楼宇业主督促企业扫码填报，并记录跟进情况"),
+                   subtitle=f"按未填报企业数排序，每页 {PAGE_SIZE} 栋；请联系楼宇业主督促企业扫码填报，并记录跟进情况"
+                            + ("" if contacts else "（联系人、电话已脱敏）")),
         ui.section(f"{UNPLACED}的未填报企业（{unplaced_total:,} 家）{shown_streets}",
                    html.Div([unplaced_card(u) for u in unplaced[:STREETS_SHOWN]], id="unplaced-list"),
                    subtitle="名录中没有所在楼宇（或楼宇当日尚未登记）的企业，无法经楼宇业主催报：请直接联系企业，"
@@ -140,9 +147,19 @@ def layout(unit: str | None = None, day: str | None = None, building: str | None
 def show_page(page: int | None, search: str | None) -> Any:
     with context.session() as s:
         view = context.view_of_search(s, search)
+        contacts = access.unmasked(view.account).contacts
         buildings = q.missing_buildings(s, view.divs, view.campaign, view.code, view.day, limit=PAGE_SIZE,
-                                        offset=(max(page or 1, 1) - 1) * PAGE_SIZE)
+                                        offset=(max(page or 1, 1) - 1) * PAGE_SIZE, contacts=contacts)
+        _audit_contacts(s, view, buildings, contacts)
     return [building_card(b) for b in buildings] or [html.Div("这一页没有楼宇", className="empty-note")]
+
+
+def _audit_contacts(s: Any, view: context.View, buildings: list[dict[str, Any]], contacts: bool) -> None:
+    """One audit entry for a page of building cards that showed owners' contacts unmasked."""
+    if contacts:
+        access.record_view(s, view.account, "漏报楼宇业主联系人", scope_code=view.code, day=view.day,
+                           rows=sum(1 for b in buildings if b["owner_contact"] or b["owner_phone"]))
+        s.commit()
 
 
 def _building_in_scope(s: Any, view: context.View, ident: dict[str, Any]) -> Any:
@@ -209,6 +226,9 @@ def save_follow_up(n_clicks: int | None, ident: dict[str, Any], status: str | No
         if b is None:
             return "无权修改该楼宇"
         f = q.record_follow_up(s, b.id, view.day, status, note, view.account.label)
+        record(s, view.account.username, "follow_up", scope_code=b.street_code, day=view.day,
+               address=access.client_address(), building_id=b.id, building=b.name, status=FOLLOW_UP_LABELS[status],
+               note=f.note)
         return _follow_text({"status": FOLLOW_UP_LABELS[f.status], "set_by": f.set_by, "set_at": f.set_at,
                              "note": f.note or ""})
 
@@ -227,7 +247,8 @@ def confirm_enterprise(n_clicks: int | None, ident: dict[str, Any], search: str 
         view = context.view_of_search(s, search)
     try:
         name = q.confirm_pending(context.engine(), view.divs, view.account.scope_code, int(ident["enterprise"]),
-                                 view.account.label)
+                                 view.account.label, actor=view.account.username,
+                                 address=access.client_address())
     except (NotPending, ValueError, TypeError):
         return "无权确认该企业，或已被确认", no_update
     return f"已确认：{name} 自此计入统计", True

@@ -7,10 +7,12 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, html, no_update
 
+from dashboard import access
 from dashboard import components as ui
 from dashboard import context
 from dashboard.context import PAGE_URL
 from etl import config
+from etl.masking import as_shown
 from dashboard import queries as q
 from schemas.labels import ENTERPRISE_STATES
 
@@ -47,10 +49,16 @@ def building_panel(view: context.View, s: Any) -> Any:
     b = q.building(s, view.building) if view.building is not None else None
     if b is None:
         return None
-    rows = q.building_enterprises(s, b.id, view.day)
+    contacts = access.unmasked(view.account).contacts
+    rows = q.building_enterprises(s, b.id, view.day, contacts=contacts)
     for r in rows:
         r["state"] = ENTERPRISE_STATES["reopened" if r["reopened"] else ("reported" if r["reported"] else "silent")]
-    info = f"{b.address or ''}　业主：{b.owner or '–'}　联系人：{b.owner_contact or '–'}　电话：{b.owner_phone or '–'}"
+    person, phone = as_shown(b.owner_contact, b.owner_phone, contacts)
+    info = f"{b.address or ''}　业主：{b.owner or '–'}　联系人：{person or '–'}　电话：{phone or '–'}"
+    if contacts:
+        access.record_view(s, view.account, "楼宇企业联系人", scope_code=b.street_code, day=view.day,
+                           rows=int(bool(person or phone)) + sum(1 for r in rows if r["contact"] or r["phone"]))
+        s.commit()
     return ui.section(f"{b.name} 的企业", html.Div(info, className="text-muted mb-2"),
                       ui.table([("enterprise", "企业"), ("kind", "类型"), ("state", "状态"), ("planned", "计划复工"),
                                 ("reported_at", "最近填报"), ("contact", "联系人"), ("phone", "电话")], rows,

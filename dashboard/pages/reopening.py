@@ -8,6 +8,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import html
 
+from dashboard import access
 from dashboard import components as ui
 from dashboard import context
 from dashboard import queries as q
@@ -40,8 +41,14 @@ def layout(unit: str | None = None, day: str | None = None, building: str | None
         series = q.trend(s, view.divs, view.campaign, view.code, days, by_sub_unit=view.level != "street")
         figures = series[view.code][-1]
         projection = q.projection(s, view.divs, view.campaign, view.code, view.day, figures)
-        overdue_total, overdue = q.overdue_enterprises(s, view.divs, view.code, view.day)
+        contacts = access.unmasked(view.account).contacts
+        overdue_total, overdue = q.overdue_enterprises(s, view.divs, view.code, view.day, contacts=contacts)
+        if contacts:
+            access.record_view(s, view.account, "复工逾期企业联系人", scope_code=view.code, day=view.day,
+                               rows=sum(1 for r in overdue if r["contact"] or r["phone"]))
+            s.commit()
     shown = f"（显示前 {len(overdue):,} 家）" if overdue_total > len(overdue) else ""
+    shown += "" if contacts else "（联系人、电话已脱敏）"
     return html.Div([
         html.H1(f"{view.name} · 复工进度 · {view.day.isoformat()}", className="page-title", id="page-title"),
         dbc.Row([

@@ -7,6 +7,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import html
 
+from dashboard import access
 from dashboard import components as ui
 from dashboard import context
 from dashboard import queries as q
@@ -25,11 +26,15 @@ def layout(unit: str | None = None, day: str | None = None, building: str | None
         view = context.current_view(s, unit, day, building)
         figures = q.unit_figures(s, view.divs, view.campaign, view.code, view.day)
         staff = q.staff_breakdown(s, view.divs, view.code, view.day, SOON_DAYS)
-        people = q.staff_people(s, view.divs, view.code, view.day, view.account.can_see_personal_data, SOON_DAYS)
+        personal = access.unmasked(view.account).staff
+        people = q.staff_people(s, view.divs, view.code, view.day, personal, SOON_DAYS)
+        if personal:
+            access.record_view(s, view.account, "返岗人员", scope_code=view.code, day=view.day, rows=len(people))
+            s.commit()
         units = q.sub_unit_figures(s, view.divs, view.campaign, view.code, view.day)
     origins = staff.by_origin[:15]
     total = sum(n for _, n in staff.ending)
-    masked = "" if view.account.can_see_personal_data else "（姓名、手机号已脱敏）"
+    masked = "" if personal else "（姓名、手机号已脱敏）"
     parts = [
         html.H1(f"{view.name} · 返岗人员 · {view.day.isoformat()}", className="page-title", id="page-title"),
         dbc.Row([

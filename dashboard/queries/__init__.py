@@ -7,6 +7,7 @@ the user's scope (dashboard.context).
 """
 from __future__ import annotations
 
+from dashboard.queries.audit import audit_entries, reads_audit
 from dashboard.queries.geo import boundaries, surroundings, unit_points
 from dashboard.queries.missing import (
     building, building_enterprises, buildings_of_street, confirm_pending, missing_buildings, pending_in_scope,
@@ -21,10 +22,11 @@ from dashboard.queries.units import (
 )
 
 __all__ = [
-    "PROVENANCE_FIGURES", "Campaign", "Divisions", "Projection", "Provenance", "StaffBreakdown", "batches_in_scope",
+    "PROVENANCE_FIGURES", "Campaign", "Divisions", "Projection", "Provenance", "StaffBreakdown", "audit_entries",
+    "batches_in_scope",
     "boundaries", "building", "building_enterprises", "buildings_of_street", "confirm_pending", "ledger", "load_campaign",
     "load_divisions", "missing_buildings", "overdue_enterprises", "pending_in_scope", "projection", "provenance", "raw_counts",
-    "record_follow_up", "rejects", "scoped_street_filter", "staff_breakdown", "staff_people", "sub_unit_figures",
+    "reads_audit", "record_follow_up", "rejects", "scoped_street_filter", "staff_breakdown", "staff_people", "sub_unit_figures",
     "surroundings",
     "trend", "unit_figures", "unit_points", "unplaced_by_street", "unplaced_of_street",
 ]

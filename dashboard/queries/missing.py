@@ -14,6 +14,7 @@ from etl import config
 from etl.aggregate import DayRange, compute
 from etl.divisions import DivisionTree as Divisions
 from etl.export import latest_follow_ups, unplaced_silent
+from etl.masking import as_shown
 from etl.pending import confirm, pending_enterprises
 from schemas.aggregates import AggBuildingSpan
 from schemas.labels import FOLLOW_UP_LABELS
@@ -22,9 +23,9 @@ from schemas.sources import SHOP_KIND
 
 
 def missing_buildings(session: Session, divs: Divisions, campaign: Campaign, code: str, day: date,
-                      limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
-    """Buildings with silent enterprises on ``day``, most silent first, with the owner's contact; ``limit`` of
-    them from the ``offset``-th on (a page of the list)."""
+                      limit: int = 1000, offset: int = 0, *, contacts: bool = False) -> list[dict[str, Any]]:
+    """Buildings with silent enterprises on ``day``, most silent first, with the owner's contact (masked unless
+    ``contacts``: dashboard.access.unmasked); ``limit`` of them from the ``offset``-th on (a page of the list)."""
     if campaign.covers(day):
         s = AggBuildingSpan
         spans = session.execute(
@@ -45,10 +46,11 @@ def missing_buildings(session: Session, divs: Divisions, campaign: Campaign, cod
         if b is None:
             continue
         f = follow.get(b.id)
+        person, phone = as_shown(b.owner_contact, b.owner_phone, contacts)
         out.append({
             "building_id": b.id, "building": b.name, "street": divs.display(b.street_code), "street_code": b.street_code,
             "address": b.address or "", "enterprises": int(enterprises), "silent": int(silent),
-            "owner": b.owner or "", "owner_contact": b.owner_contact or "", "owner_phone": b.owner_phone or "",
+            "owner": b.owner or "", "owner_contact": person or "", "owner_phone": phone or "",
             "status": FOLLOW_UP_LABELS.get(f.status, "") if f else "", "status_code": f.status if f else "",
             "note": (f.note or "") if f else "", "set_by": f.set_by if f else "",
             "set_at": f.set_at if f else None, "follow_day": f.day if f else None,
@@ -92,8 +94,9 @@ def building(session: Session, building_id: int) -> Building | None:
     return session.get(Building, building_id)
 
 
-def building_enterprises(session: Session, building_id: int, day: date) -> list[dict[str, Any]]:
-    """The registered enterprises and shops of a building on ``day`` with their latest report by then."""
+def building_enterprises(session: Session, building_id: int, day: date, *, contacts: bool = False) -> list[dict[str, Any]]:
+    """The registered enterprises and shops of a building on ``day`` with their latest report by then (its contact
+    masked unless ``contacts``)."""
     end = datetime.combine(day + timedelta(days=1), time())
     ents = session.scalars(select(Enterprise).where(
         Enterprise.building_id == building_id, Enterprise.status == CONFIRMED,
@@ -109,11 +112,12 @@ def building_enterprises(session: Session, building_id: int, day: date) -> list[
     for e in ents:
         r = latest.get(e.id)
         reopened = bool(r is not None and r.reopened is True and (r.actual_reopen_date is None or r.actual_reopen_date <= day))
+        contact, phone = as_shown(r.contact_name, r.contact_phone, contacts) if r else ("", "")
         out.append({
             "enterprise_id": e.id, "enterprise": e.name, "uscc": e.uscc or "", "kind": e.kind,
             "is_shop": e.kind == SHOP_KIND, "reported": r is not None, "reopened": reopened,
             "planned": r.planned_reopen_date if r else None, "reported_at": r.effective_at if r else None,
-            "contact": (r.contact_name or "") if r else "", "phone": (r.contact_phone or "") if r else "",
+            "contact": contact or "", "phone": phone or "",
         })
     return out
 
@@ -148,6 +152,8 @@ def pending_in_scope(session: Session, divs: Divisions, code: str) -> list[dict[
             for p in pending_enterprises(session, divs.streets_under(code))]
 
 
-def confirm_pending(engine: Engine, divs: Divisions, scope_code: str, enterprise_id: int, user: str) -> str:
-    """Confirm for an official: only in the streets of their scope (etl.pending.NotPending otherwise)."""
-    return confirm(engine, enterprise_id, user, divs.streets_under(scope_code))
+def confirm_pending(engine: Engine, divs: Divisions, scope_code: str, enterprise_id: int, user: str, *,
+                    actor: str | None = None, address: str | None = None) -> str:
+    """Confirm for an official: only in the streets of their scope (etl.pending.NotPending otherwise);
+    ``actor`` and ``address`` go to the audit trail."""
+    return confirm(engine, enterprise_id, user, divs.streets_under(scope_code), actor=actor, address=address)

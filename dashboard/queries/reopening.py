@@ -13,6 +13,7 @@ from dashboard.queries.units import Campaign, scoped_street_filter
 from etl import config
 from etl.aggregate import DayRange, compute
 from etl.divisions import DivisionTree as Divisions
+from etl.masking import as_shown
 from schemas.aggregates import AggEnterpriseSpan, AggStreetPlan
 from schemas.models import Building, Enterprise, ReopeningReport
 
@@ -59,8 +60,10 @@ def projection(session: Session, divs: Divisions, campaign: Campaign, code: str,
                       max(waiting - overdue - planned_future, 0))
 
 
-def overdue_enterprises(session: Session, divs: Divisions, code: str, day: date, limit: int = 500) -> tuple[int, list[dict[str, Any]]]:
-    """Enterprises whose declared reopening date has passed on ``day`` without reopening."""
+def overdue_enterprises(session: Session, divs: Divisions, code: str, day: date, limit: int = 500, *,
+                        contacts: bool = False) -> tuple[int, list[dict[str, Any]]]:
+    """Enterprises whose declared reopening date has passed on ``day`` without reopening, with the contact of
+    their latest report (masked unless ``contacts``: dashboard.access.unmasked)."""
     s = AggEnterpriseSpan
     not_open = or_(s.reopened.is_not(True), and_(s.actual_reopen_date.is_not(None), s.actual_reopen_date > day))
     where = and_(s.day_from <= day, s.day_to >= day, s.is_shop.is_(False), s.planned_reopen_date < day, not_open,
@@ -74,10 +77,11 @@ def overdue_enterprises(session: Session, divs: Divisions, code: str, day: date,
         .outerjoin(ReopeningReport, ReopeningReport.id == s.report_id)
         .where(where).order_by(s.planned_reopen_date, Enterprise.name).limit(limit)
     ).all()
-    out = [{
-        "enterprise": name, "uscc": uscc or "", "street": divs.display(street), "building": building or "",
-        "planned": planned, "days_overdue": (day - planned).days, "contact": contact or "", "phone": phone or "",
-        "reported_at": reported_at,
-    } for name, uscc, street, building, planned, contact, phone, reported_at in rows]
+    out = []
+    for name, uscc, street, building, planned, contact, phone, reported_at in rows:
+        contact, phone = as_shown(contact, phone, contacts)
+        out.append({"enterprise": name, "uscc": uscc or "", "street": divs.display(street), "building": building or "",
+                    "planned": planned, "days_overdue": (day - planned).days, "contact": contact or "",
+                    "phone": phone or "", "reported_at": reported_at})
     return int(total), out
 

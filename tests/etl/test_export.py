@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from etl.excel import Column, Formats, open_workbook, write_sheet
-from etl.export import workbook_bytes
+from etl.export import carries_personal_data, workbook_bytes
 from etl.figures import summary
 from etl.pipeline import Ingestor
 from etl.reminders import write_reminders
@@ -112,7 +112,8 @@ def test_city_workbook_sheets_formats_figures_and_masking(loaded: str, tmp_path:
     rows = [[c.value for c in row] for row in missing.iter_rows(min_row=2)]
     assert [r[2] for r in rows] == ["华鑫大厦", "陆家嘴中心"] or [r[2] for r in rows] == ["陆家嘴中心", "华鑫大厦"]
     huaxin = next(r for r in rows if r[2] == "华鑫大厦")
-    assert huaxin[5:8] == ["王经理", "13900000001", 1]
+    assert huaxin[5:8] == ["王**", "139****0001", 1], "an analyst without the grant gets owners' contacts masked"
+    assert "13900000001" not in text and "王经理" not in text
 
 
 def test_a_street_users_workbook_holds_only_their_street(loaded: str, tmp_path: Path) -> None:
@@ -122,6 +123,22 @@ def test_a_street_users_workbook_holds_only_their_street(loaded: str, tmp_path: 
     text = all_text(wb)
     assert "陆家嘴" not in text and "上海丙有限公司" not in text and "钱二" not in text
     assert [r[0].value for r in wb["汇总-街道"].iter_rows(min_row=2)] == [JSL]
+
+
+def test_owner_contacts_are_unmasked_only_for_the_streets_officials_or_with_the_grant(loaded: str, tmp_path: Path) -> None:
+    """The dashboard passes dashboard.access.unmasked: a street official's workbook (contacts) shows their street's
+    owners in full and still masks returning staff; the grant (personal) shows both; the cover says which."""
+    with Session(make_engine(loaded)) as session:
+        street = open_bytes(workbook_bytes(session, scope_code=JSL, day=D, user_name="街道甲", contacts=True), tmp_path)
+        granted = workbook_bytes(session, scope_code="310000", day=D, user_name="管理员", personal=True)
+    huaxin = next([c.value for c in row] for row in street["漏报楼宇"].iter_rows(min_row=2) if row[2].value == "华鑫大厦")
+    assert huaxin[5:7] == ["王经理", "13900000001"]
+    assert "138****8000" in all_text(street) and "13800138000" not in all_text(street)
+    assert "楼宇联系人姓名、电话完整" in all_text(street)
+    text = all_text(open_bytes(granted, tmp_path))
+    assert "13900000001" in text and "13800138000" in text and "含完整个人信息" in text
+    assert carries_personal_data(["missing"], False, True) and not carries_personal_data(["staff"], False, True)
+    assert not carries_personal_data(["summary", "reopening"], True, True)
 
 
 def test_sheets_split_at_the_row_limit(tmp_path: Path) -> None:
@@ -146,9 +163,17 @@ def test_reminder_list_groups_silent_enterprises_by_building_for_a4(loaded: str,
     assert ws.page_setup.fitToHeight == 0
     assert ws.print_title_rows == "$3:$3"
     values = [[c.value for c in row] for row in ws.iter_rows(min_row=4)]
-    assert values[0][1] == "华鑫大厦" and values[0][5] == "13900000001"
+    assert values[0][1] == "华鑫大厦" and values[0][4:6] == ["王经理", "13900000001"]
     assert values[0][6] == '=HYPERLINK("http://x","乙")' and ws.cell(4, 7).data_type == "s"
     assert "上海甲有限公司" not in [v[6] for v in values], "an enterprise that reported is not on the list"
+
+
+def test_a_reminder_list_made_for_someone_else_masks_the_contacts(loaded: str, tmp_path: Path) -> None:
+    out = tmp_path / "催报清单.xlsx"
+    with Session(make_engine(loaded)) as session:
+        write_reminders(session, out, street_code=JSL, day=D, user_name="分析员", contacts=False)
+    values = [[c.value for c in row] for row in openpyxl.load_workbook(out)["催报清单"].iter_rows(min_row=4)]
+    assert values[0][4:6] == ["王**", "139****0001"]
 
 
 def test_export_and_remind_commands(loaded: str, tmp_path: Path) -> None:
