@@ -230,10 +230,11 @@ def login_paused_until(session: Session, username: str, address: str, now: datet
     """
     since = now - config.LOGIN_WINDOW - config.LOGIN_PAUSE
     failed = select(LoginAttempt.at).where(LoginAttempt.ok == false(), LoginAttempt.at >= since).order_by(LoginAttempt.at)
-    last_ok = session.scalar(select(func.max(LoginAttempt.at))
+    # After the last success by order of writing: times have whole seconds, a success and a failure may share one.
+    last_ok = session.scalar(select(func.max(LoginAttempt.id))
                              .where(LoginAttempt.username == username, LoginAttempt.ok, LoginAttempt.at >= since))
     by_name = failed.where(LoginAttempt.username == username)
-    by_name = by_name.where(LoginAttempt.at > last_ok) if last_ok is not None else by_name
+    by_name = by_name.where(LoginAttempt.id > last_ok) if last_ok is not None else by_name
     ends = [_pause_end(list(session.scalars(by_name)), config.LOGIN_FAILURES_PER_NAME),
             _pause_end(list(session.scalars(failed.where(LoginAttempt.address == address))),
                        config.LOGIN_FAILURES_PER_ADDRESS)]

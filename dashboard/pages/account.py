@@ -65,11 +65,16 @@ def change_password(n_clicks: int | None, old: str | None, new: str | None, agai
         return html.Div("未登录或登录已过期", className="alert alert-danger py-2 mt-2")
     if (new or "") != (again or ""):
         return html.Div("两次输入的新密码不一致", className="alert alert-danger py-2 mt-2")
-    try:
-        with context.session() as s, s.begin():
+    with context.session() as s:
+        try:
             version = uq.change_own_password(s, account.username, old or "", new or "").session_version
-    except ValueError as exc:
-        return html.Div(str(exc), className="alert alert-danger py-2 mt-2")
+            s.commit()
+        except uq.WrongPassword as exc:
+            s.commit()  # the failed try counts towards the login pause
+            return html.Div(str(exc), className="alert alert-danger py-2 mt-2")
+        except ValueError as exc:
+            s.rollback()
+            return html.Div(str(exc), className="alert alert-danger py-2 mt-2")
     flask.session[SESSION_VERSION_KEY] = version  # this session goes on; the user's others have ended
     return html.Div("密码已修改；您在其他设备和浏览器上的登录已失效", className="alert alert-success py-2 mt-2",
                     id="account-done")

@@ -9,9 +9,12 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
 from dashboard.access import NotAllowed, Person, check_create, check_manage, client_address, in_reach
-from dashboard.auth import ROLE_LABELS, create_user, disable_user, enable_user, set_password
+from dashboard.auth import (ROLE_LABELS, create_user, disable_user, enable_user, login_paused_until, paused_message,
+                            set_password)
+from etl import config
 from etl.audit import record
 from etl.divisions import DivisionTree
+from schemas.audit import LoginAttempt
 from schemas.models import User
 
 
@@ -82,9 +85,18 @@ class WrongPassword(ValueError):
 
 
 def change_own_password(session: Session, username: str, old: str, new: str) -> User:
-    """The user's own new password, given the current one; their other sessions end (set_password)."""
+    """The user's own new password, given the current one; their other sessions end (set_password).
+
+    A wrong current password counts as a failed login and is audited as one, and the same pause applies
+    (dashboard/auth.py): someone holding a stolen session cannot guess the password here either.  It is
+    added to the session before WrongPassword is raised; the caller commits it."""
+    address, now = client_address() or "-", config.local_now()
+    if (until := login_paused_until(session, username, address, now)) is not None:
+        raise WrongPassword(paused_message(until))
     user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
     if user is None or not check_password_hash(user.password_hash, old):
+        session.add(LoginAttempt(at=now, username=username, address=address, ok=False))
+        record(session, username, "login_failed", address=address, page="我的账户")
         raise WrongPassword("当前密码不正确")
     if new == old:
         raise ValueError("新密码不能与当前密码相同")

@@ -222,6 +222,25 @@ def test_my_account_changes_the_own_password_and_ends_the_other_sessions(world: 
     assert "江苏路" in page(here, "/missing", f"?unit={JSL}"), "the session that changed the password goes on"
     assert elsewhere.post("/_dash-update-component", json={}).status_code == 401, "the other session has ended"
     assert login(people.test_client(), "jsl_official", "new-password-2020").status_code == 302
+    assert [e.actor for e in audit(world, "login_failed")] == ["jsl_official"], "a wrong current password counts as a failed login"
+
+
+def test_guessing_the_current_password_on_my_account_pauses_like_the_login_page(world: World, people: flask.Flask) -> None:  # noqa: F811
+    """A stolen session must not be a way round the login pause (docs/rules.md#logins-and-sessions)."""
+    here = client_of(people, "jsl_official")
+
+    def change(old: str) -> str:
+        status, body = call(here, "account-msg", [("account-save", "n_clicks", 1)],
+                            [("account-old", "value", old), ("account-new", "value", "new-password-2020"),
+                             ("account-new2", "value", "new-password-2020")], "account-save.n_clicks")
+        assert status == 200, body
+        return body
+
+    for i in range(config.LOGIN_FAILURES_PER_NAME):
+        assert "当前密码不正确" in change(f"guess-number-{i}")
+    assert "已暂停登录" in change(PASSWORD), "the right password is refused during the pause"
+    assert audit(world, "password_change") == []
+    assert login(people.test_client(), "jsl_official", PASSWORD).status_code == 429, "the login page is paused too"
 
 
 def _overdue_report(world: World) -> None:  # noqa: F811
