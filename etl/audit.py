@@ -26,7 +26,7 @@ ACTIONS = {
     "login": "登录", "login_failed": "登录失败", "login_refused": "登录被暂停", "logout": "退出",
     "export": "导出", "fill": "按模板导出", "remind": "催报清单", "personal_view": "查看个人信息",
     "follow_up": "跟进记录", "pending_confirm": "确认待核实企业", "user_add": "新增用户", "user_passwd": "重置密码",
-    "user_disable": "停用用户", "user_enable": "启用用户", "password_change": "修改本人密码", "ingest": "导入",
+    "user_disable": "停用用户", "user_enable": "启用用户", "user_grant": "个人信息权限", "password_change": "修改本人密码", "ingest": "导入",
     "collection": "信息收集",
 }
 """The actions an entry may record, with the words the 审计日志 page and `onenet audit` show."""

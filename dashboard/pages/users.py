@@ -7,7 +7,7 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from dashboard import access
 from dashboard import components as ui
@@ -85,7 +85,10 @@ def layout(**_: Any) -> Any:
         _field("再次输入", dbc.Input(id="reset-password2", type="password", autoComplete="new-password")),
         html.Div([dbc.Button("重置密码", id="users-reset", color="primary", size="sm"),
                   dbc.Button("停用", id="users-disable", color="danger", outline=True, size="sm"),
-                  dbc.Button("启用", id="users-enable", color="success", outline=True, size="sm")], className="follow-row"),
+                  dbc.Button("启用", id="users-enable", color="success", outline=True, size="sm"),
+                  *([dbc.Button("授予个人信息权限", id={"type": "users-grant-button", "grant": 1}, color="secondary", outline=True, size="sm"),
+                     dbc.Button("撤销个人信息权限", id={"type": "users-grant-button", "grant": 0}, color="secondary", outline=True, size="sm")]
+                    if account.role == "admin" else [])], className="follow-row"),
         html.Div(id="users-manage-msg"),
     ]
     reach = "全部用户" if wide else f"{tree.display(account.scope_code)}各街镇的街道工作人员"
@@ -97,7 +100,7 @@ def layout(**_: Any) -> Any:
                                subtitle="重置密码或停用后，该用户已登录的会话立即失效"), lg=6),
         ], className="g-3"),
         ui.section(f"用户（{reach}）", html.Div(table, id="users-list"),
-                   subtitle="每次新增、重置密码、停用和启用都记入审计日志"),
+                   subtitle="每次新增、重置密码、停用、启用和授予或撤销个人信息权限都记入审计日志"),
     ], className="page page-users")
 
 
@@ -138,13 +141,18 @@ def add_user(n_clicks: int | None, username: str | None, display: str | None, ro
 @callback(Output("users-manage-msg", "children"), Output("users-list", "children", allow_duplicate=True),
           Output("users-target", "options", allow_duplicate=True),
           Input("users-reset", "n_clicks"), Input("users-disable", "n_clicks"), Input("users-enable", "n_clicks"),
+          Input({"type": "users-grant-button", "grant": ALL}, "n_clicks"),
           State("users-target", "value"), State("reset-password", "value"), State("reset-password2", "value"),
           prevent_initial_call=True)
-def manage_user(reset: int | None, disable: int | None, enable: int | None, username: str | None,
+def manage_user(reset: int | None, disable: int | None, enable: int | None, grants: list[int | None], username: str | None,
                 password: str | None, again: str | None) -> tuple[Any, Any, Any]:
-    """Reset the password of, disable or re-enable a user the logged-in manager manages."""
+    """Reset the password of, disable or re-enable a user the logged-in manager manages; an admin also grants
+    or withdraws personal data."""
     action = ctx.triggered_id
-    if action not in ("users-reset", "users-disable", "users-enable") or not (reset or disable or enable):
+    if isinstance(action, dict):
+        action = "users-grant" if action.get("grant") else "users-revoke"
+    if action not in ("users-reset", "users-disable", "users-enable", "users-grant", "users-revoke") or not (
+            reset or disable or enable or any(grants or [])):
         return no_update, no_update, no_update
     account = _manager()
     if account is None:
@@ -162,9 +170,12 @@ def manage_user(reset: int | None, disable: int | None, enable: int | None, user
             elif action == "users-disable":
                 uq.disable(s, account, tree, username)
                 done = f"已停用 {username}，其已登录的会话已失效"
-            else:
+            elif action == "users-enable":
                 uq.enable(s, account, tree, username)
                 done = f"已启用 {username}"
+            else:
+                uq.set_personal_data(s, account, tree, username, action == "users-grant")
+                done = f"已{'授予' if action == 'users-grant' else '撤销'} {username} 查看个人信息的权限"
     except (access.NotAllowed, ValueError) as exc:
         return _alert(str(exc)), no_update, no_update
     return (_alert(done, ok=True), *_refresh(account))

@@ -80,6 +80,18 @@ def enable(session: Session, actor: Person, tree: DivisionTree, username: str) -
     return user
 
 
+def set_personal_data(session: Session, actor: Person, tree: DivisionTree, username: str, granted: bool) -> User:
+    """Grant or withdraw a user's right to see personal data unmasked: an admin's decision only (it takes effect
+    on the user's next request, which reads the user again)."""
+    user = _target(session, actor, username, tree)
+    if actor.role != "admin":
+        raise NotAllowed("只有系统管理员可以授予或撤销查看个人信息的权限")
+    user.can_see_personal_data = granted
+    record(session, actor.username, "user_grant", scope_code=user.scope_code, address=client_address(), user=user.username,
+           personal_data=granted)
+    return user
+
+
 class WrongPassword(ValueError):
     """The current password given on 我的账户 is not the user's."""
 

@@ -63,8 +63,9 @@ def call(client: Any, output_has: str, inputs: list[tuple[str, str, Any]], state
     output = next(d["output"] for d in client.get("/_dash-dependencies").get_json() if output_has in d["output"])
     outputs = [dict(zip(("id", "property"), part.rsplit(".", 1))) for part in output.strip(".").split("...")]
 
-    def as_list(items: list[tuple[str, str, Any]]) -> list[dict[str, Any]]:
-        return [{"id": i, "property": p, "value": v} for i, p, v in items]
+    def as_list(items: list[Any]) -> list[Any]:
+        """(id, property, value) as Dash posts it; a list (the matches of an ALL pattern) as it is."""
+        return [item if isinstance(item, list) else {"id": item[0], "property": item[1], "value": item[2]} for item in items]
 
     resp = client.post("/_dash-update-component", json={
         "output": output, "outputs": outputs if len(outputs) > 1 else outputs[0], "inputs": as_list(inputs),
@@ -82,11 +83,17 @@ def add(client: Any, username: str, role: str, scope: str, personal: bool = Fals
 
 
 def manage(client: Any, action: str, username: str, password: str | None = None) -> str:
+    """``action``: reset, disable, enable, or grant / revoke (the admin's personal-data buttons)."""
+    grants = [{"id": {"type": "users-grant-button", "grant": g}, "property": "n_clicks",
+               "value": 1 if action == ("grant", "revoke")[1 - g] else None} for g in (1, 0)]
+    changed = (json.dumps({"grant": int(action == "grant"), "type": "users-grant-button"}, separators=(",", ":"))
+               if action in ("grant", "revoke") else f"users-{action}") + ".n_clicks"
     status, body = call(client, "users-manage-msg", [("users-reset", "n_clicks", 1 if action == "reset" else None),
                                                      ("users-disable", "n_clicks", 1 if action == "disable" else None),
-                                                     ("users-enable", "n_clicks", 1 if action == "enable" else None)],
+                                                     ("users-enable", "n_clicks", 1 if action == "enable" else None),
+                                                     grants],
                         [("users-target", "value", username), ("reset-password", "value", password),
-                         ("reset-password2", "value", password)], f"users-{action}.n_clicks")
+                         ("reset-password2", "value", password)], changed)
     assert status in (200, 204), body
     return body
 
@@ -146,6 +153,7 @@ def test_a_district_leader_adds_and_manages_only_street_users_of_their_district(
     assert "已重置" in manage(leader, "reset", "xhl_official", "another-password-2")
     assert "已停用" in manage(leader, "disable", "xhl_official")
     assert "已启用" in manage(leader, "enable", "xhl_official")
+    assert "只有系统管理员" in manage(leader, "grant", "xhl_official"), "a crafted grant from a district leader is refused"
     for other in ("ljz_official", "analyst", "root", "pudong", "changning"):
         assert "无权管理用户" in manage(leader, "disable", other), other
         assert "无权管理用户" in manage(leader, "reset", other, "another-password-2"), other
@@ -171,6 +179,14 @@ def test_an_admin_manages_everyone_and_alone_grants_personal_data(world: World, 
     assert [(e.actor, e.scope_code) for e in entries] == [("root", config.CITY_CODE), ("root", LJZ)]
     assert '"personal_data": true' in (entries[0].detail or "") and entries[0].address
     assert "PASSWORD" not in json.dumps([e.detail for e in entries]) and PASSWORD not in (entries[0].detail or "")
+
+    assert "已撤销 city_viewer 查看个人信息的权限" in manage(admin, "revoke", "city_viewer")
+    assert "已授予 ljz_new 查看个人信息的权限" in manage(admin, "grant", "ljz_new")
+    with Session(world.engine) as s:
+        granted = dict(s.execute(select(User.username, User.can_see_personal_data)
+                                 .where(User.username.in_(["city_viewer", "ljz_new"]))).all())
+    assert granted == {"city_viewer": False, "ljz_new": True}
+    assert [(e.actor, e.scope_code) for e in audit(world, "user_grant")] == [("root", config.CITY_CODE), ("root", LJZ)]
 
 
 def test_others_neither_see_the_page_nor_get_through_a_crafted_request(world: World, people: flask.Flask) -> None:  # noqa: F811
