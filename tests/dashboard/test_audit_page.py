@@ -23,7 +23,7 @@ from tests.dashboard.test_browser import (  # noqa: F401  (browser and site are 
     DAY, STREET_PASSWORD, STREET_USER, Site, browser, console_errors, open_page, site,
 )
 from tests.dashboard.test_browser import login as browser_login
-from tests.fixtures.web import login
+from tests.fixtures.web import login, rendered_page
 from tests.intake.conftest import JSL, XHL, write_registry
 
 PASSWORD = "a-long-password-1"
@@ -64,19 +64,6 @@ def test_entries_are_cut_to_the_readers_district(db_url: str, tmp_path: Path) ->
         assert (row["action_label"], row["scope"], row["rows"]) == ("导出", divs.display(JSL), 3)
 
 
-def _page(client: Any, path: str) -> str:
-    deps = client.get("/_dash-dependencies").get_json()
-    output = next(d["output"] for d in deps if "_pages_content.children" in d["output"])
-    location = [{"id": "_pages_location", "property": "pathname", "value": path},
-                {"id": "_pages_location", "property": "search", "value": ""}]
-    resp = client.post("/_dash-update-component", json={
-        "output": output, "outputs": [{"id": "_pages_content", "property": "children"},
-                                      {"id": "_pages_store", "property": "data"}],
-        "inputs": location, "changedPropIds": ["_pages_location.pathname"]})
-    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
-    return json.dumps(resp.get_json()["response"], ensure_ascii=False)
-
-
 def test_the_page_shows_a_district_leader_their_districts_entries_and_refuses_others(db_url: str, tmp_path: Path) -> None:
     engine = _world(db_url, tmp_path)
     with Session(engine) as s, s.begin():
@@ -85,14 +72,14 @@ def test_the_page_shows_a_district_leader_their_districts_entries_and_refuses_ot
     server = dashboard_app.create_app(engine).server
     official = server.test_client()
     assert login(official, "jsl_official", PASSWORD).status_code == 302
-    assert "无权查看" in _page(official, "/audit") and "audit-grid" not in _page(official, "/audit")
+    assert "无权查看" in rendered_page(official, "/audit") and "audit-grid" not in rendered_page(official, "/audit")
     audit_page = dashboard_app.page_at("/audit")
     assert audit_page["name"] == "审计日志"
     assert not audit_page["shown_to"](_account("street", JSL)) and audit_page["shown_to"](_account("district", "310105"))
 
     leader = server.test_client()
     assert login(leader, "cn_leader", PASSWORD).status_code == 302
-    shown = _page(leader, "/audit")
+    shown = rendered_page(leader, "/audit")
     grid = json.loads(shown)["_pages_content"]["children"]
     rows = next(r for r in _grids(grid))
     assert {(r["actor"], r["action_label"]) for r in rows} == {

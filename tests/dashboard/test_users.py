@@ -27,7 +27,7 @@ from etl.divisions import DivisionTree
 from schemas.audit import AuditEntry
 from schemas.models import Division, User
 from tests.dashboard.test_browser import ROOT, Site, browser, site  # noqa: F401  (the fixtures)
-from tests.fixtures.web import login
+from tests.fixtures.web import login, rendered_page
 from tests.intake.conftest import JSL, XHL, World, make_app, world  # noqa: F401  (the fixture)
 from tests.intake.test_guard import _payload
 
@@ -110,15 +110,6 @@ def nav(client: Any) -> list[str]:
     return in_session(client, lambda: [p["name"] for p in dashboard_app.nav_pages()])
 
 
-def page(client: Any, path: str, search: str = "") -> str:
-    """A page as the browser receives it (the pages callback's answer), as JSON text."""
-    status, body = call(client, "_pages_content.children",
-                        [("_pages_location", "pathname", path), ("_pages_location", "search", search)], [],
-                        "_pages_location.pathname")
-    assert status == 200, body
-    return body
-
-
 def audit(world: World, action: str) -> list[AuditEntry]:  # noqa: F811
     with Session(world.engine) as s:
         return list(s.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
@@ -162,7 +153,7 @@ def test_a_district_leader_adds_and_manages_only_street_users_of_their_district(
     assert [e.actor for e in audit(world, "user_passwd") + audit(world, "user_disable") + audit(world, "user_enable")] == [
         "changning"] * 3
 
-    listed = page(leader, "/users")
+    listed = rendered_page(leader, "/users")
     assert "jsl_new" in listed and "xhl_official" in listed and "ljz_official" not in listed and "root" not in listed
 
 
@@ -192,7 +183,7 @@ def test_an_admin_manages_everyone_and_alone_grants_personal_data(world: World, 
 def test_others_neither_see_the_page_nor_get_through_a_crafted_request(world: World, people: flask.Flask) -> None:  # noqa: F811
     for name in ("analyst", "jsl_official"):
         client = client_of(people, name)
-        assert "无权查看" in page(client, "/users")
+        assert "无权查看" in rendered_page(client, "/users")
         assert "无权管理用户" in add(client, f"{name}_made", "street", JSL)
         assert "无权管理用户" in manage(client, "disable", "xhl_official")
         assert "用户管理" not in nav(client) and "复工" in nav(client)
@@ -220,7 +211,7 @@ def test_the_rules_refuse_whatever_calls_them(world: World, people: flask.Flask)
 def test_my_account_changes_the_own_password_and_ends_the_other_sessions(world: World, people: flask.Flask) -> None:  # noqa: F811
     elsewhere = client_of(people, "jsl_official")
     here = client_of(people, "jsl_official")
-    assert "jsl_official" in page(here, "/account")
+    assert "jsl_official" in rendered_page(here, "/account")
 
     def change(old: str, new: str, again: str) -> str:
         status, body = call(here, "account-msg", [("account-save", "n_clicks", 1)],
@@ -235,7 +226,7 @@ def test_my_account_changes_the_own_password_and_ends_the_other_sessions(world: 
     assert audit(world, "password_change") == []
     assert "密码已修改" in change(PASSWORD, "new-password-2020", "new-password-2020")
     assert [(e.actor, e.scope_code) for e in audit(world, "password_change")] == [("jsl_official", JSL)]
-    assert "江苏路" in page(here, "/missing", f"?unit={JSL}"), "the session that changed the password goes on"
+    assert "江苏路" in rendered_page(here, "/missing", f"?unit={JSL}"), "the session that changed the password goes on"
     assert elsewhere.post("/_dash-update-component", json={}).status_code == 401, "the other session has ended"
     assert login(people.test_client(), "jsl_official", "new-password-2020").status_code == 302
     assert [e.actor for e in audit(world, "login_failed")] == ["jsl_official"], "a wrong current password counts as a failed login"
@@ -272,15 +263,15 @@ def test_contacts_are_masked_for_an_analyst_and_shown_to_the_streets_official(wo
     _overdue_report(world)
     analyst, official = client_of(people, "analyst"), client_of(people, "jsl_official")
     for path in ("/missing", "/reopening"):
-        seen = page(analyst, path, f"?unit={JSL}")
+        seen = rendered_page(analyst, path, f"?unit={JSL}")
         assert "13800138000" not in seen and "13912345678" not in seen and "李建国" not in seen, path
         assert "已脱敏" in seen, path
-    assert "138****8000" in page(analyst, "/missing", f"?unit={JSL}") and "王**" in page(analyst, "/missing", f"?unit={JSL}")
-    assert "139****5678" in page(analyst, "/reopening", f"?unit={JSL}")
+    assert "138****8000" in rendered_page(analyst, "/missing", f"?unit={JSL}") and "王**" in rendered_page(analyst, "/missing", f"?unit={JSL}")
+    assert "139****5678" in rendered_page(analyst, "/reopening", f"?unit={JSL}")
     assert audit(world, "personal_view") == []
 
-    assert "13800138000" in page(official, "/missing") and "王伟民" in page(official, "/missing")
-    assert "13912345678" in page(official, "/reopening") and "李建国" in page(official, "/reopening")
+    assert "13800138000" in rendered_page(official, "/missing") and "王伟民" in rendered_page(official, "/missing")
+    assert "13912345678" in rendered_page(official, "/reopening") and "李建国" in rendered_page(official, "/reopening")
     views = audit(world, "personal_view")
     assert [(e.actor, e.scope_code, e.personal) for e in views] == [("jsl_official", JSL, True)] * 4
     assert views[0].rows == 2, "one entry per page view, counting the rows shown (two buildings missing reports)"

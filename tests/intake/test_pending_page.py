@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from dashboard import app as dashboard_app
 from dashboard import queries as q
 from dashboard.auth import create_user
-from tests.fixtures.web import login
+from tests.fixtures.web import login, rendered_page
 from schemas.models import CONFIRMED, PENDING, Enterprise
 from tests.intake.conftest import JSL, U_NEW, XHL, World
 from tests.intake.test_guard import _figures, _payload
@@ -78,20 +78,6 @@ def test_pending_enterprises_are_listed_and_confirmed_only_in_scope(world: World
     assert stored == {k: live[k] for k in stored}
 
 
-def _missing_page(client: Any, unit: str) -> str:
-    """The 漏报 page as the browser receives it (the pages callback's answer), as JSON text."""
-    deps = client.get("/_dash-dependencies").get_json()
-    output = next(d["output"] for d in deps if "_pages_content.children" in d["output"])
-    location = [{"id": "_pages_location", "property": "pathname", "value": "/missing"},
-                {"id": "_pages_location", "property": "search", "value": f"?unit={unit}"}]
-    resp = client.post("/_dash-update-component", json={
-        "output": output, "outputs": [{"id": "_pages_content", "property": "children"},
-                                      {"id": "_pages_store", "property": "data"}],
-        "inputs": location, "changedPropIds": ["_pages_location.pathname"]})
-    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
-    return json.dumps(resp.get_json()["response"], ensure_ascii=False)
-
-
 def _ids(tree: Any) -> list[Any]:
     """Every component id in a rendered layout."""
     found, stack = [], [tree]
@@ -118,7 +104,7 @@ def test_an_enterprise_named_through_an_empty_buildings_code_waits_on_the_missin
     official = dashboard_app.create_app(world.engine).server.test_client()
     assert login(official, "jsl_official", PASSWORD).status_code == 302
 
-    page = _missing_page(official, JSL)
+    page = rendered_page(official, "/missing", f"?unit={JSL}")
     assert "待核实企业（1 家）" in page and "上海愚园新公司" in page and "愚园路一号楼" in page and U_NEW in page
     with Session(world.engine) as s:
         ident = s.scalars(select(Enterprise.id).where(Enterprise.uscc == U_NEW)).one()
@@ -127,7 +113,7 @@ def test_an_enterprise_named_through_an_empty_buildings_code_waits_on_the_missin
     deps = official.get("/_dash-dependencies").get_json()
     output = next(d["output"] for d in deps if "pending-state" in d["output"])
     assert "已确认" in _confirm_call(official, output, ident, JSL)
-    assert "待核实企业" not in _missing_page(official, JSL)
+    assert "待核实企业" not in rendered_page(official, "/missing", f"?unit={JSL}")
     live, stored = _figures(world)
     assert (live["enterprises"], live["reported"]) == (live_before["enterprises"] + 1, live_before["reported"] + 1)
     assert stored == {k: live[k] for k in stored}
