@@ -218,7 +218,7 @@ def cmd_rejects(args: argparse.Namespace) -> int:
 
 
 # Feature modules add their own sub-commands: each has register(subparsers).
-FEATURE_COMMANDS = ("etl.db_cli", "etl.democity.cli", "etl.export_cli", "etl.qr_cli", "etl.enterprises_cli",
+FEATURE_COMMANDS = ("etl.db_cli", "etl.democity.cli", "etl.export_cli", "etl.fill_cli", "etl.qr_cli", "etl.enterprises_cli",
                     "etl.boundaries_cli", "etl.audit_cli", "dashboard.cli")
 
 

@@ -147,14 +147,12 @@ def _flag(condition) -> Any:  # type: ignore[no-untyped-def]
     return func.sum(case((condition, 1), else_=0))
 
 
-def street_figures(session: Session, day: Day) -> dict[str, dict[str, int]]:
-    """Raw counts per street code (and per district code for staff without a street)."""
-    figures: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
-    state = enterprise_state(session, day)
+def _enterprise_counts(session: Session, state: Any, group: Any) -> list[tuple[Any, ...]]:
+    """Per ``group`` value: the enterprise and shop counts of COUNTS (the first eight), one SQL GROUP BY."""
     not_shop = state.c.is_shop.is_(False)
-    rows = session.execute(
+    return session.execute(
         select(
-            state.c.street_code,
+            group,
             _flag(not_shop),
             _flag(and_(not_shop, state.c.reopened)),
             _flag(state.c.is_shop),
@@ -163,12 +161,22 @@ def street_figures(session: Session, day: Day) -> dict[str, dict[str, int]]:
             func.coalesce(func.sum(case((not_shop, state.c.staff_returned), else_=0)), 0),
             _flag(and_(not_shop, state.c.reported)),
             _flag(and_(not_shop, state.c.on_time)),
-        ).group_by(state.c.street_code)
+        ).group_by(group)
     ).all()
-    for street, *values in rows:
+
+
+ENTERPRISE_COUNTS = ("enterprises", "reopened", "shops", "shops_open", "staff_total", "staff_returned", "reported",
+                     "reported_on_time")
+
+
+def street_figures(session: Session, day: Day) -> dict[str, dict[str, int]]:
+    """Raw counts per street code (and per district code for staff without a street)."""
+    figures: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
+    state = enterprise_state(session, day)
+    not_shop = state.c.is_shop.is_(False)
+    for street, *values in _enterprise_counts(session, state, state.c.street_code):
         target = figures[street]
-        for key, value in zip(("enterprises", "reopened", "shops", "shops_open", "staff_total", "staff_returned",
-                               "reported", "reported_on_time"), values):
+        for key, value in zip(ENTERPRISE_COUNTS, values):
             target[key] += int(value or 0)
 
     silent = (
@@ -213,3 +221,30 @@ def summary(session: Session, day: date, level: str = "street") -> list[dict[str
     tree = DivisionTree.load(session)
     totals = roll_up(tree, street_figures(session, Day(day)), level)
     return [unit_row(tree, code, totals[code]) for code in sorted(totals)]
+
+
+def building_figures(session: Session, day: Day) -> dict[int, dict[str, int]]:
+    """Raw counts per building id, by the same rules as a street's: its enterprises and shops, their staff, the
+    returning staff of its enterprises; ``buildings`` is 1 and ``buildings_missing`` 1 when one is silent."""
+    figures: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTS, 0))
+    state = enterprise_state(session, day)
+    for building_id, *values in _enterprise_counts(session, state, state.c.building_id):
+        if building_id is not None:
+            figures[building_id].update({k: int(v or 0) for k, v in zip(ENTERPRISE_COUNTS, values)})
+    for counts in figures.values():
+        counts["buildings_missing"] = int(counts["reported"] < counts["enterprises"])
+    staff = session.execute(
+        select(Enterprise.building_id, func.count(func.distinct(ReturningStaff.person_key)),
+               func.count(func.distinct(case((ReturningStaff.quarantine_end >= day.day, ReturningStaff.person_key),
+                                             else_=None))))
+        .join(Enterprise, Enterprise.id == ReturningStaff.enterprise_id)
+        .where(ReturningStaff.is_current.is_(True), ReturningStaff.return_date <= day.day,
+               Enterprise.building_id.is_not(None))
+        .group_by(Enterprise.building_id)
+    ).all()
+    for building_id, people, quarantined in staff:
+        figures[building_id]["returning_staff"] = int(people)
+        figures[building_id]["in_quarantine"] = int(quarantined)
+    for counts in figures.values():
+        counts["buildings"] = 1
+    return figures
