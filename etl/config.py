@@ -28,6 +28,8 @@ def _shipped_data_dir() -> Path:
 
 
 SHIPPED_DATA_DIR = _shipped_data_dir()
+TEMPLATES_DIR = SHIPPED_DATA_DIR / "templates"
+"""The ready report templates offered by `onenet fill` and the dashboard's 按模板导出 (data/templates)."""
 # The database and the secret: data/ of a checkout (as the README says), else ./data of the current directory.
 DATA_DIR = Path(os.environ.get("ONENET_DATA_DIR") or (PROJECT_ROOT / "data" if IN_CHECKOUT else Path.cwd() / "data"))
 DEFAULT_DB_PATH = DATA_DIR / "onenet.db"
