@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from etl import config
 import schemas.aggregates  # noqa: F401  (its tables join Base.metadata)
 import schemas.audit  # noqa: F401  (likewise)
+import schemas.collection_tables  # noqa: F401  (likewise)
 import schemas.intake  # noqa: F401  (likewise)
 from schemas.migrations import HEAD
 from schemas.models import Division

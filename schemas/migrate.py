@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, create_engine, inspect, text
 
 import schemas.aggregates  # noqa: F401  (its tables join Base.metadata)
 import schemas.audit  # noqa: F401  (likewise)
+import schemas.collection_tables  # noqa: F401  (likewise)
 import schemas.intake  # noqa: F401  (likewise)
 from schemas.models import Base
 

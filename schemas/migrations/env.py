@@ -10,6 +10,7 @@ from sqlalchemy import engine_from_config, pool
 
 import schemas.aggregates  # noqa: F401  (its tables join Base.metadata)
 import schemas.audit  # noqa: F401  (likewise)
+import schemas.collection_tables  # noqa: F401  (likewise)
 import schemas.intake  # noqa: F401  (likewise)
 from schemas.models import Base
 

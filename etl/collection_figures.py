@@ -1,0 +1,183 @@
+"""A collection's figures for a day (docs/collections.md#figures): per street, then rolled up street →
+district → city by adding numerators and denominators, as etl.figures does for the built-in collections.
+
+- expected: the respondents of the collection's scope registered and confirmed by the end of the day
+  (enterprises, shops or both; only those of its buildings when it names some);
+- answered: those with an answer for the day's period (the start day of a one-off collection, the day
+  itself of a daily one) given before the end of the day;
+- on time: those whose first answer for the period came by the deadline (deadline_of);
+- completion rate (完成率) = answered ÷ expected, None when nothing is expected.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from etl import config
+from etl.collections import building_ids, deadline_of, definition_of
+from etl.divisions import DivisionTree
+from etl.export import latest_follow_ups
+from etl.figures import Day, ratio, registered_enterprises
+from schemas.collection_tables import Collection, CollectionAnswer
+from schemas.collections import COUNTED, NUMERIC, CollectionDef
+from schemas.models import Building, Enterprise
+from schemas.sources import SHOP_KIND
+
+STATUS_COUNTS = ("expected", "answered", "on_time")
+LEVELS = ("city", "district", "street")
+
+
+def respondents(session: Session, collection: Collection, definition: CollectionDef, day: Day) -> Any:
+    """Subquery (id, street_code, building_id) of the respondents expected on the day."""
+    ent = registered_enterprises(day)
+    stmt = select(ent.c.id, ent.c.street_code, ent.c.building_id)
+    if definition.respondents == "enterprise":
+        stmt = stmt.where(ent.c.kind != SHOP_KIND)
+    elif definition.respondents == "shop":
+        stmt = stmt.where(ent.c.kind == SHOP_KIND)
+    if collection.scope_code != config.CITY_CODE:
+        streets = DivisionTree.load(session).streets_under(collection.scope_code)
+        stmt = stmt.where(ent.c.street_code.in_(sorted(streets) or [""]))
+    buildings = building_ids(session, definition)
+    if buildings is not None:
+        stmt = stmt.where(ent.c.building_id.in_(buildings or [-1]))
+    return stmt.subquery("expected")
+
+
+def period_for(definition: CollectionDef, day: date) -> date:
+    return definition.start if definition.frequency == "once" else day
+
+
+def answer_times(collection: Collection, definition: CollectionDef, day: Day) -> Any:
+    """Subquery (enterprise_id, first_at, latest_id) of the answers for the day's period given by its end."""
+    return (select(CollectionAnswer.enterprise_id, func.min(CollectionAnswer.effective_at).label("first_at"),
+                   func.max(CollectionAnswer.id).label("any_id"))
+            .where(CollectionAnswer.collection_id == collection.id,
+                   CollectionAnswer.period == period_for(definition, day.day),
+                   CollectionAnswer.effective_at < day.end)
+            .group_by(CollectionAnswer.enterprise_id).subquery("answered"))
+
+
+def street_status(session: Session, collection: Collection, day: date) -> dict[str, dict[str, int]]:
+    """expected, answered and on-time respondents per street code, one GROUP BY."""
+    definition = definition_of(collection)
+    d = Day(day)
+    expected = respondents(session, collection, definition, d)
+    answered = answer_times(collection, definition, d)
+    deadline = deadline_of(definition, period_for(definition, day))
+    rows = session.execute(
+        select(expected.c.street_code, func.count(),
+               func.sum(case((answered.c.enterprise_id.is_not(None), 1), else_=0)),
+               func.sum(case((and_(answered.c.enterprise_id.is_not(None), answered.c.first_at <= deadline), 1), else_=0)))
+        .select_from(expected).outerjoin(answered, answered.c.enterprise_id == expected.c.id)
+        .group_by(expected.c.street_code)
+    ).all()
+    return {street: {"expected": int(n), "answered": int(a or 0), "on_time": int(t or 0)} for street, n, a, t in rows}
+
+
+def status(session: Session, collection: Collection, day: date, level: str = "street",
+           units: set[str] | None = None) -> list[dict[str, Any]]:
+    """The figures per unit of ``level`` inside the collection's scope (and ``units`` when given), as
+    `onenet collections status --json` prints them."""
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}")
+    tree = DivisionTree.load(session)
+    raw = street_status(session, collection, day)
+    if level == "city":
+        codes = [config.CITY_CODE]
+    else:
+        inside = tree.below(collection.scope_code)
+        codes = [c for c in tree.codes_at(level) if c in inside and (units is None or c in units)]
+    totals = {c: dict.fromkeys(STATUS_COUNTS, 0) for c in codes}
+    for street, counts in raw.items():
+        unit = tree.unit_of(street, level)
+        if unit in totals:
+            for key in STATUS_COUNTS:
+                totals[unit][key] += counts[key]
+    return [{"level": level, "code": c, "name": tree.display(c), **totals[c],
+             "completion_rate": ratio(totals[c]["answered"], totals[c]["expected"])} for c in codes]
+
+
+def latest_answers(session: Session, collection: Collection, day: date, streets: set[str] | None = None
+                   ) -> list[tuple[int, str, int | None, dict[str, Any]]]:
+    """(enterprise id, street code, building id, answers) of each expected respondent's latest answer for the
+    day's period given by the end of the day; ``streets`` limits them (None: the whole scope)."""
+    definition = definition_of(collection)
+    d = Day(day)
+    expected = respondents(session, collection, definition, d)
+    ranked = (select(CollectionAnswer.enterprise_id, CollectionAnswer.answers,
+                     func.row_number().over(partition_by=CollectionAnswer.enterprise_id,
+                                            order_by=(CollectionAnswer.effective_at.desc(), CollectionAnswer.id.desc()))
+                     .label("rn"))
+              .where(CollectionAnswer.collection_id == collection.id,
+                     CollectionAnswer.period == period_for(definition, day), CollectionAnswer.effective_at < d.end)
+              .subquery("ranked"))
+    stmt = (select(expected.c.id, expected.c.street_code, expected.c.building_id, ranked.c.answers)
+            .join(ranked, and_(ranked.c.enterprise_id == expected.c.id, ranked.c.rn == 1)))
+    if streets is not None:
+        stmt = stmt.where(expected.c.street_code.in_(sorted(streets) or [""]))
+    return [(i, s, b, json.loads(a)) for i, s, b, a in session.execute(stmt)]
+
+
+def field_summaries(session: Session, collection: Collection, day: date, level: str,
+                    units: set[str] | None = None) -> dict[str, dict[str, Any]]:
+    """Per unit of ``level``: the sum of each integer or number field, and the count of each choice of each
+    yes/no or choice field (a "choices" answer counts once for every choice it ticks)."""
+    definition = definition_of(collection)
+    tree = DivisionTree.load(session)
+    out: dict[str, dict[str, Any]] = defaultdict(dict)
+    for _, street, _, answers in latest_answers(session, collection, day):
+        unit = tree.unit_of(street, level)
+        if unit is None or (units is not None and unit not in units):
+            continue
+        target = out[unit]
+        for f in definition.fields:
+            value = answers.get(f.key)
+            if value is None:
+                continue
+            if f.type in NUMERIC:
+                target[f.key] = target.get(f.key, 0) + value
+            elif f.type in COUNTED:
+                counts = target.setdefault(f.key, {})
+                for choice in (value if isinstance(value, list) else ["是" if value is True else "否" if value is False else value]):
+                    counts[choice] = counts.get(choice, 0) + 1
+    return dict(out)
+
+
+def missing_respondents(session: Session, collection: Collection, day: date, streets: set[str] | None = None
+                        ) -> list[dict[str, Any]]:
+    """The expected respondents without an answer by the end of the day, grouped by building (most silent first)
+    with the owner's contact; those of no building last, per street."""
+    definition = definition_of(collection)
+    d = Day(day)
+    expected = respondents(session, collection, definition, d)
+    answered = answer_times(collection, definition, d)
+    stmt = (select(expected.c.building_id, expected.c.street_code, Enterprise.name, Enterprise.uscc)
+            .select_from(expected).join(Enterprise, Enterprise.id == expected.c.id)
+            .outerjoin(answered, answered.c.enterprise_id == expected.c.id)
+            .where(answered.c.enterprise_id.is_(None)).order_by(expected.c.street_code, Enterprise.name))
+    if streets is not None:
+        stmt = stmt.where(expected.c.street_code.in_(sorted(streets) or [""]))
+    groups: dict[tuple[str, int | None], list[tuple[str, str | None]]] = defaultdict(list)
+    for building, street, name, uscc in session.execute(stmt):
+        groups[(street, building)].append((name, uscc))
+    ids = [b for _, b in groups if b is not None]
+    buildings = {b.id: b for start in range(0, len(ids), 900)
+                 for b in session.scalars(select(Building).where(Building.id.in_(ids[start:start + 900])))}
+    follow = latest_follow_ups(session, ids, day)
+    tree = DivisionTree.load(session)
+    out = []
+    for (street, building_id), silent in groups.items():
+        b = buildings.get(building_id) if building_id is not None else None
+        f = follow.get(building_id) if building_id is not None else None
+        out.append({"id": building_id, "street_code": street, "street": tree.display(street),
+                    "name": b.name if b else None, "owner": b.owner if b else None,
+                    "owner_contact": b.owner_contact if b else None, "owner_phone": b.owner_phone if b else None,
+                    "silent": silent, "follow_up": f.status if f else None, "follow_up_note": f.note if f else None})
+    out.sort(key=lambda r: (r["id"] is None, -len(r["silent"]), r["street_code"], r["name"] or ""))
+    return out

@@ -1,0 +1,67 @@
+"""Collections (信息收集) as stored: the collection, each version of its definition, and the answers.
+
+A definition (schemas.collections.CollectionDef) is kept as JSON: its fields are what the forms show and
+what answers are checked against, never columns of their own, so that a new collection needs no schema
+change. Answers are facts like reports: every accepted answer is kept with its provenance; the latest of a
+respondent for a period counts (docs/collections.md).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from schemas.models import Base
+
+
+class Collection(Base):
+    __tablename__ = "collection"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    department: Mapped[str | None] = mapped_column(Text, doc="发起部门")
+    scope_code: Mapped[str] = mapped_column(ForeignKey("division.code"), index=True)
+    status: Mapped[str] = mapped_column(String(16), doc="draft | open | closed")
+    version: Mapped[int] = mapped_column(Integer, doc="the current definition's version (collection_version)")
+    definition: Mapped[str] = mapped_column(Text, doc="the current CollectionDef as JSON")
+    template: Mapped[bytes | None] = mapped_column(LargeBinary, doc="the department's Excel template it came from")
+    template_name: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class CollectionVersion(Base):
+    """Every definition a collection has had: answers name the version they were given under."""
+
+    __tablename__ = "collection_version"
+    __table_args__ = (Index("ix_collection_version", "collection_id", "version", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collection.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    definition: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class CollectionAnswer(Base):
+    """One respondent's answer for one period (the start day of a one-off collection, the day of a daily one)."""
+
+    __tablename__ = "collection_answer"
+    __table_args__ = (
+        Index("ix_answer_latest", "collection_id", "period", "enterprise_id", "effective_at", "id"),
+        Index("ix_answer_submission", "collection_id", "submission_id", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collection.id"))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"), index=True)
+    period: Mapped[date] = mapped_column(Date)
+    effective_at: Mapped[datetime] = mapped_column(DateTime, doc="when it was submitted (else loaded): when it counts")
+    answers: Mapped[str] = mapped_column(Text, doc="JSON object field key → value; resident IDs as keyed hash and masked form")
+    version: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16), doc="form | api | file")
+    submission_id: Mapped[str | None] = mapped_column(String(64), doc="the phone's or the file row's id: a retry is one answer")
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+    row_number: Mapped[int | None] = mapped_column(Integer)
