@@ -18,7 +18,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from sqlalchemy import Engine
 
-from dashboard import access, context
+from dashboard import access, context, fill_export
 from dashboard.context import PAGE_URL
 from dashboard import queries as q
 from dashboard.auth import current_account, init_login
@@ -61,8 +61,9 @@ def shell() -> html.Div:
                 html.Div([html.Label("街镇", htmlFor="f-street", className="filter-label"),
                           dcc.Dropdown(id="f-street", placeholder="全部街镇", searchable=True)], className="filter filter-wide"),
                 html.Div([dbc.Button("导出 Excel", id="download-btn", color="primary", outline=True, size="sm"),
-                          dcc.Download(id="download")], className="filter filter-action"),
+                          fill_export.button(), dcc.Download(id="download")], className="filter filter-action"),
             ], className="filter-bar"),
+            fill_export.modal(),
             html.Nav(id="crumbs", className="onenet-crumbs", **{"aria-label": "breadcrumb"}),
             dcc.Loading(dash.page_container, type="dot", color="#1f5fa8", delay_show=300),
         ], fluid=True, className="onenet-main"),
