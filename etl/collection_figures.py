@@ -91,7 +91,8 @@ def status(session: Session, collection: Collection, day: date, level: str = "st
     if level == "city":
         codes = [config.CITY_CODE]
     else:
-        inside = tree.below(collection.scope_code)
+        # the units under the scope, and the one that holds it (a street's collection at district level)
+        inside = tree.below(collection.scope_code) | {tree.unit_of(collection.scope_code, level)}
         codes = [c for c in tree.codes_at(level) if c in inside and (units is None or c in units)]
     totals = {c: dict.fromkeys(STATUS_COUNTS, 0) for c in codes}
     for street, counts in raw.items():

@@ -68,11 +68,13 @@ def building_ids(session: Session, definition: CollectionDef) -> list[int] | Non
     stmt = select(Building.id, Building.name)
     if streets is not None:
         stmt = stmt.where(Building.street_code.in_(sorted(streets) or [""]))
-    found = {name: i for i, name in session.execute(stmt.where(Building.name.in_(definition.buildings)))}
+    found: dict[str, list[int]] = {}
+    for i, name in session.execute(stmt.where(Building.name.in_(definition.buildings))):
+        found.setdefault(name, []).append(i)  # one name may stand for a building in each of several streets
     missing = [b for b in definition.buildings if b not in found]
     if missing:
         raise CollectionError(f"范围内找不到楼宇：{'、'.join(missing)}")
-    return sorted(found.values())
+    return sorted(i for ids in found.values() for i in ids)
 
 
 def create(session: Session, definition: CollectionDef, *, created_by: str, allowed_scope: str | None = None,
@@ -114,6 +116,8 @@ def amend(session: Session, collection: Collection, new: CollectionDef, *, by: s
         if (old.scope, old.respondents, old.frequency, old.buildings) != (new.scope, new.respondents, new.frequency,
                                                                            new.buildings):
             problems.append("已有回答：范围、填报对象和频次不能再改")
+        if old.frequency == "once" and new.start != old.start:
+            problems.append("已有回答：一次性收集的开始日期不能再改")  # its answers are stored for that day (period_of)
         if problems:
             raise CollectionError("；".join(problems))
     collection.version += 1

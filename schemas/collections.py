@@ -52,7 +52,7 @@ class FieldDef(BaseModel):
             raise ValueError(f"{self.label}: a {self.type} field lists at least two choices")
         if self.type not in ("choice", "choices") and self.choices:
             raise ValueError(f"{self.label}: only choice fields list choices")
-        if (self.min is not None or self.max is not None) and self.type not in (*NUMERIC, "date"):
+        if (self.min is not None or self.max is not None) and self.type not in NUMERIC:
             raise ValueError(f"{self.label}: bounds apply to integer and number fields")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"{self.label}: min is above max")
