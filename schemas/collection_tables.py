@@ -65,3 +65,14 @@ class CollectionAnswer(Base):
     submission_id: Mapped[str | None] = mapped_column(String(64), doc="the phone's or the file row's id: a retry is one answer")
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
     row_number: Mapped[int | None] = mapped_column(Integer)
+
+
+class StreetWebhook(Base):
+    """The group robot (企业微信/钉钉群机器人) a street's reminders are pushed to (docs/collections.md#reminders)."""
+
+    __tablename__ = "street_webhook"
+
+    street_code: Mapped[str] = mapped_column(ForeignKey("division.code"), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    set_by: Mapped[str] = mapped_column(String(64))
+    set_at: Mapped[datetime] = mapped_column(DateTime)

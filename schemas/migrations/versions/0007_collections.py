@@ -1,4 +1,4 @@
-"""Collections (信息收集): collection, collection_version, collection_answer.
+"""Collections (信息收集): collection, collection_version, collection_answer, street_webhook.
 
 Revision ID: 0007
 Revises: 0006
@@ -58,9 +58,17 @@ def upgrade() -> None:
                     ["collection_id", "period", "enterprise_id", "effective_at", "id"])
     op.create_index("ix_answer_submission", "collection_answer", ["collection_id", "submission_id"], unique=True)
     op.create_index("ix_collection_answer_enterprise_id", "collection_answer", ["enterprise_id"])
+    op.create_table(
+        "street_webhook",
+        sa.Column("street_code", sa.String(12), sa.ForeignKey("division.code"), primary_key=True),
+        sa.Column("url", sa.Text(), nullable=False),
+        sa.Column("set_by", sa.String(64), nullable=False),
+        sa.Column("set_at", sa.DateTime(), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("street_webhook")
     op.drop_table("collection_answer")
     op.drop_table("collection_version")
     op.drop_table("collection")
