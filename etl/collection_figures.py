@@ -177,7 +177,7 @@ def missing_respondents(session: Session, collection: Collection, day: date, str
         b = buildings.get(building_id) if building_id is not None else None
         f = follow.get(building_id) if building_id is not None else None
         out.append({"id": building_id, "street_code": street, "street": tree.display(street),
-                    "name": b.name if b else None, "owner": b.owner if b else None,
+                    "name": b.name if b else None, "address": b.address if b else None, "owner": b.owner if b else None,
                     "owner_contact": b.owner_contact if b else None, "owner_phone": b.owner_phone if b else None,
                     "silent": silent, "follow_up": f.status if f else None, "follow_up_note": f.note if f else None})
     out.sort(key=lambda r: (r["id"] is None, -len(r["silent"]), r["street_code"], r["name"] or ""))

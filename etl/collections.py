@@ -22,7 +22,7 @@ from etl.divisions import DivisionTree
 from etl.identity import identify
 from etl.normalise import ERRORS, parse_column
 from etl.scope import Scope
-from etl.text import clean_scalar
+from etl.text import clean_scalar, is_missing
 from schemas.collection_tables import Collection, CollectionAnswer, CollectionVersion
 from schemas.collections import (
     DRAFT, NEXT_STATUS, PARSERS, STATUSES, CollectionDef, FieldDef, changes_allowed,
@@ -142,7 +142,7 @@ def deadline_of(definition: CollectionDef, period: date) -> datetime:
 
 
 def _choices(field: FieldDef, raw: Any) -> tuple[Any, str | None]:
-    text = clean_scalar(raw)
+    text = None if is_missing(raw) else clean_scalar(raw)
     if text is None:
         return None, None
     if field.type == "choice":

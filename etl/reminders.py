@@ -31,7 +31,15 @@ def write_reminders(session: Session, out: Path | IO[bytes], *, street_code: str
     scope = load_scope(session, street_code)
     if scope.level != "street":
         raise ValueError(f"{street_code} is not a street: the reminder list is made per street")
-    buildings = missing_buildings(session, scope, day)
+    return write_reminder_sheet(out, street_name=scope.name, day=day, user_name=user_name,
+                                buildings=missing_buildings(session, scope, day), contacts=contacts)
+
+
+def write_reminder_sheet(out: Path | IO[bytes], *, street_name: str, day: date, user_name: str,
+                         buildings: list[dict[str, Any]], contacts: bool, subject: str = "复工申报") -> Path | IO[bytes]:
+    """The printed list of ``buildings`` (etl.export.missing_buildings' shape: name, address, owner, owner_contact,
+    owner_phone, silent [(name, uscc)], follow_up, follow_up_note; ``id`` None for the unplaced) of a street;
+    ``subject`` names what they have not answered (a collection's title, or 复工申报)."""
     workbook = open_workbook(out, streaming=False)  # merged building cells are written after their rows
     fmt = Formats(workbook)
     cell = workbook.add_format({"border": 1, "text_wrap": True, "valign": "top", "font_size": 10})
@@ -44,15 +52,15 @@ def write_reminders(session: Session, out: Path | IO[bytes], *, street_code: str
     sheet.fit_to_pages(1, 0)
     sheet.repeat_rows(2)
     sheet.center_horizontally()
-    sheet.set_header(f"&L&\"-,Bold\"{scope.name} 催报清单&R统计日期 {day.isoformat()}")
+    sheet.set_header(f"&L&\"-,Bold\"{street_name} 催报清单&R统计日期 {day.isoformat()}")
     sheet.set_footer(f"&L导出：{user_name}  {config.local_now():%Y-%m-%d %H:%M}&R第 &P 页 / 共 &N 页")
     for i, w in enumerate(WIDTHS):
         sheet.set_column(i, i, w)
     silent_total = sum(len(b["silent"]) for b in buildings)
     unplaced = sum(len(b["silent"]) for b in buildings if b["id"] is None)
     n_buildings = sum(1 for b in buildings if b["id"] is not None)
-    sheet.write_string(0, 0, f"{scope.name} 未填报企业催报清单（{day.isoformat()}）", fmt.title)
-    sheet.write_string(1, 0, f"{n_buildings} 栋楼宇、{silent_total} 家企业截至当日未填报复工申报"
+    sheet.write_string(0, 0, f"{street_name} 未填报企业催报清单（{subject}，{day.isoformat()}）", fmt.title)
+    sheet.write_string(1, 0, f"{n_buildings} 栋楼宇、{silent_total} 家企业截至当日未填报{subject}"
                              + (f"（其中 {unplaced} 家未登记所在楼宇，列于“{UNPLACED}”，请直接联系企业）" if unplaced else "")
                              + "；请联系楼宇业主督促填报，并在系统中记录跟进状态。", fmt.note)
     for i, h in enumerate(HEADERS):
