@@ -28,6 +28,8 @@ from typing import IO, Any
 from xml.sax.saxutils import escape
 
 from defusedxml import ElementTree
+from openpyxl.formatting.formatting import ConditionalFormattingList
+from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook import Workbook
@@ -81,6 +83,18 @@ def fill_template(session: Session, template: Path | IO[bytes], out: Path | IO[b
     plan = plan_template(workbook, name)
     scope = load_scope(session, scope_code)
     rows = rows_for(session, plan.unit, scope, day, personal)
+    count, total_row = splice_rows(workbook, plan, rows, out, progress=progress, progress_every=progress_every,
+                                   before_save=lambda n: _note_sheet(workbook, plan, name, scope, day, n, personal))
+    return FillResult(plan, count, day, scope.name, total_row)
+
+
+def splice_rows(workbook: Workbook, plan: TemplatePlan, rows: Iterable[dict[str, Any]], out: Path | IO[bytes], *,
+                progress: Callable[[int], None] | None = None, progress_every: int = 50_000,
+                before_save: Callable[[int], None] | None = None) -> tuple[int, int | None]:
+    """Write ``rows`` (dicts keyed by each column's ``meaning.name``; a column without a meaning stays empty) into
+    the template's sheet from the row under its header, its footer moved below them and its 合计 row summed, and
+    save the workbook to ``out``. ``before_save`` gets the row count before the workbook is saved (a note sheet).
+    Returns (rows written, where the 合计 row ended up)."""
     ws = workbook[plan.sheet]
     columns, height = _columns(workbook, ws, plan), ws.row_dimensions[plan.first_row].height
     with tempfile.TemporaryFile() as data:
@@ -88,9 +102,10 @@ def fill_template(session: Session, template: Path | IO[bytes], out: Path | IO[b
         total_row = _make_room(ws, plan, count)
         if total_row is not None:
             _write_totals(ws, plan, total_row, totals)
-        _note_sheet(workbook, plan, name, scope, day, count, personal)
+        if before_save is not None:
+            before_save(count)
         _splice(workbook, plan, data, out)
-    return FillResult(plan, count, day, scope.name, total_row)
+    return count, total_row
 
 
 def _columns(workbook: Workbook, ws: Worksheet, plan: TemplatePlan) -> list[_Column]:
@@ -145,7 +160,7 @@ def _write_rows(data: IO[bytes], rows: Iterable[dict[str, Any]], plan: TemplateP
     counts = dict.fromkeys(COUNTS, 0)
     sums: dict[str, float] = {}
     summed = [c.meaning.name for c in plan.recognised if c.meaning and c.meaning.role == "attribute"
-              and c.meaning.kind in ("int", "float", "bool")]
+              and c.meaning.kind in ("int", "bool")]  # counts and yes/no; never coordinates
     by_figure = plan.unit in ("district", "street", "building")
     row_attrs = f' ht="{height}" customHeight="1"' if height else ""
     count = 0
@@ -174,7 +189,8 @@ def _write_rows(data: IO[bytes], rows: Iterable[dict[str, Any]], plan: TemplateP
 
 def _make_room(ws: Worksheet, plan: TemplatePlan, count: int) -> int | None:
     """Clear the template's own data rows and move what is below them (合计, notes) under ``count`` rows;
-    merged ranges, row heights, the print area and the filter move with them. Returns the 合计 row."""
+    merged ranges, row heights, the print area, the filter, drop-downs and conditional formats move with them
+    (the last two stretched over the written rows). Returns the 合计 row."""
     first, taken = plan.first_row, max(count, 1)
     footer = plan.footer_start if plan.footer_start is not None else ws.max_row + 1
     delta = first + taken - footer
@@ -199,6 +215,10 @@ def _make_room(ws: Worksheet, plan: TemplatePlan, count: int) -> int | None:
             ws.print_area = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(max_col)}{max(max_row + delta, first + taken - 1)}"
     for validation in ws.data_validations.dataValidation:
         validation.sqref = _stretched(validation.sqref, first, footer, first + taken - 1, delta)
+    formats, ws.conditional_formatting = ws.conditional_formatting, ConditionalFormattingList()
+    for formatting in formats:
+        for rule in formatting.rules:
+            ws.conditional_formatting.add(_stretched(formatting.sqref, first, footer, first + taken - 1, delta), rule)
     if ws.auto_filter.ref:
         min_col, min_row, max_col, _ = range_boundaries(ws.auto_filter.ref)
         ws.auto_filter.ref = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(max_col)}{first + taken - 1}"
@@ -206,7 +226,8 @@ def _make_room(ws: Worksheet, plan: TemplatePlan, count: int) -> int | None:
 
 
 def _stretched(sqref: Any, first: int, footer: int, last: int, delta: int) -> str:
-    """A drop-down's cell ranges after the fill: over the data rows it covers all written rows; below them it moves."""
+    """A drop-down's or conditional format's cell ranges after the fill: over the data rows it covers all written
+    rows; below them it moves."""
     ranges = []
     for part in str(sqref).split():
         min_col, min_row, max_col, max_row = range_boundaries(part)
@@ -256,7 +277,7 @@ def _note_sheet(workbook: Workbook, plan: TemplatePlan, name: str, scope: Scope,
     for r, line in enumerate(lines, start=1):
         for c, value in enumerate(line, start=1):
             _put(ws, r, c, value)
-    ws.cell(1, 1).font = ws.cell(1, 1).font.copy(bold=True, sz=14)
+    ws.cell(1, 1).font = Font(bold=True, sz=14)
     for letter, width in (("A", 14), ("B", 28), ("C", 60)):
         ws.column_dimensions[letter].width = width
 

@@ -29,7 +29,7 @@ from schemas.sources import TOTAL_ROW_MARKERS, USCC_FIELD
 
 FIGURE_UNITS = ("district", "street", "building")
 """Rows that are units holding enterprises carry figures; an enterprise or shop row carries its own values."""
-TEMPLATE_SUFFIXES = (".xlsx", ".xlsm")
+TEMPLATE_SUFFIXES = (".xlsx",)
 
 
 class TemplateError(ValueError):
@@ -227,13 +227,16 @@ def open_template(template: Path | IO[bytes], name: str) -> Workbook:
 def plan_template(workbook: Workbook, name: str = "模板") -> TemplatePlan:
     """Where the table of the template is and what each of its columns asks for.
 
-    The sheet is the first one whose header names a row unit (a 填报说明 sheet before it is passed by)."""
+    The sheet is the one whose header recognises the most columns, the first of equals: a 填报说明 sheet before
+    it, even one listing the columns in a little table of its own (栏目 | 填写要求), is passed by."""
+    best: tuple[int, Worksheet, tuple[int, int, str, list[tuple[str, Meaning | None]]]] | None = None
     for ws in workbook.worksheets:
-        grid = _grid(ws, min(ws.max_row, HEADER_SEARCH_ROWS + 1))
-        found = _best_header(grid)
-        if found is None:
-            continue
-        top, rows, unit, understood = found
+        found = _best_header(_grid(ws, min(ws.max_row, HEADER_SEARCH_ROWS + 1)))
+        score = sum(1 for _, meaning in found[3] if meaning is not None) if found is not None else 0
+        if found is not None and (best is None or score > best[0]):
+            best = (score, ws, found)
+    if best is not None:
+        _, ws, (top, rows, unit, understood) = best
         spanning = [m.min_row for m in ws.merged_cells.ranges if m.min_row < top <= m.max_row]
         if rows == 1 and spanning:  # sub-headers under group cells: the header starts at the group row
             top, rows = min(spanning), top - min(spanning) + 1

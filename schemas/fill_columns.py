@@ -62,10 +62,15 @@ AMBIGUOUS: dict[str, str] = {
 
 EXTRA_SPELLINGS: dict[str, tuple[str, ...]] = {
     "owner": ("楼宇业主", "业主名称"),
+    "owner_contact": ("楼宇联系人", "物业联系人"),
+    "owner_phone": ("楼宇联系电话", "物业联系电话"),
     "reopened": ("是否开业", "开业状态", "已开业"),
     "actual_reopen_date": ("开业日期", "实际开业日期"),
-    "reported": ("是否填报", "已填报", "填报状态"),
+    "reported": ("是否填报", "是否已填报", "已填报", "填报状态"),
     "address": ("经营地址", "地址"),
+    "contact_name": ("企业联系人",),
+    "contact_phone": ("企业联系电话",),
+    "submitted_at": ("最近填报时间",),
 }
 """Attribute spellings that only report templates use (a shop's 开业 is its 复工)."""
 
