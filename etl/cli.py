@@ -104,6 +104,8 @@ def chosen_day(session: Session, day: date | None) -> date:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    if args.collection is not None:
+        return ingest_collection(args)
     from etl.audit import cli_actor, record_ingest  # noqa: PLC0415
     from etl.pipeline import Ingestor  # noqa: PLC0415
 
@@ -118,6 +120,36 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         print(json.dumps({"files": [r.as_json() for r in results]}, ensure_ascii=False, indent=2))
     else:
         print_import_summary(results)
+    return 1 if any(r.status == "failed" for r in results) else 0
+
+
+def ingest_collection(args: argparse.Namespace) -> int:
+    """`onenet ingest --collection ID FILE...`: the files as answers to a collection (etl.collection_intake)."""
+    import dataclasses  # noqa: PLC0415
+
+    from etl.audit import cli_actor, record_ingest  # noqa: PLC0415
+    from etl.collection_intake import load_answers  # noqa: PLC0415
+    from etl.collections import CollectionError  # noqa: PLC0415
+    from etl.pipeline import expand_paths  # noqa: PLC0415
+    from schemas.collection_tables import Collection  # noqa: PLC0415
+
+    engine = engine_from_args(args)
+    files, skipped = expand_paths([Path(p) for p in args.paths])
+    for path in skipped:
+        print(f"skipped {path} (not a spreadsheet)", file=sys.stderr)
+    try:
+        results = [load_answers(engine, args.collection, path, reload=args.reload) for path in files]
+    except CollectionError as exc:
+        raise SystemExit(f"onenet: {exc}") from None
+    record_ingest(engine, cli_actor(), results, f"onenet ingest --collection {args.collection}"
+                  + (" --reload" if args.reload else ""))
+    if args.json:
+        print(json.dumps({"files": [r.as_json() for r in results]}, ensure_ascii=False, indent=2))
+    else:
+        with Session(engine) as session:
+            collection = session.get(Collection, args.collection)
+            shown = collection.title if collection else "信息收集"
+        print_import_summary([dataclasses.replace(r, kind=shown) for r in results])
     return 1 if any(r.status == "failed" for r in results) else 0
 
 
@@ -219,7 +251,7 @@ def cmd_rejects(args: argparse.Namespace) -> int:
 
 # Feature modules add their own sub-commands: each has register(subparsers).
 FEATURE_COMMANDS = ("etl.db_cli", "etl.democity.cli", "etl.export_cli", "etl.fill_cli", "etl.qr_cli", "etl.enterprises_cli",
-                    "etl.boundaries_cli", "etl.audit_cli", "dashboard.cli")
+                    "etl.boundaries_cli", "etl.audit_cli", "etl.collections_cli", "dashboard.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -233,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reload", action="store_true",
                    help="load files again even if the same content was loaded before: stored rows come out unchanged, "
                         "rows rejected then for want of a division, street or enterprise load now")
+    p.add_argument("--collection", type=int, metavar="ID",
+                   help="load the files as answers to collection ID (信息收集): header matched to its field labels")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("summary", help="figures per unit for a day")

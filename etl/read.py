@@ -15,7 +15,7 @@ import csv
 import gc
 import io
 import itertools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -287,7 +287,12 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _sheet_table(sheet: python_calamine.CalamineSheet) -> Table | None:
+HeaderFinder = Callable[[Sequence[Sequence[Any]]], "HeaderMatch | None"]
+"""Finds a table's header among a sheet's first rows: find_header for the source kinds; a collection's answers
+bring their own (etl.collection_intake)."""
+
+
+def _sheet_table(sheet: python_calamine.CalamineSheet, finder: HeaderFinder) -> Table | None:
     """A sheet's header found in its first rows, then its data rows read in blocks, merged cells filled."""
     start = sheet.start or (0, 0)
     ranges = sheet.merged_cell_ranges or []
@@ -295,7 +300,7 @@ def _sheet_table(sheet: python_calamine.CalamineSheet) -> Table | None:
     rows = itertools.islice(sheet.iter_rows(), start[0], None)  # it yields the empty rows above the table too
     head = list(itertools.islice(rows, HEADER_SEARCH_ROWS + 1))
     _fill_merged(head, ranges, start, anchors)
-    match = find_header(head)
+    match = finder(head)
     if match is None:
         return None
     first = match.row_index + match.header_rows
@@ -311,7 +316,7 @@ def _sheet_table(sheet: python_calamine.CalamineSheet) -> Table | None:
     return _table(match, sheet.name, _frame_from_blocks(blocks(), match), start[0] + 1 + first)
 
 
-def read_excel_tables(path: Path) -> list[Table]:
+def read_excel_tables(path: Path, finder: HeaderFinder = find_header) -> list[Table]:
     """Every sheet with a recognisable header as a Table (python-calamine parses every format)."""
     head = path.open("rb").read(8)
     _check_encrypted(path, head)
@@ -331,7 +336,7 @@ def read_excel_tables(path: Path) -> list[Table]:
                 cells += sheet.height * sheet.width
                 if cells > config.MAX_CELLS:  # formats without a count while inflating (.xls, .ods)
                     raise too_many_cells(cells)
-                if (table := _sheet_table(sheet)) is not None:
+                if (table := _sheet_table(sheet, finder)) is not None:
                     tables.append(table)
                 del sheet
         return tables
@@ -358,7 +363,7 @@ def _looks_binary(head: bytes) -> bool:
     return head.count(b"\x00") > max(8, len(head) // 20)
 
 
-def read_csv_table(path: Path, head_only: bool = False) -> Table | None:
+def read_csv_table(path: Path, head_only: bool = False, finder: HeaderFinder = find_header) -> Table | None:
     """A CSV (UTF-8, UTF-8 with BOM, GBK/GB18030), comma, tab or semicolon separated."""
     with path.open("rb") as fh:
         sample = fh.read(256 * 1024)
@@ -375,7 +380,7 @@ def read_csv_table(path: Path, head_only: bool = False) -> Table | None:
     except csv.Error:
         delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     head_rows = [row for row in csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)]
-    match = find_header(head_rows)
+    match = finder(head_rows)
     if match is None:
         return None
     skip = match.row_index + match.header_rows
