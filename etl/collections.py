@@ -33,7 +33,7 @@ ANSWER_ERRORS = {
     "choice_invalid": "不是可选的选项之一",
     "out_of_range": "超出允许的范围",
 }
-CHOICE_SEPARATORS = ",，、;；/ "
+CHOICE_SEPARATORS = ",，、;；|\n"
 
 
 class CollectionError(ValueError):
@@ -147,7 +147,7 @@ def _choices(field: FieldDef, raw: Any) -> tuple[Any, str | None]:
         return None, None
     if field.type == "choice":
         return (text, None) if text in field.choices else (None, "choice_invalid")
-    picked = [p for p in (text.translate({ord(c): "\n" for c in CHOICE_SEPARATORS}).split("\n")) if p]
+    picked = [p.strip() for p in text.translate({ord(c): "\n" for c in CHOICE_SEPARATORS}).split("\n") if p.strip()]
     if any(p not in field.choices for p in picked):
         return None, "choice_invalid"
     return [c for c in field.choices if c in picked], None

@@ -234,6 +234,55 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+@exits_on_collection_errors
+def cmd_remind(args: argparse.Namespace) -> int:
+    """A street's 催报清单 of the collection's missing respondents (--out), and/or one push to its group robot (--push)."""
+    from etl.cli import engine_from_args  # noqa: PLC0415
+    from etl.collection_reminders import ReminderError, push_reminder, write_collection_reminders  # noqa: PLC0415
+
+    if not args.out and not args.push:
+        raise SystemExit("onenet collections remind: give --out FILE.xlsx (the printed list), --push (the group robot), or both")
+    with Session(engine_from_args(args)) as session:
+        collection = collection_of(session, args.id)
+        day = args.date or default_day(definition_of(collection))
+        street = resolve_unit(session, args.street, "street")
+        try:
+            if args.out:
+                named = write_collection_reminders(session, Path(args.out), collection, street_code=street, day=day,
+                                                   user_name=args.user or cli_actor())
+                record(session, cli_actor(), "remind", scope_code=street, day=day, rows=named, personal=True,
+                       out=Path(args.out).name, collection=collection.id)
+                print(f"催报清单：{named} 家未填报“{collection.title}” → {args.out}")
+            result = push_reminder(session, collection, street, day) if args.push else None
+        except ReminderError as exc:
+            raise CollectionError(str(exc)) from exc
+        if result is not None:
+            record(session, cli_actor(), "collection", scope_code=street, day=day, op="push", id=collection.id,
+                   ok=result.ok, status=result.status, mentioned=result.mentioned)
+        session.commit()
+    if result is not None:
+        print(result.message)
+        return 0 if result.ok else 1
+    return 0
+
+
+@exits_on_collection_errors
+def cmd_webhook(args: argparse.Namespace) -> int:
+    from etl.cli import engine_from_args  # noqa: PLC0415
+    from etl.collection_reminders import ReminderError, set_webhook  # noqa: PLC0415
+
+    with Session(engine_from_args(args)) as session:
+        street = resolve_unit(session, args.street, "street")
+        try:
+            set_webhook(session, street, None if args.clear else args.url, cli_actor())
+        except ReminderError as exc:
+            raise CollectionError(str(exc)) from exc
+        record(session, cli_actor(), "collection", scope_code=street, op="webhook", cleared=bool(args.clear))
+        session.commit()
+    print(f"{street}: 群机器人{'已清除' if args.clear else '已设置'}")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     from etl.cli import day_argument  # noqa: PLC0415
 
@@ -279,3 +328,20 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c.add_argument("--date", type=day_argument, help="the day (default: today, within the collection's days)")
     c.add_argument("--personal", action="store_true", help="names and phones unmasked (users granted personal data)")
     c.set_defaults(func=cmd_export)
+
+    c = commands.add_parser("remind", help="a street's reminder list (催报清单) of missing respondents; --push sends it "
+                                           "to the street's group robot once")
+    c.add_argument("id")
+    c.add_argument("--street", required=True, help="name or code")
+    c.add_argument("--out", help="the printed list (.xlsx)")
+    c.add_argument("--push", action="store_true", help="post the reminder to the street's group robot (企业微信/钉钉)")
+    c.add_argument("--date", type=day_argument, help="the day (default: today, within the collection's days)")
+    c.add_argument("--user", help="who makes the list (shown in its footer)")
+    c.set_defaults(func=cmd_remind)
+
+    c = commands.add_parser("webhook", help="set a street's group robot address (企业微信/钉钉群机器人 webhook)")
+    c.add_argument("--street", required=True, help="name or code")
+    what = c.add_mutually_exclusive_group(required=True)
+    what.add_argument("--url", help="the robot's webhook address, https://…")
+    what.add_argument("--clear", action="store_true", help="remove it (then $ONENET_WEBHOOK_URL, if set, is used)")
+    c.set_defaults(func=cmd_webhook)

@@ -8,6 +8,8 @@
 - ``POST /api/intake/<token>``        the same submission as JSON (token-authenticated, no CSRF); the token may
   ``POST /api/intake``                instead come as ``Authorization: Bearer <token>``
 - ``/intake-assets/...``              the form's CSS and JS (served locally: no CDN)
+- collections (信息收集) answered through the same code, and a JSON post with ``collection_id``: see
+  ``dashboard.intake.collections``
 
 Abuse guards, in order: body size (413), building token (404; 410 for a revoked code), rate per client
 address and token, then per token for all clients together (429 + Retry-After), CSRF on the form (403),
@@ -26,6 +28,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import RequestEntityTooLarge
 
 import dashboard.intake.guards as guards
+from dashboard.intake.collections import add_collection_routes
 from dashboard.security import intake_headers
 from etl import config
 from etl import intake as core
@@ -163,6 +166,8 @@ def make_blueprint(intake: Intake) -> Blueprint:
             return answer(400, f"提交内容嵌套层次过深（最多 {MAX_DEPTH} 层）：返岗人员应为对象的列表，每项只含文字或数字", True)
         if payload is None:
             return answer(400, "提交内容不是有效的 JSON", True)
+        if isinstance(payload, dict) and "collection_id" in payload:
+            return answer_collection(building, token or "", payload)
         outcome = take(building, token or "", payload, "api")
         if outcome.status in ("accepted", "duplicate"):
             return jsonify(ok=True, status=outcome.status, receipt=outcome.receipt), outcome.http_status
@@ -205,6 +210,7 @@ def make_blueprint(intake: Intake) -> Blueprint:
                           as_json)
         return answer(404, "二维码无效或已失效：请扫描楼宇张贴的最新二维码，或联系街道工作人员", as_json)
 
+    answer_collection = add_collection_routes(bp, intake, rate_limited, not_found, answer, wants_json)
     return bp
 
 

@@ -137,3 +137,21 @@ def test_the_printed_list_names_the_silent_respondents(world: World) -> None:
     cells = [c for row in sheet.iter_rows(values_only=True) for c in row if c]
     assert "陆家嘴街道 未填报企业催报清单（“口罩需求登记表”，2020-02-11）" in cells
     assert {"上海庚有限公司", "上海辛有限公司", "陆家嘴中心", "已承诺填报"} <= set(cells)
+
+
+def test_the_command_sets_a_robot_pushes_once_and_prints_the_list(world: World, receiver: Receiver, tmp_path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from etl.cli import main
+
+    url = world.engine.url.render_as_string(hide_password=False)
+    ident = str(world.collections["once"])
+    try:
+        assert main(["--db", url, "collections", "webhook", "--street", LJZ, "--url", receiver.url]) == 0
+        out = tmp_path / "催报.xlsx"
+        assert main(["--db", url, "collections", "remind", ident, "--street", LJZ, "--date", "2020-02-11",
+                     "--out", str(out), "--push"]) == 0
+        printed = capsys.readouterr().out
+        assert "催报清单：2 家未填报“口罩需求登记表”" in printed and "已推送到群" in printed
+        assert out.exists() and len(receiver.bodies) == 1
+    finally:
+        assert main(["--db", url, "collections", "webhook", "--street", LJZ, "--clear"]) == 0
