@@ -107,14 +107,23 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if args.collection is not None:
         return ingest_collection(args)
     from etl.audit import cli_actor, record_ingest  # noqa: PLC0415
-    from etl.pipeline import Ingestor  # noqa: PLC0415
+    from etl.collection_intake import answered_collection, load_answers  # noqa: PLC0415
+    from etl.pipeline import Ingestor, expand_paths  # noqa: PLC0415
 
     progress = TerminalProgress()
     quiet = args.json
     log = (lambda m: print(m, file=sys.stderr)) if not quiet or sys.stderr.isatty() else (lambda m: None)
     ingestor = Ingestor(engine_from_args(args), progress=progress, log=log, reload=args.reload)
-    results = ingestor.ingest([Path(p) for p in args.paths])
+    files, skipped = expand_paths([Path(p) for p in args.paths])
+    for path in skipped:
+        log(f"skipped {path} (not a spreadsheet)")
+    with Session(ingestor.engine) as session:
+        answers = {path: cid for path in files if (cid := answered_collection(session, path)) is not None}
+    results = ingestor.ingest([f for f in files if f not in answers])
     progress.close()
+    for path, collection_id in answers.items():  # after the registries: answers name their enterprises
+        log(f"{path.name}: 信息收集 #{collection_id} 的回答")
+        results.append(load_answers(ingestor.engine, collection_id, path, reload=args.reload))
     record_ingest(ingestor.engine, cli_actor(), results, "onenet ingest" + (" --reload" if args.reload else ""))
     if args.json:
         print(json.dumps({"files": [r.as_json() for r in results]}, ensure_ascii=False, indent=2))

@@ -36,7 +36,7 @@ from etl.normalise import ERRORS, parse_column
 from etl.pipeline import FileResult, file_sha256
 from etl.read import (
     EXCEL_SUFFIXES, HEADER_SEARCH_ROWS, TEXT_SUFFIXES, HeaderMatch, Table, _row_labels, check_file, read_csv_table,
-    read_excel_tables,
+    read_excel_tables, read_tables,
 )
 from etl.store import in_chunks, writing
 from etl.text import clean_scalar, header_key, name_key
@@ -64,7 +64,7 @@ TIME_NOTE = "。填报时间已留空，按导入时间计；本行其余内容�
 def batch_kind(collection_id: int) -> str:
     """import_batch.kind of a collection's answer files: a file's content loaded for one collection is not
     loaded for another."""
-    return f"collection:{collection_id}"
+    return f"{S.COLLECTION_KIND_PREFIX}{collection_id}"
 
 
 def answerable(session: Session, collection_id: int) -> Collection:
@@ -377,6 +377,32 @@ def _load(session: Session, collection_id: int, path: Path, tables: list[Table],
     result = load_tables(session, collection, batch, tables)
     result.file = str(path)
     return result
+
+
+def answered_collection(session: Session, path: Path) -> int | None:
+    """The open collection a file sent to ordinary `onenet ingest` answers, if exactly one does (docs/collections.md).
+
+    A file answers a collection when its header carries the collection's columns and, beside every column a
+    source kind would take from it, more: the collection's own fields (a 口罩需求登记表 names 企业名称 and
+    联系电话 as a reopening report does, and 需求数量, which no source kind knows). Looked at only while some
+    collection is open; a file that answers none, or two, loads as ingest always loaded it."""
+    opened = session.scalars(select(Collection).where(Collection.status == OPEN)).all()
+    if not opened:
+        return None
+    try:
+        kinds = [set(t.headers.values()) for t in read_tables(path)]
+    except UnreadableFile:
+        kinds = []
+    found = []
+    for collection in opened:
+        try:
+            tables = read_answers(path, collection, definition_of(collection))
+        except UnreadableFile:
+            continue
+        labels = set().union(*(set(t.headers.values()) for t in tables))
+        if all(kind < labels for kind in kinds):
+            found.append(collection.id)
+    return found[0] if len(found) == 1 else None
 
 
 def load_answers(target: Engine | Session, collection_id: int, path: Path, *, reload: bool = False) -> FileResult:

@@ -170,9 +170,18 @@ FIELD_HEADERS = {f.name: f.header for kind in SOURCE_KINDS for f in kind.fields}
 """The Chinese header of each canonical field, as rejects and ledgers name the field a row failed on."""
 
 
+COLLECTION_KIND_PREFIX = "collection:"
+"""import_batch.kind of a collection's answer files: collection:<id>."""
+
+
 def kind_label(kind: str | None) -> str:
-    """A batch's kinds ("building+enterprise", as stored in import_batch.kind) in the words of the definitions."""
-    return "＋".join(KINDS_BY_NAME[k].label if k in KINDS_BY_NAME else k for k in (kind or "").split("+") if k)
+    """A batch's kinds ("building+enterprise", as stored in import_batch.kind) in the words of the definitions;
+    a collection's answers as 信息收集 #id."""
+    def one(k: str) -> str:
+        if k.startswith(COLLECTION_KIND_PREFIX):
+            return f"信息收集 #{k[len(COLLECTION_KIND_PREFIX):]}"
+        return KINDS_BY_NAME[k].label if k in KINDS_BY_NAME else k
+    return "＋".join(one(k) for k in (kind or "").split("+") if k)
 
 
 # Value vocabularies (docs/sources.md).

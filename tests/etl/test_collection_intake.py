@@ -269,3 +269,28 @@ def test_onenet_ingest_collection_prints_the_summary_and_refuses_a_draft(world: 
     draft = new_collection(world, open_it=False)
     with pytest.raises(SystemExit, match="草稿"):
         cli.main(["--db", world, "ingest", "--collection", str(draft), str(path)])
+
+
+def test_an_ordinary_ingest_sends_a_sheet_answering_one_open_collection_to_it(world: str, tmp_path: Path,
+                                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """The 口罩 sheet names 企业名称, 联系电话 and 是否已复工 as a reopening report would, and 需求数量, which only the
+    collection knows: it goes to the collection. A real reopening report beside it loads as one."""
+    answers = messy_sheet(tmp_path / "口罩需求.xlsx")
+    report = write(tmp_path / "复工申报.xlsx", [["企业名称", "统一社会信用代码", "是否复工", "计划复工日期", "填报时间"],
+                                             ["上海乙有限公司", U2, "否", "2020-02-20", "2020-02-11 09:00"]])
+    assert cli.main(["--db", world, "ingest", str(answers), str(report)]) == 0  # no open collection yet: both read
+    capsys.readouterr()
+    with Session(make_engine(world)) as session:
+        assert session.scalar(select(func.count()).select_from(CollectionAnswer)) == 0
+    collection_id = new_collection(world)
+    assert cli.main(["--db", world, "ingest", "--reload", str(answers), str(report)]) == 0
+    out = capsys.readouterr().out
+    assert f"信息收集 #{collection_id}" in out and "企业复工申报" in out
+    with Session(make_engine(world)) as session:
+        assert session.scalar(select(func.count()).select_from(CollectionAnswer)) == 4
+        kinds = set(session.scalars(select(ImportBatch.kind)))
+    assert f"collection:{collection_id}" in kinds and "reopening_report" in kinds
+    new_collection(world)  # two open collections answered by the same sheet: neither is guessed
+    capsys.readouterr()
+    assert cli.main(["--db", world, "ingest", "--reload", str(answers)]) in (0, 1)
+    assert "信息收集 #" not in capsys.readouterr().out
