@@ -84,6 +84,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     results = Ingestor(engine, progress=progress, log=lambda m: None).ingest([city.inbox])
     progress.close()
     record_ingest(engine, cli_actor(), results, "onenet demo")
+    from etl.democity.collection import launch  # noqa: PLC0415
+
+    _say(f"    {launch(engine, out / 'collections', args.seed)}")
 
     loaded = [r for r in results if r.status == "loaded"]
     failed = [r for r in results if r.status == "failed"]
