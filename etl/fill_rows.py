@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from etl.database import sorts_on_disk
 from etl.divisions import DivisionTree
 from etl.figures import COUNTS, Day, building_figures, enterprise_state, latest_reports, roll_up, street_figures, with_rates
 from etl.masking import as_shown
@@ -88,10 +89,14 @@ def _enterprise_rows(session: Session, tree: DivisionTree, scope: Scope, day: da
     )
     if scope.level != "city":
         stmt = stmt.where(Enterprise.street_code.in_(sorted(scope.streets) or [""]))
+    with sorts_on_disk(session):
+        yield from _enterprise_dicts(session.execute(stmt.execution_options(yield_per=STREAM_CHUNK)), tree, personal)
+
+
+def _enterprise_dicts(result: Any, tree: DivisionTree, personal: bool) -> Iterator[dict[str, Any]]:
     streets: dict[str, tuple[str, str | None]] = {}
     for (name, uscc, street, building, address, industry, kind, reported, reopened, planned, actual, reported_total,
-         registry_total, returned, quarantined, contact, phone, submitted) in session.execute(
-            stmt.execution_options(yield_per=STREAM_CHUNK)):
+         registry_total, returned, quarantined, contact, phone, submitted) in result:
         if street not in streets:
             streets[street] = (tree.display(street), _district_name(tree, street))
         contact, phone = as_shown(contact, phone, personal)
