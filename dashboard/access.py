@@ -1,5 +1,5 @@
-"""Who may do what beyond seeing their scope: see personal data unmasked, and manage which users
-(docs/rules.md#users-and-scopes).
+"""Who may do what beyond seeing their scope: see personal data unmasked, launch collections (信息收集), and
+manage which users (docs/rules.md#users-and-scopes).
 
 Every view and export is cut to the user's scope before these questions are asked, so "the contacts of
 a street" are always those of a street the user may see.
@@ -98,6 +98,16 @@ def record_view(session: Session, viewer: Person, what: str, *, scope_code: str,
     if rows is None or rows > 0:
         record(session, viewer.username, "personal_view", scope_code=scope_code, day=str(day)[:10], rows=rows,
                personal=True, address=client_address(), what=what)
+
+
+# --------------------------------------------------------------------------- collections
+
+LAUNCHERS = ("admin", "city", "district", "street")
+
+
+def may_launch_collections(account: Person | None) -> bool:
+    """May ``account`` create collections (信息收集) within their scope and see their drafts? Analysts may not."""
+    return account is not None and account.role in LAUNCHERS
 
 
 # --------------------------------------------------------------------------- users

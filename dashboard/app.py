@@ -30,7 +30,8 @@ TITLE = "一网统管·复工复产"
 
 def pages() -> list[dict[str, Any]]:
     """The pages in menu order, as each declared itself with ``dash.register_page`` (path, name, order and
-    ``export_sections``: the sections of the analyst workbook its 导出 button downloads)."""
+    ``export_sections``: the sections of the analyst workbook its 导出 button downloads; or ``export``: a function
+    (session, view, query parameters) → (bytes, file name) | None for a page whose workbook is its own)."""
     return sorted(dash.page_registry.values(), key=lambda p: (p.get("order") is None, p.get("order") or 0, p["path"]))
 
 
@@ -78,17 +79,22 @@ def nav_pages() -> list[dict[str, Any]]:
 
 
 def _nav(pathname: str, search: str) -> list[Any]:
+    """The menu; a page's own sub-pages (/collections/view under /collections) light its entry."""
+    def here(path: str) -> bool:
+        return pathname == path or (path != "/" and pathname.startswith(path + "/"))
     return [dcc.Link(p["name"], href=p["path"] + search,
-                     className="onenet-nav-link" + (" active" if p["path"] == pathname else "")) for p in nav_pages()]
+                     className="onenet-nav-link" + (" active" if here(p["path"]) else "")) for p in nav_pages()]
 
 
-def _crumbs(view: context.View, pathname: str) -> list[Any]:
+def _crumbs(view: context.View, pathname: str, own: dict[str, str]) -> list[Any]:
+    """City → … → the unit shown, each a link to the same page (with its own parameters, a collection's id)."""
     items: list[Any] = []
     path = view.divs.path(view.code)
     scope = view.account.scope_code
     trail = path[path.index(scope):] if scope in path else [view.code]
     for code in trail:
-        items.append(dcc.Link(view.divs.display(code), href=pathname + view.query(unit=code, building=None),
+        items.append(dcc.Link(view.divs.display(code),
+                              href=pathname + context.query_string(code, view.day.isoformat(), None, own),
                               className="crumb", id={"crumb": code}))
     if view.building is not None:
         with context.session() as s:
@@ -122,7 +128,8 @@ def show_filters(pathname: str | None, search: str | None) -> tuple[Any, ...]:
     streets = divs.sub_units(street_parent) if street_parent else [scope]
     street_options = [{"label": divs.display(c), "value": c} for c in streets]
     nav_search = view.query(building=None)
-    return (_nav(pathname or "/", nav_search), _crumbs(view, pathname or "/"),
+    own = {k: v for k, v in context.parse_query(search).items() if k not in context.VIEW_PARAMS}
+    return (_nav(pathname or "/", nav_search), _crumbs(view, pathname or "/", own),
             view.day.isoformat(), view.campaign.first.isoformat(), view.campaign.last.isoformat(),
             [d.isoformat() for d in view.campaign.idle_days()],
             district_options, district, scope_level != "city",
@@ -146,8 +153,9 @@ def apply_filters(day: str | None, district: str | None, street: str | None, sea
         unit, building = district or None, None
     elif trigger == "f-street":
         unit, building = street or district or None, None
-    new = context.query_string(unit, (day or params.get("day") or "")[:10] or None, building)
-    old = context.query_string(current_unit, params.get("day"), params.get("building"))
+    own = {k: v for k, v in params.items() if k not in context.VIEW_PARAMS}
+    new = context.query_string(unit, (day or params.get("day") or "")[:10] or None, building, own)
+    old = context.query_string(current_unit, params.get("day"), params.get("building"), own)
     if new == old or (trigger != "f-day" and unit == current_unit):
         return no_update
     return new
@@ -170,6 +178,10 @@ def download(n_clicks: int | None, pathname: str | None, search: str | None) -> 
     sections = page.get("export_sections", ("summary",))
     with context.session() as s:
         view = context.view_of_search(s, search)
+        if (export := page.get("export")) is not None:  # a page with a workbook of its own (a collection's answers)
+            made = export(s, view, context.parse_query(search))
+            s.commit()
+            return dcc.send_bytes(*made) if made else no_update
         shown = access.unmasked(view.account)
         data = workbook_bytes(s, scope_code=view.code, day=view.day, user_name=view.account.label,
                               sections=sections, personal=shown.staff, contacts=shown.contacts)

@@ -74,8 +74,14 @@ class View:
         return query_string(values["unit"], values["day"], values["building"])
 
 
-def query_string(unit: str | None, day: str | date | None, building: int | str | None = None) -> str:
-    params = {k: str(v) for k, v in (("unit", unit), ("day", day), ("building", building)) if v not in (None, "")}
+VIEW_PARAMS = ("unit", "day", "building")
+"""The query parameters of the shell's filters; a page's own (a collection's ``id``) are kept beside them."""
+
+
+def query_string(unit: str | None, day: str | date | None, building: int | str | None = None,
+                 page_params: dict[str, str] | None = None) -> str:
+    params = {**(page_params or {}),
+              **{k: str(v) for k, v in zip(VIEW_PARAMS, (unit, day, building)) if v not in (None, "")}}
     return "?" + urlencode(params) if params else ""
 
 
