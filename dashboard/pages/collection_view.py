@@ -219,14 +219,75 @@ def fill_missing(search: str | None) -> Any:
             return refused_note()
         groups, silent, cards = _missing_page(s, view, reach, 1)
         contacts = access.unmasked(view.account).contacts
+        reminders = (_reminder_buttons() if view.divs.level.get(reach.code) == "street" and silent
+                     and access.may_launch_collections(view.account) else None)
     pages = -(-groups // PAGE_SIZE)
     return ui.section(
         f"未填报（{silent:,} 家，{groups:,} 处）",
+        reminders,
         html.Div(cards or [html.Div("全部已填报", className="empty-note")], id="cv-missing-list"),
         dbc.Pagination(id="cv-missing-pages", max_value=pages, active_page=1, fully_expanded=False, first_last=True,
                        previous_next=True, size="sm", className="mt-2") if pages > 1 else None,
         subtitle=f"按楼宇归组，未填报最多的在前，每页 {PAGE_SIZE} 处；请联系楼宇业主督促填报，跟进记录与漏报页共用"
                  + ("" if contacts else "（联系人、电话已脱敏）"))
+
+
+def _reminder_buttons() -> html.Div:
+    """A street's 催报清单 to print, and one push of the reminder to the street's group robot."""
+    return html.Div([
+        dbc.Button("下载催报清单", id="cv-remind-btn", size="sm", color="primary", outline=True, className="me-2"),
+        dbc.Button("推送到街道群", id="cv-push-btn", size="sm", color="primary", outline=True),
+        dcc.Download(id="cv-remind-download"), html.Div(id="cv-push-result", className="mt-2"),
+    ], className="cv-reminders mb-2")
+
+
+def _street_reach(s: Session, view: context.View, reach: qc.Reach | None) -> qc.Reach | None:
+    """The collection, when the page shows a street and the user may remind its respondents."""
+    ok = reach is not None and view.divs.level.get(reach.code) == "street" and access.may_launch_collections(view.account)
+    return reach if ok else None
+
+
+@callback(Output("cv-remind-download", "data"), Input("cv-remind-btn", "n_clicks"), State("cv-key", "data"),
+          prevent_initial_call=True)
+def download_reminders(n_clicks: int | None, search: str | None) -> Any:
+    from etl.collection_reminders import write_collection_reminders  # noqa: PLC0415  (xlsxwriter: only lists need it)
+
+    with opened(search) as (s, view, reach):
+        reach = _street_reach(s, view, reach)
+        if not n_clicks or reach is None:
+            return no_update
+        contacts = access.unmasked(view.account).contacts
+        buffer = io.BytesIO()
+        named = write_collection_reminders(s, buffer, reach.collection, street_code=reach.code, day=reach.day,
+                                           user_name=view.account.label, contacts=contacts)
+        record(s, view.account.username, "remind", scope_code=reach.code, day=reach.day, rows=named, personal=contacts,
+               address=access.client_address(), collection=reach.id)
+        s.commit()
+        name = f"催报清单_{reach.collection.title}_{view.divs.display(reach.code)}_{reach.day.isoformat()}.xlsx"
+    return dcc.send_bytes(buffer.getvalue(), name.replace("/", "_"))
+
+
+@callback(Output("cv-push-result", "children"), Input("cv-push-btn", "n_clicks"), State("cv-key", "data"),
+          prevent_initial_call=True)
+def push_to_group(n_clicks: int | None, search: str | None) -> Any:
+    """One push, its outcome shown as it is (docs/collections.md#reminders); pressing again pushes again."""
+    from etl.collection_reminders import ReminderError, push_reminder  # noqa: PLC0415
+
+    with opened(search) as (s, view, reach):
+        reach = _street_reach(s, view, reach)
+        if not n_clicks:
+            return no_update
+        if reach is None:
+            return refused_note()
+        try:
+            result = push_reminder(s, reach.collection, reach.code, reach.day)
+        except ReminderError as exc:
+            return dbc.Alert(str(exc), color="warning", className="py-1 px-2 small mb-0")
+        record(s, view.account.username, "collection", scope_code=reach.code, day=reach.day,
+               address=access.client_address(), op="push", id=reach.id, ok=result.ok, status=result.status,
+               mentioned=result.mentioned)
+        s.commit()
+    return dbc.Alert(result.message, color="success" if result.ok else "danger", className="py-1 px-2 small mb-0")
 
 
 @callback(Output("cv-missing-list", "children"), Input("cv-missing-pages", "active_page"), State("cv-key", "data"),

@@ -613,3 +613,47 @@ def _shoot(browser: WebDriver, site: Site, name: str) -> None:
     time.sleep(1.0)  # the grid draws the rows of the taller window
     browser.save_screenshot(str(site.shots / name))
     set_viewport(browser, width, height)
+
+
+# --------------------------------------------------------------------------- reminders from the view
+
+
+def push_button(client: Any, query: str) -> str:
+    return call(client, "cv-push-result.children", [{"id": "cv-push-btn", "property": "n_clicks", "value": 1}],
+                [{"id": "cv-key", "property": "data", "value": query}], "cv-push-btn.n_clicks")
+
+
+def remind_button(client: Any, query: str) -> str:
+    return call(client, "cv-remind-download.data", [{"id": "cv-remind-btn", "property": "n_clicks", "value": 1}],
+                [{"id": "cv-key", "property": "data", "value": query}], "cv-remind-btn.n_clicks")
+
+
+def test_a_street_official_prints_the_list_and_pushes_it_to_the_group_once(cv_world: World, server: flask.Flask) -> None:
+    from etl.collection_reminders import set_webhook
+    from tests.fixtures.robot import Receiver
+
+    receiver = Receiver()
+    try:
+        with Session(cv_world.engine) as s, s.begin():
+            set_webhook(s, cv_world.street, receiver.url, "tester")
+        official = client_of(server, "cv_official")
+        query = search(cv_world, "masks", cv_world.street)
+        assert "下载催报清单" in part(official, "cv-missing", query)
+        answer = push_button(official, query)
+        assert "已推送到群" in answer and len(receiver.bodies) == 1
+        assert receiver.bodies[0]["text"]["content"].startswith("【口罩需求登记表】")
+        listed = json.loads(remind_button(official, query))["response"]["cv-remind-download"]["data"]
+        assert listed["filename"].startswith("催报清单_口罩需求登记表_") and listed["base64"]
+        # another street's official, a crafted request naming the first street's collection view: nothing pushed
+        neighbour = client_of(server, "cv_neighbour")
+        assert "已推送" not in push_button(neighbour, query) and len(receiver.bodies) == 1
+        analyst = client_of(server, "cv_analyst")
+        assert "已推送" not in push_button(analyst, query) and len(receiver.bodies) == 1
+        with Session(cv_world.engine) as s:
+            pushes = s.scalars(select(AuditEntry).where(AuditEntry.action == "collection",
+                                                        AuditEntry.detail.like('%"op": "push"%'))).all()
+        assert [p.scope_code for p in pushes] == [cv_world.street]
+    finally:
+        receiver.close()
+        with Session(cv_world.engine) as s, s.begin():
+            set_webhook(s, cv_world.street, None, "tester")

@@ -3,12 +3,8 @@ receiver on this machine (the world and its answers are those of tests/etl/test_
 from __future__ import annotations
 
 import io
-import json
-import threading
 from collections.abc import Iterator
 from datetime import date
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any
 
 import openpyxl
 import pytest
@@ -27,39 +23,9 @@ from etl.collection_reminders import (
 from schemas.collection_tables import Collection
 from tests.etl.test_collection_figures import World, world  # noqa: F401  (the shared world fixture)
 from tests.etl.test_collections import JSL, LJZ
+from tests.fixtures.robot import Receiver
 
 D11 = date(2020, 2, 11)
-
-
-class Receiver:
-    """A group robot stand-in: records each POST and answers as told."""
-
-    def __init__(self, status: int = 200, answer: dict[str, Any] | None = None) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.status, self.answer = status, answer or {"errcode": 0, "errmsg": "ok"}
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                receiver.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                body = json.dumps(receiver.answer).encode()
-                self.send_response(receiver.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/cgi-bin/webhook/send?key=test"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
