@@ -14,17 +14,15 @@ The token decides the building; an enterprise and a collection named by the clie
 """
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, make_response, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-import dashboard.intake.guards as guards
 from etl import config
-from etl import intake as core
 from etl.collection_answers import (
     MAX_VALUE_CHARS, addressed_to, answered_at, deadline_text, offered_to, stored_answer, submit_answer,
 )
@@ -34,10 +32,16 @@ from schemas.collections import FIELD_TYPE_LABELS
 ANSWER_PREFIX = "a_"  # the form's inputs are a_<field key>, apart from csrf, submission_id, enterprise_id
 
 
-def add_collection_routes(bp: Blueprint, intake: Any, rate_limited: Callable[[str, bool], Response | None],
-                          not_found: Callable[..., Response], answer: Callable[[int, str, bool], Response],
-                          wants_json: Callable[[], bool]) -> Callable[[BuildingInfo, str, dict[str, Any]], Response]:
-    """Add the routes to the intake's blueprint; returns the JSON endpoint's handler of collection answers."""
+def add_collection_routes(bp: Blueprint, intake: Any, not_found: Callable[..., Response],
+                          answer: Callable[[int, str, bool], Response], form_page: Callable[..., Response],
+                          guarded_post: Callable[..., Response], reply: Callable[..., Response],
+                          ) -> Callable[[BuildingInfo, str, dict[str, Any]], Response]:
+    """Add the routes to the intake's blueprint, their pages and posts made and guarded as the reopening form's
+    (``form_page``, ``guarded_post``, ``reply`` of dashboard.intake.routes); returns the JSON endpoint's handler of
+    collection answers."""
+
+    def store(building: BuildingInfo, token: str, payload: Any, source: str) -> Outcome:
+        return submit_answer(intake.engine, building, payload, source, token)
 
     def enterprise_from_query(building: BuildingInfo) -> dict[str, Any] | None:
         try:
@@ -80,41 +84,14 @@ def add_collection_routes(bp: Blueprint, intake: Any, rate_limited: Callable[[st
                     if addressed else None)
         if addressed is None:
             return answer(404, "这项信息收集不需要本企业填报，或已结束：请回到本楼宇的扫码表单查看", False)
-        cookie = request.cookies.get(guards.CSRF_COOKIE)
-        if not guards.valid_cookie(cookie):
-            cookie = guards.new_cookie_value()
-        html = render_template("intake/collection.html", b=building, token=token, e=enterprise,
-                               c=addressed.collection, d=addressed.definition, deadline=deadline_text(addressed.definition),
-                               answered_at=last, prefix=ANSWER_PREFIX, type_labels=FIELD_TYPE_LABELS,
-                               max_chars=MAX_VALUE_CHARS, csrf=guards.form_token(intake.csrf_key, cookie, token))
-        response = make_response(html)
-        response.set_cookie(guards.CSRF_COOKIE, cookie, httponly=True, samesite="Strict", path=core.FORM_PATH,
-                            secure=request.is_secure or config.COOKIE_SECURE)
-        return response
+        return form_page(token, "intake/collection.html", b=building, e=enterprise, c=addressed.collection,
+                         d=addressed.definition, deadline=deadline_text(addressed.definition), answered_at=last,
+                         prefix=ANSWER_PREFIX, type_labels=FIELD_TYPE_LABELS, max_chars=MAX_VALUE_CHARS)
 
     @bp.post("/q/<token>/c/<int:collection_id>")
     def collection_post(token: str, collection_id: int) -> Response:
-        as_json = wants_json()
-        building = intake.building(token)
-        if building is None:
-            return not_found(as_json, token)
-        if (limited := rate_limited(token, as_json)) is not None:
-            return limited
-        form = request.form
-        if not guards.csrf_ok(intake.csrf_key, request.cookies.get(guards.CSRF_COOKIE), form.get("csrf"), token):
-            return answer(403, "页面已过期或来源不明（安全校验未通过）：请重新扫码打开表单后再提交", as_json)
-        payload = payload_from_form(collection_id, form)
-        if not as_json and not payload.get("submission_id"):
-            payload["submission_id"] = str(uuid.uuid4())  # a browser without scripts: no retry protection
-        outcome = submit_answer(intake.engine, building, payload, "form", token)
-        if outcome.status in ("accepted", "duplicate"):
-            receipt_url = url_for(".collection_receipt", token=token, collection_id=collection_id,
-                                  submission_id=payload["submission_id"])
-            if as_json:
-                return make_response(jsonify(ok=True, status=outcome.status, receipt_url=receipt_url,
-                                             receipt=outcome.receipt), outcome.http_status)
-            return redirect(receipt_url, 303)
-        return failure(outcome, as_json)
+        return guarded_post(token, partial(payload_from_form, collection_id), store, ".collection_receipt",
+                            collection_id=collection_id)
 
     @bp.get("/q/<token>/c/<int:collection_id>/r/<submission_id>")
     def collection_receipt(token: str, collection_id: int, submission_id: str) -> Response:
@@ -143,16 +120,7 @@ def add_collection_routes(bp: Blueprint, intake: Any, rate_limited: Callable[[st
         } for a in addressed])
 
     def api_answer(building: BuildingInfo, token: str, payload: dict[str, Any]) -> Response:
-        outcome = submit_answer(intake.engine, building, payload, "api", token)
-        if outcome.status in ("accepted", "duplicate"):
-            return make_response(jsonify(ok=True, status=outcome.status, receipt=outcome.receipt), outcome.http_status)
-        return failure(outcome, True)
-
-    def failure(outcome: Outcome, as_json: bool) -> Response:
-        if as_json:
-            return make_response(jsonify(ok=False, status=outcome.status, errors=outcome.errors), outcome.http_status)
-        return make_response(render_template("intake/message.html", title="未能提交", errors=outcome.errors, back=True),
-                             outcome.http_status)
+        return reply(store(building, token, payload, "api"), True)
 
     return api_answer
 

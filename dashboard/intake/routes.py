@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, make_response, redirect, render_template, request, url_for
@@ -42,6 +43,9 @@ REPORT_FORM_FIELDS = ("reopened", "planned_reopen_date", "actual_reopen_date", "
 SECURITY_HEADERS = intake_headers()
 """The form's stricter policy (no inline styles, no referrer: the token is in the URL); the rest of the
 server's headers come from dashboard.security."""
+STORED = ("accepted", "duplicate")
+Store = Callable[[BuildingInfo, str, Any, str], Outcome]
+"""Checks and stores a payload: (building, token, payload, source) → outcome."""
 
 
 class Intake:
@@ -92,39 +96,13 @@ def make_blueprint(intake: Intake) -> Blueprint:
         building = intake.building(token)
         if building is None:
             return not_found(False, token)
-        cookie = request.cookies.get(guards.CSRF_COOKIE)
-        if not guards.valid_cookie(cookie):
-            cookie = guards.new_cookie_value()
-        html = render_template("intake/form.html", b=building, token=token,
-                               csrf=guards.form_token(intake.csrf_key, cookie, token),
-                               submission_id=str(uuid.uuid4()), staff_fields=STAFF_FORM_FIELDS,
-                               quarantine_states=S.QUARANTINE_STATES, max_staff=intake.settings.max_staff_rows)
-        response = make_response(html)
-        response.set_cookie(guards.CSRF_COOKIE, cookie, httponly=True, samesite="Strict", path=core.FORM_PATH,
-                            secure=request.is_secure or config.COOKIE_SECURE)
-        return response
+        return form_page(token, "intake/form.html", b=building, submission_id=str(uuid.uuid4()),
+                         staff_fields=STAFF_FORM_FIELDS, quarantine_states=S.QUARANTINE_STATES,
+                         max_staff=intake.settings.max_staff_rows)
 
     @bp.post("/q/<token>")
     def form_post(token: str) -> Response:
-        as_json = wants_json()
-        building = intake.building(token)
-        if building is None:
-            return not_found(as_json, token)
-        if (limited := rate_limited(token, as_json)) is not None:
-            return limited
-        form_data = request.form
-        if not guards.csrf_ok(intake.csrf_key, request.cookies.get(guards.CSRF_COOKIE), form_data.get("csrf"), token):
-            return answer(403, "页面已过期或来源不明（安全校验未通过）：请重新扫码打开表单后再提交", as_json)
-        payload = payload_from_form(form_data)
-        if not as_json and not payload.get("submission_id"):
-            payload["submission_id"] = str(uuid.uuid4())  # a browser without scripts: no retry protection
-        outcome = take(building, token, payload, "form")
-        if outcome.status in ("accepted", "duplicate"):
-            receipt_url = url_for(".receipt", token=token, submission_id=payload["submission_id"])
-            if as_json:
-                return jsonify(ok=True, status=outcome.status, receipt_url=receipt_url, receipt=outcome.receipt), outcome.http_status
-            return redirect(receipt_url, 303)
-        return failure(outcome, as_json)
+        return guarded_post(token, payload_from_form, take, ".receipt")
 
     @bp.get("/q/<token>/r/<submission_id>")
     def receipt(token: str, submission_id: str) -> Response:
@@ -168,12 +146,43 @@ def make_blueprint(intake: Intake) -> Blueprint:
             return answer(400, "提交内容不是有效的 JSON", True)
         if isinstance(payload, dict) and "collection_id" in payload:
             return answer_collection(building, token or "", payload)
-        outcome = take(building, token or "", payload, "api")
-        if outcome.status in ("accepted", "duplicate"):
-            return jsonify(ok=True, status=outcome.status, receipt=outcome.receipt), outcome.http_status
-        return failure(outcome, True)
+        return reply(take(building, token or "", payload, "api"), True)
 
     # ---------------------------------------------------------------- helpers
+
+    def form_page(token: str, template: str, **context: Any) -> Response:
+        """A phone form with its CSRF pair: the browser's cookie (a new one when it has none valid) and, bound to
+        it and the building, the hidden field ``csrf``."""
+        cookie = request.cookies.get(guards.CSRF_COOKIE)
+        if not guards.valid_cookie(cookie):
+            cookie = guards.new_cookie_value()
+        response = make_response(render_template(template, token=token, **context,
+                                                 csrf=guards.form_token(intake.csrf_key, cookie, token)))
+        response.set_cookie(guards.CSRF_COOKIE, cookie, httponly=True, samesite="Strict", path=core.FORM_PATH,
+                            secure=request.is_secure or config.COOKIE_SECURE)
+        return response
+
+    def guarded_post(token: str, to_payload: Callable[[Any], dict[str, Any]], store: Store, receipt: str,
+                     **receipt_args: Any) -> Response:
+        """A phone form's post: the building from the token, the rate limits and the CSRF pair, then the form as
+        a payload to ``store``; the form's script is answered in JSON, a browser without scripts is sent to the
+        ``receipt`` endpoint (or shown the errors)."""
+        as_json = wants_json()
+        building = intake.building(token)
+        if building is None:
+            return not_found(as_json, token)
+        if (limited := rate_limited(token, as_json)) is not None:
+            return limited
+        form_data = request.form
+        if not guards.csrf_ok(intake.csrf_key, request.cookies.get(guards.CSRF_COOKIE), form_data.get("csrf"), token):
+            return answer(403, "页面已过期或来源不明（安全校验未通过）：请重新扫码打开表单后再提交", as_json)
+        payload = to_payload(form_data)
+        if not as_json and not payload.get("submission_id"):
+            payload["submission_id"] = str(uuid.uuid4())  # a browser without scripts: no retry protection
+        outcome = store(building, token, payload, "form")
+        receipt_url = (url_for(receipt, token=token, submission_id=payload["submission_id"], **receipt_args)
+                       if outcome.status in STORED else None)
+        return reply(outcome, as_json, receipt_url)
 
     def take(building: BuildingInfo, token: str, payload: Any, source: str) -> Outcome:
         try:
@@ -198,7 +207,15 @@ def make_blueprint(intake: Intake) -> Blueprint:
         response.headers["Retry-After"] = str(seconds)
         return response
 
-    def failure(outcome: Outcome, as_json: bool) -> Response:
+    def reply(outcome: Outcome, as_json: bool, receipt_url: str | None = None) -> Response:
+        """The answer to a submission stored (JSON with its receipt, or a redirect to ``receipt_url``) or refused
+        (JSON, or the message page, with the errors)."""
+        if outcome.status in STORED:
+            if receipt_url and not as_json:
+                return redirect(receipt_url, 303)
+            page = {"receipt_url": receipt_url} if receipt_url else {}
+            return make_response(jsonify(ok=True, status=outcome.status, **page, receipt=outcome.receipt),
+                                 outcome.http_status)
         if as_json:
             return make_response(jsonify(ok=False, status=outcome.status, errors=outcome.errors), outcome.http_status)
         return make_response(render_template("intake/message.html", title="未能提交", errors=outcome.errors,
@@ -210,7 +227,7 @@ def make_blueprint(intake: Intake) -> Blueprint:
                           as_json)
         return answer(404, "二维码无效或已失效：请扫描楼宇张贴的最新二维码，或联系街道工作人员", as_json)
 
-    answer_collection = add_collection_routes(bp, intake, rate_limited, not_found, answer, wants_json)
+    answer_collection = add_collection_routes(bp, intake, not_found, answer, form_page, guarded_post, reply)
     return bp
 
 

@@ -2,14 +2,7 @@
  * on a collection's form, field checks as the server's, an idempotent submit and the server's errors per field. */
 (function () {
   "use strict";
-  var C = window.OnenetChecks;
-
-  function fetchJson(url, options) {
-    return fetch(url, options).then(function (resp) {
-      return resp.json().catch(function () { return { ok: false, errors: [{ message: "服务器返回异常（" + resp.status + "）：请稍后再试" }] }; })
-        .then(function (data) { return { status: resp.status, data: data }; });
-    });
-  }
+  var C = window.OnenetChecks, F = window.OnenetForm;
 
   /* ---------------------------------------------------------------- the building's form: the list */
   function listOnBuildingForm(box) {
@@ -34,7 +27,7 @@
     function load() {
       var id = select.value, mine = ++asked;
       if (!/^\d+$/.test(id)) { show([]); return; }
-      fetchJson(box.getAttribute("data-url") + "?enterprise_id=" + encodeURIComponent(id),
+      F.fetchJson(box.getAttribute("data-url") + "?enterprise_id=" + encodeURIComponent(id),
                 { credentials: "same-origin", headers: { "Accept": "application/json" } })
         .then(function (res) { if (mine === asked) { show(res.data && res.data.ok ? res.data.collections : []); } })
         .catch(function () { if (mine === asked) { show([]); } });
@@ -49,20 +42,7 @@
 
   /* ---------------------------------------------------------------- a collection's form */
   function collectionForm(form) {
-    var sidInput = document.getElementById("submission_id"), SID_KEY = form.getAttribute("data-sid-key");
-    var errorsBox = document.getElementById("form-errors"), submitBtn = document.getElementById("submit-btn");
-    var statusLine = document.getElementById("submit-status");
-    function newId() {
-      if (window.crypto && typeof window.crypto.randomUUID === "function") { return window.crypto.randomUUID(); }
-      var h = "";
-      for (var i = 0; i < 32; i++) { h += Math.floor(Math.random() * 16).toString(16); }
-      return h.slice(0, 8) + "-" + h.slice(8, 12) + "-4" + h.slice(13, 16) + "-a" + h.slice(17, 20) + "-" + h.slice(20);
-    }
-    function store(value) { try { if (value === null) { sessionStorage.removeItem(SID_KEY); } else { sessionStorage.setItem(SID_KEY, value); } } catch (e) { /* private mode */ } }
-    function stored() { try { return sessionStorage.getItem(SID_KEY); } catch (e) { return null; } }
-    function freshId() { sidInput.value = newId(); store(sidInput.value); }
-    sidInput.value = stored() || "";
-    if (!sidInput.value) { freshId(); }
+    var errorsBox = document.getElementById("form-errors"), sid = F.submissionId(form);
 
     function fields() { return Array.prototype.slice.call(form.querySelectorAll("[data-field]")); }
     function inputs(box) { return Array.prototype.slice.call(box.querySelectorAll("input")); }
@@ -73,17 +53,7 @@
       }
       return C.half(box.querySelector("input").value);
     }
-    function setMsg(box, msg) {
-      var span = box.querySelector(".msg"), input = box.querySelector("input");
-      if (msg) {
-        if (!span) { span = document.createElement("span"); span.className = "msg"; box.appendChild(span); }
-        span.textContent = msg; box.classList.add("invalid"); input.setAttribute("aria-invalid", "true");
-      } else {
-        if (span) { span.parentNode.removeChild(span); }
-        box.classList.remove("invalid"); input.removeAttribute("aria-invalid");
-      }
-      return msg;
-    }
+    function setMsg(box, msg) { return F.setMsg(box, box.querySelector("input"), msg); }
     function bounded(box, n) {
       var min = box.querySelector("[data-min]"), max = box.querySelector("[data-max]");
       var lo = min ? parseFloat(min.getAttribute("data-min")) : null, hi = max ? parseFloat(max.getAttribute("data-max")) : null;
@@ -128,13 +98,8 @@
     });
 
     function showErrors(messages) {
-      if (!messages.length) { errorsBox.hidden = true; errorsBox.textContent = ""; return; }
-      var ul = document.createElement("ul");
-      messages.forEach(function (m) { var li = document.createElement("li"); li.textContent = m; ul.appendChild(li); });
-      errorsBox.textContent = "";
-      var p = document.createElement("strong"); p.textContent = "请先修改以下问题："; errorsBox.appendChild(p);
-      errorsBox.appendChild(ul); errorsBox.hidden = false;
-      errorsBox.scrollIntoView({ block: "start", behavior: "smooth" });
+      F.showErrors(errorsBox, messages);
+      if (messages.length) { errorsBox.scrollIntoView({ block: "start", behavior: "smooth" }); }
     }
     function labelOf(box) {
       var l = box.querySelector("[id^=label-]");
@@ -155,32 +120,7 @@
         if (msg) { messages.push(labelOf(box) + "：" + msg); first = first || box.querySelector("input"); }
       });
       if (messages.length) { showErrors(messages); if (first) { first.focus({ preventScroll: true }); } return; }
-      showErrors([]);
-      submitBtn.disabled = true; statusLine.textContent = "正在提交…";
-      fetchJson(form.action, { method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin",
-                               headers: { "Accept": "application/json" } })
-        .then(function (res) {
-          var data = res.data || {};
-          if (data.ok) {
-            statusLine.textContent = "提交成功，正在打开回执…";
-            store(null);
-            window.location.assign(data.receipt_url);
-            return;
-          }
-          var errors = data.errors || [{ message: "提交失败（" + res.status + "）" }];
-          if (res.status === 409) {
-            freshId();
-            errors = [{ message: "这份表单之前已提交过（可能网络中断没有显示回执）。已为本次修改生成新的提交编号，请核对内容后再次点击“提交”。" }];
-          }
-          markServerErrors(errors);
-          showErrors(errors.map(function (e) { return e.message; }));
-          statusLine.textContent = "";
-          submitBtn.disabled = false;
-        })
-        .catch(function () {
-          statusLine.textContent = "网络异常，未能确认是否提交成功：请检查网络后再次点击“提交”（不会重复登记）";
-          submitBtn.disabled = false;
-        });
+      F.send(form, sid, markServerErrors);
     });
   }
 

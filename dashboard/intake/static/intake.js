@@ -4,49 +4,19 @@
   "use strict";
   var form = document.getElementById("intake");
   if (!form) { return; }
-  var token = form.getAttribute("data-token");
+  var F = window.OnenetForm;
   var maxStaff = parseInt(form.getAttribute("data-max-staff"), 10) || 500;
   var rowsBox = document.getElementById("staff-rows");
   var template = document.getElementById("staff-row-template");
-  var sidInput = document.getElementById("submission_id");
   var errorsBox = document.getElementById("form-errors");
-  var submitBtn = document.getElementById("submit-btn");
-  var statusLine = document.getElementById("submit-status");
-  var SID_KEY = "onenet-intake-sid:" + token;
-
-  /* ---------------------------------------------------------------- submission id (made on the phone) */
-  function newId() {
-    if (window.crypto && typeof window.crypto.randomUUID === "function") { return window.crypto.randomUUID(); }
-    var b = new Uint8Array(16);
-    if (window.crypto && window.crypto.getRandomValues) { window.crypto.getRandomValues(b); }
-    else { for (var i = 0; i < 16; i++) { b[i] = Math.floor(Math.random() * 256); } }
-    b[6] = (b[6] & 0x0f) | 0x40; b[8] = (b[8] & 0x3f) | 0x80;
-    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join("");
-    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
-  }
-  function store(key, value) { try { if (value === null) { sessionStorage.removeItem(key); } else { sessionStorage.setItem(key, value); } } catch (e) { /* private mode */ } }
-  function stored(key) { try { return sessionStorage.getItem(key); } catch (e) { return null; } }
-  function freshId() { sidInput.value = newId(); store(SID_KEY, sidInput.value); }
-  sidInput.value = stored(SID_KEY) || "";
-  if (!sidInput.value) { freshId(); }
+  var sid = F.submissionId(form);  /* made on the phone (intake-form.js, shared) */
 
   /* ---------------------------------------------------------------- value checks (intake-checks.js, shared) */
   var C = window.OnenetChecks, half = C.half, checkId = C.checkId, checkPhone = C.checkPhone, normDate = C.normDate,
       checkDate = C.checkDate, checkCount = C.checkCount, checkUscc = C.checkUscc;
 
   /* ---------------------------------------------------------------- showing messages */
-  function holder(el) { return el.closest(".f") || el.parentNode; }
-  function setMsg(el, msg) {
-    var box = holder(el), span = box.querySelector(".msg");
-    if (msg) {
-      if (!span) { span = document.createElement("span"); span.className = "msg"; box.appendChild(span); }
-      span.textContent = msg; box.classList.add("invalid"); el.setAttribute("aria-invalid", "true");
-    } else {
-      if (span) { span.parentNode.removeChild(span); }
-      box.classList.remove("invalid"); el.removeAttribute("aria-invalid");
-    }
-    return msg;
-  }
+  function setMsg(el, msg) { return F.setMsg(el.closest(".f") || el.parentNode, el, msg); }
   function rowIsEmpty(row) {
     return Array.prototype.every.call(row.querySelectorAll("input, select"), function (i) { return !half(i.value); });
   }
@@ -246,14 +216,7 @@
   });
 
   /* ---------------------------------------------------------------- submit */
-  function showErrors(messages) {
-    if (!messages.length) { errorsBox.hidden = true; errorsBox.textContent = ""; return; }
-    var ul = document.createElement("ul");
-    messages.forEach(function (m) { var li = document.createElement("li"); li.textContent = m; ul.appendChild(li); });
-    errorsBox.textContent = "";
-    var p = document.createElement("strong"); p.textContent = "请先修改以下问题："; errorsBox.appendChild(p);
-    errorsBox.appendChild(ul); errorsBox.hidden = false;
-  }
+  function showErrors(messages) { F.showErrors(errorsBox, messages); }
   function checkAll() {
     var messages = [], first = null;
     form.querySelectorAll("[data-check]").forEach(function (el) {
@@ -293,38 +256,7 @@
       errorsBox.scrollIntoView({ block: "start", behavior: "smooth" });
       return;
     }
-    showErrors([]);
-    submitBtn.disabled = true; statusLine.textContent = "正在提交…";
-    var body = new URLSearchParams(new FormData(form));
-    fetch(form.action, { method: "POST", body: body, credentials: "same-origin",
-                         headers: { "Accept": "application/json" } })
-      .then(function (resp) {
-        return resp.json().catch(function () { return { ok: false, errors: [{ message: "服务器返回异常（" + resp.status + "）：请稍后再试" }] }; })
-          .then(function (data) { return { status: resp.status, data: data, retry: resp.headers.get("Retry-After") }; });
-      })
-      .then(function (res) {
-        var data = res.data || {};
-        if (data.ok) {
-          statusLine.textContent = "提交成功，正在打开回执…";
-          store(SID_KEY, null);
-          window.location.assign(data.receipt_url);
-          return;
-        }
-        var errors = data.errors || [{ message: "提交失败（" + res.status + "）" }];
-        if (res.status === 409) {
-          freshId();
-          errors = [{ message: "这份表单之前已提交过（可能网络中断没有显示回执）。已为本次修改生成新的提交编号，请核对内容后再次点击“提交”。" }];
-        }
-        markServerErrors(errors);
-        showErrors(errors.map(function (e) { return e.message; }));
-        errorsBox.scrollIntoView({ block: "start", behavior: "smooth" });
-        statusLine.textContent = "";
-        submitBtn.disabled = false;
-      })
-      .catch(function () {
-        statusLine.textContent = "网络异常，未能确认是否提交成功：请检查网络后再次点击“提交”（不会重复登记）";
-        submitBtn.disabled = false;
-      });
+    F.send(form, sid, markServerErrors);
   });
 
   toggleNew(false); toggleDates(); renumber();
