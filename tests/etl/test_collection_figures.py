@@ -30,18 +30,9 @@ from etl.database import make_engine
 from schemas.collection_tables import Collection
 from schemas.collections import CLOSED, OPEN, CollectionDef
 from schemas.models import Building, Enterprise, FollowUp
-from tests.conftest import ENGINES, empty_database
-from tests.etl.test_collections import (
-    CHANGNING,
-    CITY,
-    JSL,
-    LJZ,
-    PUDONG,
-    SECRET,
-    XHL,
-    U,
-    load_world,
-)
+from tests.conftest import ENGINES
+from tests.etl.test_collections import CITY, U, write_world
+from tests.fixtures.sheets import CHANGNING, JSL, LJZ, PUDONG, XHL, loaded_world
 
 D9, D10, D11, D12 = date(2020, 2, 9), date(2020, 2, 10), date(2020, 2, 11), date(2020, 2, 12)
 JIA, YI, DING, WU, NOODLES = "上海甲有限公司", "上海乙有限公司", "上海丁有限公司", "上海戊有限公司", "甲记面馆"
@@ -116,11 +107,7 @@ def collect(session: Session, name: str, creator: str | None, answers: list[tupl
 
 @pytest.fixture(scope="module", params=ENGINES)
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    folder = tmp_path_factory.mktemp("collection_figures")
-    with empty_database(request.param, folder) as url, pytest.MonkeyPatch.context() as env:
-        env.setenv("ONENET_SECRET", SECRET)
-        env.setenv("ONENET_DATA_DIR", str(folder / "home"))
-        load_world(url, folder)
+    with loaded_world(request.param, tmp_path_factory.mktemp("collection_figures"), write_world) as url:
         engine = make_engine(url)
         with Session(engine) as s, s.begin():
             ids = {name: i for i, name in s.execute(select(Enterprise.id, Enterprise.name))}

@@ -17,14 +17,21 @@ from etl.collection_intake import batch_kind, load_answers
 from etl.collections import CollectionError, create, set_status
 from etl.database import make_engine
 from etl.export import reject_rows
-from etl.pipeline import Ingestor
 from schemas.collection_tables import Collection, CollectionAnswer
 from schemas.collections import CollectionDef
 from schemas.models import ImportBatch, Reject
 from tests.fixtures.messy import fullwidth, make_id, make_uscc
+from tests.fixtures.sheets import (
+    CHANGNING,
+    CITY_BUILDINGS,
+    ENTERPRISE_HEADER,
+    JSL,
+    XHL,
+    load_inbox,
+    write_inbox,
+    write_xlsx,
+)
 
-JSL, XHL, LJZ = "310105002", "310105004", "310115007"
-CHANGNING = "310105"
 U1, U2, U3 = make_uscc("91310105MA1FL0001"), make_uscc("91310105MA1FL0002"), make_uscc("91310115MA1HK0003")
 U4, U9 = make_uscc("91310105MA1FL0004"), make_uscc("91310105MA1FL0009")
 MASKS = {"title": "口罩需求登记表", "department": "区经委", "scope": CHANGNING, "respondents": "enterprise",
@@ -36,34 +43,18 @@ MASKS = {"title": "口罩需求登记表", "department": "区经委", "scope": C
                     {"key": "reopened", "label": "是否已复工", "type": "yes_no"}]}
 
 
-def write(path: Path, rows: list[list[object]]) -> Path:
-    wb = openpyxl.Workbook()
-    for row in rows:
-        wb.active.append(row)
-    wb.save(path)
-    return path
-
-
 @pytest.fixture
 def world(db_url: str, tmp_path: Path) -> str:
     """Two streets of 长宁 and one of 浦东; four enterprises and a shop in 长宁, one enterprise in 浦东."""
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    write(inbox / "区划.xlsx", [["区划代码", "区划名称", "级别", "上级代码"], [JSL, "江苏路街道", "街道", CHANGNING],
-                              [XHL, "新华路街道", "街道", CHANGNING], [LJZ, "陆家嘴街道", "街道", "310115"]])
-    write(inbox / "楼宇.xlsx", [["楼宇名称", "地址", "街道", "区", "业主单位", "联系人", "联系电话"],
-                              ["华鑫大厦", "江苏路1号", "江苏路", "长宁", "华鑫物业", "王经理", "13900000001"],
-                              ["新华大楼", "新华路2号", "新华路", "长宁", "新华物业", "钱经理", "13900000003"],
-                              ["陆家嘴中心", "世纪大道1号", "陆家嘴", "浦东", "陆家嘴物业", "赵经理", "13900000002"]])
-    write(inbox / "名录.xlsx", [["企业名称", "统一社会信用代码", "所在楼宇", "街道", "区", "类型"],
-                              ["上海甲有限公司", U1, "华鑫大厦", "江苏路", "长宁", "企业"],
-                              ["上海乙有限公司", U2, "华鑫大厦", "江苏路", "长宁", "企业"],
-                              ["上海丁有限公司", None, "华鑫大厦", "江苏路", "长宁", "企业"],
-                              ["上海戊有限公司", U4, "新华大楼", "新华路", "长宁", "企业"],
-                              ["江苏路小吃店", None, None, "江苏路", "长宁", "沿街商铺"],
-                              ["上海丙有限公司", U3, "陆家嘴中心", "陆家嘴", "浦东", "企业"]])
-    results = Ingestor(make_engine(db_url), log=lambda m: None).ingest([inbox])
-    assert all(r.status == "loaded" for r in results), [r.error for r in results]
+    inbox = write_inbox(tmp_path / "inbox", {"楼宇": CITY_BUILDINGS, "名录": [
+        ENTERPRISE_HEADER,
+        ["上海甲有限公司", U1, "华鑫大厦", "江苏路", "长宁", "企业"],
+        ["上海乙有限公司", U2, "华鑫大厦", "江苏路", "长宁", "企业"],
+        ["上海丁有限公司", None, "华鑫大厦", "江苏路", "长宁", "企业"],
+        ["上海戊有限公司", U4, "新华大楼", "新华路", "长宁", "企业"],
+        ["江苏路小吃店", None, None, "江苏路", "长宁", "沿街商铺"],
+        ["上海丙有限公司", U3, "陆家嘴中心", "陆家嘴", "浦东", "企业"]]})
+    load_inbox(db_url, inbox)
     return db_url
 
 
@@ -212,11 +203,11 @@ def test_a_file_that_cannot_be_read_changes_nothing_but_the_ledger(world: str, t
     before = counts(world)
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(b"PK\x03\x04 not really a workbook")
-    other = write(tmp_path / "other.xlsx", [["姓名", "身份证号"], ["张三", "x"]])
-    no_qty = write(tmp_path / "no_qty.xlsx", [["企业名称", "联系人"], ["上海甲有限公司", "张三"]])
+    other = write_xlsx(tmp_path / "other.xlsx", [["姓名", "身份证号"], ["张三", "x"]])
+    no_qty = write_xlsx(tmp_path / "no_qty.xlsx", [["企业名称", "联系人"], ["上海甲有限公司", "张三"]])
     results = [load_answers(engine, collection_id, p) for p in (broken, other, no_qty)]
     assert [r.status for r in results] == ["failed"] * 3
-    header_only = write(tmp_path / "header_only.xlsx", [["企业名称", "需求数量（只）"]])
+    header_only = write_xlsx(tmp_path / "header_only.xlsx", [["企业名称", "需求数量（只）"]])
     assert (load_answers(engine, collection_id, header_only).status, counts(world)[:2]) == ("loaded", before[:2])
     assert "找不到与信息收集“口罩需求登记表”相符的表头" in (results[1].error or "")
     assert "缺少必填列：需求数量(只)" in (results[2].error or "")
@@ -276,8 +267,8 @@ def test_an_ordinary_ingest_sends_a_sheet_answering_one_open_collection_to_it(wo
     """The 口罩 sheet names 企业名称, 联系电话 and 是否已复工 as a reopening report would, and 需求数量, which only the
     collection knows: it goes to the collection. A real reopening report beside it loads as one."""
     answers = messy_sheet(tmp_path / "口罩需求.xlsx")
-    report = write(tmp_path / "复工申报.xlsx", [["企业名称", "统一社会信用代码", "是否复工", "计划复工日期", "填报时间"],
-                                             ["上海乙有限公司", U2, "否", "2020-02-20", "2020-02-11 09:00"]])
+    report = write_xlsx(tmp_path / "复工申报.xlsx", [["企业名称", "统一社会信用代码", "是否复工", "计划复工日期", "填报时间"],
+                                                  ["上海乙有限公司", U2, "否", "2020-02-20", "2020-02-11 09:00"]])
     assert cli.main(["--db", world, "ingest", str(answers), str(report)]) == 0  # no open collection yet: both read
     capsys.readouterr()
     with Session(make_engine(world)) as session:

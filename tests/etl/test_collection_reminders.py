@@ -22,8 +22,8 @@ from etl.collection_reminders import (
 )
 from schemas.collection_tables import Collection
 from tests.etl.test_collection_figures import World, world  # noqa: F401  (the shared world fixture)
-from tests.etl.test_collections import JSL, LJZ
 from tests.fixtures.robot import Receiver
+from tests.fixtures.sheets import JSL, LJZ
 
 D11 = date(2020, 2, 11)
 

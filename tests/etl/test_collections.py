@@ -12,7 +12,6 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 import pandas as pd
 import pytest
 from sqlalchemy import func, select, text
@@ -34,30 +33,34 @@ from etl.collections import (
 )
 from etl.database import make_engine
 from etl.identity import identify
-from etl.pipeline import Ingestor
 from etl.scope import load_scope
 from schemas.collection_tables import Collection, CollectionAnswer, CollectionVersion
 from schemas.collections import CLOSED, DRAFT, OPEN, CollectionDef
 from schemas.models import Enterprise
-from tests.conftest import ENGINES, empty_database
+from tests.conftest import ENGINES
 from tests.fixtures.messy import make_id, make_uscc
+from tests.fixtures.sheets import (
+    BUILDING_HEADER,
+    CHANGNING,
+    ENTERPRISE_HEADER,
+    HUAXIN,
+    JSL,
+    LJZ,
+    LUJIAZUI,
+    PUDONG,
+    SECRET,
+    XHL,
+    loaded_world,
+    write_inbox,
+)
 
-CITY, CHANGNING, PUDONG = "310000", "310105", "310115"
-JSL, XHL, LJZ = "310105002", "310105004", "310115007"
+CITY = "310000"
 U = [make_uscc(f"91310105MA1CL00{i:02d}") for i in range(14)]
-SECRET = "test-secret-not-for-production-use"
 PERSON = "31010519850312108X"  # make_id("310105", "19850312", "108"): a check digit X
 OTHER_PERSON = make_id("310115", "19900101", "456")
 
 
-def write(path: Path, rows: list[list[Any]]) -> None:
-    wb = openpyxl.Workbook()
-    for row in rows:
-        wb.active.append(row)
-    wb.save(path)
-
-
-def write_world(inbox: Path) -> None:
+def write_world(inbox: Path) -> Path:
     """长宁区: 江苏路 (JSL) with 华鑫大厦 and 江苏大楼, 新华路 (XHL) with 新华大楼 and a second 华鑫大厦;
     浦东新区: 陆家嘴 (LJZ) with 陆家嘴中心.  Registered respondents (企业 unless said):
 
@@ -69,47 +72,32 @@ def write_world(inbox: Path) -> None:
     so pending (待核实) and never expected; 上海晚到 (JSL, 江苏大楼) in a report of 2020-02-12 09:00, so
     registered, and expected, from 2020-02-12 on.
     """
-    inbox.mkdir(parents=True)
-    write(inbox / "区划.xlsx", [["区划代码", "区划名称", "级别", "上级代码"], [JSL, "江苏路街道", "街道", CHANGNING],
-                              [XHL, "新华路街道", "街道", CHANGNING], [LJZ, "陆家嘴街道", "街道", PUDONG]])
-    write(inbox / "楼宇.xlsx", [["楼宇名称", "地址", "街道", "区", "业主单位", "联系人", "联系电话"],
-                              ["华鑫大厦", "江苏路1号", "江苏路", "长宁", "华鑫物业", "王经理", "13900000001"],
-                              ["江苏大楼", "江苏路5号", "江苏路", "长宁", "江苏物业", "李经理", "13900000003"],
-                              ["新华大楼", "新华路2号", "新华路", "长宁", "新华物业", "孙经理", "13900000004"],
-                              ["华鑫大厦", "新华路8号", "新华路", "长宁", "新华物业", "周经理", "13900000005"],
-                              ["陆家嘴中心", "世纪大道1号", "陆家嘴", "浦东", "陆家嘴物业", "赵经理", "13900000002"]])
-    write(inbox / "名录.xlsx", [["企业名称", "统一社会信用代码", "所在楼宇", "街道", "区", "类型"],
-                              ["上海甲有限公司", U[1], "华鑫大厦", "江苏路", "长宁", "企业"],
-                              ["上海乙有限公司", U[2], "华鑫大厦", "江苏路", "长宁", "企业"],
-                              ["上海丁有限公司", U[3], "江苏大楼", "江苏路", "长宁", "企业"],
-                              ["上海戊有限公司", U[4], None, "江苏路", "长宁", "企业"],
-                              ["甲记面馆", U[5], None, "江苏路", "长宁", "沿街商铺"],
-                              ["上海己有限公司", U[6], "新华大楼", "新华路", "长宁", "企业"],
-                              ["新华便利店", U[7], "华鑫大厦", "新华路", "长宁", "沿街商铺"],
-                              ["上海丙有限公司", U[8], "陆家嘴中心", "陆家嘴", "浦东", "企业"],
-                              ["上海庚有限公司", U[9], "陆家嘴中心", "陆家嘴", "浦东", "企业"],
-                              ["上海辛有限公司", U[10], "陆家嘴中心", "陆家嘴", "浦东", "企业"],
-                              ["乙记水果店", U[11], None, "陆家嘴", "浦东", "沿街商铺"]])
-    write(inbox / "申报.xlsx", [["企业名称", "统一社会信用代码", "所在楼宇", "街道", "区", "是否复工", "填报时间", "提交编号"],
-                              ["上海新来科技有限公司", U[12], "华鑫大厦", "江苏路", "长宁", "否", "2020-02-10 09:00", "qr-1"],
-                              ["上海晚到有限公司", U[13], "江苏大楼", "江苏路", "长宁", "否", "2020-02-12 09:00", None]])
-
-
-def load_world(url: str, folder: Path) -> None:
-    write_world(folder / "inbox")
-    engine = make_engine(url)
-    results = Ingestor(engine, log=lambda m: None).ingest([folder / "inbox"])
-    engine.dispose()
-    assert all(r.status == "loaded" and not r.rejected for r in results), [(r.file, r.error) for r in results]
+    return write_inbox(inbox, {
+        "楼宇": [BUILDING_HEADER, HUAXIN,
+               ["江苏大楼", "江苏路5号", "江苏路", "长宁", "江苏物业", "李经理", "13900000003"],
+               ["新华大楼", "新华路2号", "新华路", "长宁", "新华物业", "孙经理", "13900000004"],
+               ["华鑫大厦", "新华路8号", "新华路", "长宁", "新华物业", "周经理", "13900000005"],
+               LUJIAZUI],
+        "名录": [ENTERPRISE_HEADER,
+               ["上海甲有限公司", U[1], "华鑫大厦", "江苏路", "长宁", "企业"],
+               ["上海乙有限公司", U[2], "华鑫大厦", "江苏路", "长宁", "企业"],
+               ["上海丁有限公司", U[3], "江苏大楼", "江苏路", "长宁", "企业"],
+               ["上海戊有限公司", U[4], None, "江苏路", "长宁", "企业"],
+               ["甲记面馆", U[5], None, "江苏路", "长宁", "沿街商铺"],
+               ["上海己有限公司", U[6], "新华大楼", "新华路", "长宁", "企业"],
+               ["新华便利店", U[7], "华鑫大厦", "新华路", "长宁", "沿街商铺"],
+               ["上海丙有限公司", U[8], "陆家嘴中心", "陆家嘴", "浦东", "企业"],
+               ["上海庚有限公司", U[9], "陆家嘴中心", "陆家嘴", "浦东", "企业"],
+               ["上海辛有限公司", U[10], "陆家嘴中心", "陆家嘴", "浦东", "企业"],
+               ["乙记水果店", U[11], None, "陆家嘴", "浦东", "沿街商铺"]],
+        "申报": [["企业名称", "统一社会信用代码", "所在楼宇", "街道", "区", "是否复工", "填报时间", "提交编号"],
+               ["上海新来科技有限公司", U[12], "华鑫大厦", "江苏路", "长宁", "否", "2020-02-10 09:00", "qr-1"],
+               ["上海晚到有限公司", U[13], "江苏大楼", "江苏路", "长宁", "否", "2020-02-12 09:00", None]]})
 
 
 @pytest.fixture(scope="module", params=ENGINES)
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    folder = tmp_path_factory.mktemp("collections_world")
-    with empty_database(request.param, folder) as url, pytest.MonkeyPatch.context() as env:
-        env.setenv("ONENET_SECRET", SECRET)
-        env.setenv("ONENET_DATA_DIR", str(folder / "home"))
-        load_world(url, folder)
+    with loaded_world(request.param, tmp_path_factory.mktemp("collections_world"), write_world) as url:
         engine = make_engine(url)
         yield engine
         engine.dispose()

@@ -18,16 +18,13 @@ from etl.audit import entries
 from etl.cli import main
 from etl.collections import NewAnswer, amend, check_answers, definition_of, store_answers
 from etl.database import make_engine
-from etl.pipeline import Ingestor
 from schemas.collection_tables import Collection
 from schemas.collections import FieldDef
 from schemas.models import Enterprise
 from tests.etl.test_collection_template import HEADER_FILL, MASK_HEADER, mask_template
-from tests.fixtures.messy import make_id, make_uscc
+from tests.fixtures.messy import make_id
+from tests.fixtures.sheets import CHANGNING, CITY_BUILDINGS, CITY_ENTERPRISES, JSL, U, load_inbox, write_inbox
 
-CHANGNING, JSL, XHL, LJZ = "310105", "310105002", "310105004", "310115007"
-U = [make_uscc(f"91310105MA1FL000{i}") for i in range(1, 8)]
-HOSTILE = '=HYPERLINK("http://x","乙")'
 DEFINITION = """title: 每日消毒登记
 department: 区卫健委
 respondents: both
@@ -42,40 +39,12 @@ fields:
 """
 
 
-def write(path: Path, rows: list[list[Any]]) -> None:
-    wb = openpyxl.Workbook()
-    for row in rows:
-        wb.active.append(row)
-    for row in wb.active.iter_rows():
-        for cell in row:
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                cell.data_type = "s"
-    wb.save(path)
-
-
 @pytest.fixture
 def world(db_url: str, tmp_path: Path) -> str:
-    """长宁 (江苏路: 华鑫大厦 with 甲 and 乙, a shop; 新华路: 新华大楼 with 丁 and 戊) and 浦东 (陆家嘴: 丙, a shop)."""
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    write(inbox / "区划.xlsx", [["区划代码", "区划名称", "级别", "上级代码"], [JSL, "江苏路街道", "街道", CHANGNING],
-                              [XHL, "新华路街道", "街道", CHANGNING], [LJZ, "陆家嘴街道", "街道", "310115"]])
-    write(inbox / "楼宇.xlsx", [["楼宇名称", "地址", "街道", "区", "业主单位", "联系人", "联系电话"],
-                              ["华鑫大厦", "江苏路1号", "江苏路", "长宁", "华鑫物业", "王经理", "13900000001"],
-                              ["新华大楼", "新华路2号", "新华路", "长宁", "新华物业", "李经理", "13900000003"],
-                              ["陆家嘴中心", "世纪大道1号", "陆家嘴", "浦东", "陆家嘴物业", "赵经理", "13900000002"]])
-    write(inbox / "名录.xlsx", [["企业名称", "统一社会信用代码", "所在楼宇", "街道", "区", "类型"],
-                              ["上海甲有限公司", U[0], "华鑫大厦", "江苏路", "长宁", "企业"],
-                              [HOSTILE, U[1], "华鑫大厦", "江苏路", "长宁", "企业"],
-                              ["上海丁有限公司", U[2], "新华大楼", "新华路", "长宁", "企业"],
-                              ["上海戊有限公司", U[3], "新华大楼", "新华路", "长宁", "企业"],
-                              ["上海丙有限公司", U[4], "陆家嘴中心", "陆家嘴", "浦东", "企业"],
-                              ["甲记面馆", U[5], None, "江苏路", "长宁", "沿街商铺"],
-                              ["乙记水果店", U[6], None, "陆家嘴", "浦东", "沿街商铺"]])
-    engine = make_engine(db_url)
-    results = Ingestor(engine, log=lambda m: None).ingest([inbox])
-    engine.dispose()
-    assert all(r.status == "loaded" and not r.rejected for r in results), [(r.file, r.error) for r in results]
+    """The registries of the small city of tests/fixtures/sheets.py, without 行业 and 经营地址: 长宁 (江苏路: 华鑫大厦
+    with 甲 and 乙, a shop; 新华路: 新华大楼 with 丁 and 戊) and 浦东 (陆家嘴: 丙, a shop)."""
+    inbox = write_inbox(tmp_path / "inbox", {"楼宇": CITY_BUILDINGS, "名录": [row[:6] for row in CITY_ENTERPRISES]})
+    load_inbox(db_url, inbox)
     return db_url
 
 

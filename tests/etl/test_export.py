@@ -22,46 +22,38 @@ from etl.database import make_engine
 from schemas.labels import FOLLOW_UP_LABELS
 from schemas.models import Building, FollowUp
 from tests.fixtures.messy import make_id, make_uscc
+from tests.fixtures.sheets import (
+    BUILDING_HEADER,
+    ENTERPRISE_HEADER,
+    HOSTILE,
+    HUAXIN,
+    JSL,
+    LUJIAZUI,
+    load_inbox,
+    write_inbox,
+    write_xlsx,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 D = date(2020, 2, 11)
-JSL, XHL, LJZ = "310105002", "310105004", "310115007"
 U1, U2, U3 = make_uscc("91310105MA1FL0001"), make_uscc("91310105MA1FL0002"), make_uscc("91310115MA1HK0003")
 RAW_IDS = [make_id("310105", "19850312", "123"), make_id("310115", "19900101", "456")]
 
 
-def write(path: Path, rows: list[list[object]]) -> Path:
-    wb = openpyxl.Workbook()
-    for row in rows:
-        wb.active.append(row)
-    for row in wb.active.iter_rows():
-        for cell in row:
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                cell.data_type = "s"  # text that looks like a formula, as a hostile form would send it
-    wb.save(path)
-    return path
-
-
 @pytest.fixture
 def loaded(db_url: str, tmp_path: Path) -> str:
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    write(inbox / "区划.xlsx", [["区划代码", "区划名称", "级别", "上级代码"], [JSL, "江苏路街道", "街道", "310105"],
-                              [XHL, "新华路街道", "街道", "310105"], [LJZ, "陆家嘴街道", "街道", "310115"]])
-    write(inbox / "楼宇.xlsx", [["楼宇名称", "地址", "街道", "区", "业主单位", "联系人", "联系电话"],
-                              ["华鑫大厦", "江苏路1号", "江苏路", "长宁", "华鑫物业", "王经理", "13900000001"],
-                              ["陆家嘴中心", "世纪大道1号", "陆家嘴", "浦东", "陆家嘴物业", "赵经理", "13900000002"]])
-    write(inbox / "名录.xlsx", [["企业名称", "统一社会信用代码", "所在楼宇", "街道", "区", "类型"],
-                              ["上海甲有限公司", U1, "华鑫大厦", "江苏路", "长宁", "企业"],
-                              ['=HYPERLINK("http://x","乙")', U2, "华鑫大厦", "江苏路", "长宁", "企业"],
-                              ["上海丙有限公司", U3, "陆家嘴中心", "陆家嘴", "浦东", "企业"]])
-    write(inbox / "申报.xlsx", [["企业名称", "统一社会信用代码", "街道", "区", "是否复工", "员工总数", "已返岗人数", "填报时间"],
-                              ["上海甲有限公司", U1, "江苏路", "长宁", "是", 10, 6, "2020-02-10 09:00"]])
-    write(inbox / "返岗.xlsx", [["姓名", "身份证号", "手机号", "工作单位", "街道", "返沪日期", "隔离状态", "备注"],
-                              ["@SUM(1)", RAW_IDS[0], "13800138000", "上海甲有限公司", "江苏路", "2020-02-05", "居家隔离", "-1"],
-                              ["钱二", RAW_IDS[1], "13700137000", "上海丙有限公司", "陆家嘴", "2020-02-08", "无需隔离", None]])
-    results = Ingestor(make_engine(db_url), log=lambda m: None).ingest([inbox])
-    assert all(r.status == "loaded" for r in results), [r.error for r in results]
+    inbox = write_inbox(tmp_path / "inbox", {
+        "楼宇": [BUILDING_HEADER, HUAXIN, LUJIAZUI],
+        "名录": [ENTERPRISE_HEADER,
+               ["上海甲有限公司", U1, "华鑫大厦", "江苏路", "长宁", "企业"],
+               [HOSTILE, U2, "华鑫大厦", "江苏路", "长宁", "企业"],
+               ["上海丙有限公司", U3, "陆家嘴中心", "陆家嘴", "浦东", "企业"]],
+        "申报": [["企业名称", "统一社会信用代码", "街道", "区", "是否复工", "员工总数", "已返岗人数", "填报时间"],
+               ["上海甲有限公司", U1, "江苏路", "长宁", "是", 10, 6, "2020-02-10 09:00"]],
+        "返岗": [["姓名", "身份证号", "手机号", "工作单位", "街道", "返沪日期", "隔离状态", "备注"],
+               ["@SUM(1)", RAW_IDS[0], "13800138000", "上海甲有限公司", "江苏路", "2020-02-05", "居家隔离", "-1"],
+               ["钱二", RAW_IDS[1], "13700137000", "上海丙有限公司", "陆家嘴", "2020-02-08", "无需隔离", None]]})
+    load_inbox(db_url, inbox)
     return db_url
 
 
@@ -212,8 +204,8 @@ def test_enterprises_of_no_building_are_listed_under_their_street(loaded: str, t
     and the reminder list carry it too, in a 未登记楼宇 group of its street: the lists add up to the count."""
     extra = tmp_path / "extra"
     extra.mkdir()
-    write(extra / "名录补充.xlsx", [["企业名称", "统一社会信用代码", "街道", "区", "类型"],
-                                  ["上海无楼有限公司", make_uscc("91310105MA1FL0007"), "江苏路", "长宁", "企业"]])
+    write_xlsx(extra / "名录补充.xlsx", [["企业名称", "统一社会信用代码", "街道", "区", "类型"],
+                                       ["上海无楼有限公司", make_uscc("91310105MA1FL0007"), "江苏路", "长宁", "企业"]])
     engine = make_engine(loaded)
     assert all(r.status == "loaded" and not r.rejected for r in Ingestor(engine, log=lambda m: None).ingest([extra]))
     with Session(engine) as session:

@@ -23,8 +23,7 @@ from etl.figures import RATES, summary
 from etl.fill import FillResult, fill_template
 from etl.fill_rows import OutOfScope
 from etl.fill_template import TemplatePlan
-from etl.pipeline import Ingestor
-from tests.conftest import ENGINES, empty_database
+from tests.conftest import ENGINES
 from tests.etl.test_fill_template import (
     HEADER_FILL,
     NOTE,
@@ -33,77 +32,17 @@ from tests.etl.test_fill_template import (
     WIDTHS,
     unseen_template,
 )
-from tests.fixtures.messy import make_id, make_uscc
+from tests.fixtures.sheets import HOSTILE, JSL, U, loaded_world, write_city
 
 D = date(2020, 2, 11)
 CITY, CHANGNING, HUANGPU = "310000", "310105", "310101"
-JSL, XHL, LJZ = "310105002", "310105004", "310115007"
 STREETS = ["江苏路街道", "新华路街道", "陆家嘴街道"]
-U = [make_uscc(f"91310105MA1FL000{i}") for i in range(1, 8)]
-HOSTILE = '=HYPERLINK("http://x","乙")'
-SECRET = "test-secret-not-for-production-use"
-
-
-def write(path: Path, rows: list[list[Any]]) -> None:
-    wb = openpyxl.Workbook()
-    for row in rows:
-        wb.active.append(row)
-    for row in wb.active.iter_rows():
-        for cell in row:
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                cell.data_type = "s"  # text that looks like a formula, as a hostile form would send it
-    wb.save(path)
-
-
-def write_world(inbox: Path) -> None:
-    """Two districts, three streets with a building each, five enterprises and two shops, reports and returning
-    staff: rates per street (1/2, 1/2, 1/1) whose average (2/3) is not the city's (3/5)."""
-    inbox.mkdir(parents=True)
-    write(inbox / "区划.xlsx", [["区划代码", "区划名称", "级别", "上级代码"], [JSL, "江苏路街道", "街道", CHANGNING],
-                              [XHL, "新华路街道", "街道", CHANGNING], [LJZ, "陆家嘴街道", "街道", "310115"]])
-    write(inbox / "楼宇.xlsx", [["楼宇名称", "地址", "街道", "区", "业主单位", "联系人", "联系电话"],
-                              ["华鑫大厦", "江苏路1号", "江苏路", "长宁", "华鑫物业", "王经理", "13900000001"],
-                              ["新华大楼", "新华路2号", "新华路", "长宁", "新华物业", "李经理", "13900000003"],
-                              ["陆家嘴中心", "世纪大道1号", "陆家嘴", "浦东", "陆家嘴物业", "赵经理", "13900000002"]])
-    write(inbox / "名录.xlsx", [["企业名称", "统一社会信用代码", "所在楼宇", "街道", "区", "类型", "行业", "经营地址"],
-                              ["上海甲有限公司", U[0], "华鑫大厦", "江苏路", "长宁", "企业", "软件", None],
-                              [HOSTILE, U[1], "华鑫大厦", "江苏路", "长宁", "企业", "咨询", None],
-                              ["上海丁有限公司", U[2], "新华大楼", "新华路", "长宁", "企业", "贸易", None],
-                              ["上海戊有限公司", U[3], "新华大楼", "新华路", "长宁", "企业", "贸易", None],
-                              ["上海丙有限公司", U[4], "陆家嘴中心", "陆家嘴", "浦东", "企业", "金融", None],
-                              ["甲记面馆", U[5], None, "江苏路", "长宁", "沿街商铺", "餐饮", "江苏路10号"],
-                              ["乙记水果店", U[6], None, "陆家嘴", "浦东", "沿街商铺", "零售", "东方路3号"]])
-    write(inbox / "申报.xlsx", [["企业名称", "统一社会信用代码", "街道", "区", "是否复工", "实际复工日期", "员工总数",
-                               "已返岗人数", "联系人", "联系电话", "填报时间"],
-                              ["上海甲有限公司", U[0], "江苏路", "长宁", "是", "2020-02-10", 10, 6, "张三", "13811112222", "2020-02-10 09:00"],
-                              ["上海丁有限公司", U[2], "新华路", "长宁", "否", None, 20, 0, "李四", "13811113333", "2020-02-10 10:00"],
-                              ["上海戊有限公司", U[3], "新华路", "长宁", "是", "2020-02-09", 8, 8, "王五", "13811114444", "2020-02-09 10:00"],
-                              ["上海丙有限公司", U[4], "陆家嘴", "浦东", "是", "2020-02-10", 5, 3, "赵六", "13811115555", "2020-02-10 11:00"],
-                              ["甲记面馆", U[5], "江苏路", "长宁", "是", "2020-02-08", 3, 3, "孙七", "13811116666", "2020-02-08 11:00"]])
-    write(inbox / "返岗.xlsx", [["姓名", "身份证号", "手机号", "工作单位", "街道", "返沪日期", "隔离状态", "隔离截止日期"],
-                              ["周一", make_id("310105", "19850312", "123"), "13800138000", "上海甲有限公司", "江苏路",
-                               "2020-02-05", "居家隔离", "2020-02-19"],
-                              ["钱二", make_id("310115", "19900101", "456"), "13700137000", "上海丙有限公司", "陆家嘴",
-                               "2020-02-08", "无需隔离", None],
-                              ["吴三", make_id("310105", "19920202", "789"), "13700137001", "上海戊有限公司", "新华路",
-                               "2020-02-03", "集中隔离", "2020-02-17"]])
-
-
-def load_world(url: str, folder: Path) -> None:
-    write_world(folder / "inbox")
-    engine = make_engine(url)
-    results = Ingestor(engine, log=lambda m: None).ingest([folder / "inbox"])
-    engine.dispose()
-    assert all(r.status == "loaded" and not r.rejected for r in results), [(r.file, r.error) for r in results]
 
 
 @pytest.fixture(scope="module", params=ENGINES)
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    """The small world loaded once per engine; the tests only read it."""
-    folder = tmp_path_factory.mktemp("fill_world")
-    with empty_database(request.param, folder) as url, pytest.MonkeyPatch.context() as env:
-        env.setenv("ONENET_SECRET", SECRET)
-        load_world(url, folder)
+    """The small city of tests/fixtures/sheets.py loaded once per engine; the tests only read it."""
+    with loaded_world(request.param, tmp_path_factory.mktemp("fill_world"), write_city) as url:
         engine = make_engine(url)
         yield engine
         engine.dispose()

@@ -16,9 +16,10 @@ from dashboard.auth import create_user
 from etl.audit import as_json, entries
 from etl.database import make_engine
 from etl.excel import display_width
-from tests.conftest import ENGINES, empty_database
-from tests.etl.test_fill import JSL, NOTE, SECRET, STREETS, D, load_world
-from tests.etl.test_fill_template import TEMPLATES, UNKNOWN, unseen_template
+from tests.conftest import ENGINES
+from tests.etl.test_fill import STREETS, D
+from tests.etl.test_fill_template import NOTE, TEMPLATES, UNKNOWN, unseen_template
+from tests.fixtures.sheets import JSL, loaded_world, write_city
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "street-official-2020"
@@ -31,12 +32,9 @@ def onenet(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module", params=ENGINES)
 def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The world of tests/etl/test_fill.py, with a street official of 江苏路 and a city analyst granted personal
+    """The small city of tests/fixtures/sheets.py, with a street official of 江苏路 and a city analyst granted personal
     data, added by the code `onenet users add` runs."""
-    folder = tmp_path_factory.mktemp("fill_cli")
-    with empty_database(request.param, folder) as url, pytest.MonkeyPatch.context() as env:
-        env.setenv("ONENET_SECRET", SECRET)
-        load_world(url, folder)
+    with loaded_world(request.param, tmp_path_factory.mktemp("fill_cli"), write_city) as url:
         engine = make_engine(url)
         with Session(engine) as session, session.begin():
             create_user(session, "街道甲", PASSWORD, "street", JSL, created_by="cli:test")
