@@ -180,7 +180,7 @@ def preview(settings: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> h
              ("填报企业", "扫码后选择的企业")]
     fields = [preview_field(i, r) for i, r in enumerate(rows)]
     return html.Div([
-        html.Div([html.Div("一网统管 · 企业复工扫码填报", className="cn-p-brand"), html.Div(title, className="cn-p-title"),
+        html.Div([html.Div("一网统管 · 企业扫码填报", className="cn-p-brand"), html.Div(title, className="cn-p-title"),
                   html.Div("楼宇 · 企业名称（扫码后显示）", className="cn-p-addr")], className="cn-p-top"),
         html.Div([
             html.Div(html.Dl([part for k, v in facts if v for part in (html.Dt(k), html.Dd(v))], className="cn-p-kv"),
