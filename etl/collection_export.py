@@ -116,8 +116,7 @@ def answered_at(session: Session, collection: Collection, definition: Collection
 
 
 def _expected(session: Session, collection: Collection, day: date, streets: set[str] | None) -> int:
-    counts = street_status(session, collection, day)
-    return sum(c["expected"] for street, c in counts.items() if streets is None or street in streets)
+    return sum(c["expected"] for c in street_status(session, collection, day, streets).values())
 
 
 def export_answers(session: Session, collection: Collection, out: Path | IO[bytes], *, day: date,

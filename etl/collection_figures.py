@@ -32,8 +32,10 @@ STATUS_COUNTS = ("expected", "answered", "on_time")
 LEVELS = ("city", "district", "street")
 
 
-def respondents(session: Session, collection: Collection, definition: CollectionDef, day: Day) -> Any:
-    """Subquery (id, street_code, building_id) of the respondents expected on the day."""
+def respondents(session: Session, collection: Collection, definition: CollectionDef, day: Day,
+                streets: set[str] | None = None) -> Any:
+    """Subquery (id, street_code, building_id) of the respondents expected on the day (of ``streets`` only, when
+    given: a unit's view reads its own respondents, not the collection's)."""
     ent = registered_enterprises(day)
     stmt = select(ent.c.id, ent.c.street_code, ent.c.building_id)
     if definition.respondents == "enterprise":
@@ -41,7 +43,9 @@ def respondents(session: Session, collection: Collection, definition: Collection
     elif definition.respondents == "shop":
         stmt = stmt.where(ent.c.kind == SHOP_KIND)
     if collection.scope_code != config.CITY_CODE:
-        streets = DivisionTree.load(session).streets_under(collection.scope_code)
+        inside = DivisionTree.load(session).streets_under(collection.scope_code)
+        stmt = stmt.where(ent.c.street_code.in_(sorted(inside) or [""]))
+    if streets is not None:
         stmt = stmt.where(ent.c.street_code.in_(sorted(streets) or [""]))
     buildings = building_ids(session, definition)
     if buildings is not None:
@@ -53,31 +57,40 @@ def period_for(definition: CollectionDef, day: date) -> date:
     return definition.start if definition.frequency == "once" else day
 
 
-def answer_times(collection: Collection, definition: CollectionDef, day: Day) -> Any:
-    """Subquery (enterprise_id, first_at, latest_id) of the answers for the day's period given by its end."""
-    return (select(CollectionAnswer.enterprise_id, func.min(CollectionAnswer.effective_at).label("first_at"),
-                   func.max(CollectionAnswer.id).label("any_id"))
-            .where(CollectionAnswer.collection_id == collection.id,
-                   CollectionAnswer.period == period_for(definition, day.day),
-                   CollectionAnswer.effective_at < day.end)
-            .group_by(CollectionAnswer.enterprise_id).subquery("answered"))
+def answered(session: Session, collection: Collection, definition: CollectionDef, day: Day,
+             streets: set[str] | None = None) -> Any:
+    """Subquery (id, street_code, building_id, first_at, latest_id) of the expected respondents with, for the day's
+    period and up to the day's end, the time of their first answer and the id of their latest (None: no answer).
+
+    Both are looked up per respondent in ix_answer_latest, so a street's figures read its own respondents'
+    answers, not the collection's million (benchmarks/bench_collections.py); a window over all answers, then
+    filtered, took 2–3.5 s for any unit."""
+    expected = respondents(session, collection, definition, day, streets)
+    a = CollectionAnswer
+    own = (a.collection_id == collection.id, a.period == period_for(definition, day.day), a.enterprise_id == expected.c.id,
+           a.effective_at < day.end)
+    first_at = select(func.min(a.effective_at)).where(*own).scalar_subquery()
+    latest_id = select(a.id).where(*own).order_by(a.effective_at.desc(), a.id.desc()).limit(1).scalar_subquery()
+    return select(expected.c.id, expected.c.street_code, expected.c.building_id, first_at.label("first_at"),
+                  latest_id.label("latest_id")).subquery("answered")
 
 
-def street_status(session: Session, collection: Collection, day: date) -> dict[str, dict[str, int]]:
-    """expected, answered and on-time respondents per street code, one GROUP BY."""
-    definition = definition_of(collection)
-    d = Day(day)
-    expected = respondents(session, collection, definition, d)
-    answered = answer_times(collection, definition, d)
+def counted(session: Session, collection: Collection, definition: CollectionDef, day: date, key: str,
+            streets: set[str] | None = None) -> dict[Any, dict[str, int]]:
+    """expected, answered and on-time respondents per ``key`` (street_code or building_id) of ``answered``."""
+    rows = answered(session, collection, definition, Day(day), streets)
     deadline = deadline_of(definition, period_for(definition, day))
-    rows = session.execute(
-        select(expected.c.street_code, func.count(),
-               func.sum(case((answered.c.enterprise_id.is_not(None), 1), else_=0)),
-               func.sum(case((and_(answered.c.enterprise_id.is_not(None), answered.c.first_at <= deadline), 1), else_=0)))
-        .select_from(expected).outerjoin(answered, answered.c.enterprise_id == expected.c.id)
-        .group_by(expected.c.street_code)
-    ).all()
-    return {street: {"expected": int(n), "answered": int(a or 0), "on_time": int(t or 0)} for street, n, a, t in rows}
+    has = rows.c.first_at.is_not(None)
+    group = rows.c[key]
+    return {k: {"expected": int(n), "answered": int(a or 0), "on_time": int(t or 0)} for k, n, a, t in session.execute(
+        select(group, func.count(), func.sum(case((has, 1), else_=0)),
+               func.sum(case((and_(has, rows.c.first_at <= deadline), 1), else_=0))).group_by(group))}
+
+
+def street_status(session: Session, collection: Collection, day: date,
+                  streets: set[str] | None = None) -> dict[str, dict[str, int]]:
+    """expected, answered and on-time respondents per street code (of ``streets`` only, when given)."""
+    return counted(session, collection, definition_of(collection), day, "street_code", streets)
 
 
 def status(session: Session, collection: Collection, day: date, level: str = "street",
@@ -108,20 +121,9 @@ def latest_answers(session: Session, collection: Collection, day: date, streets:
                    ) -> list[tuple[int, str, int | None, dict[str, Any]]]:
     """(enterprise id, street code, building id, answers) of each expected respondent's latest answer for the
     day's period given by the end of the day; ``streets`` limits them (None: the whole scope)."""
-    definition = definition_of(collection)
-    d = Day(day)
-    expected = respondents(session, collection, definition, d)
-    ranked = (select(CollectionAnswer.enterprise_id, CollectionAnswer.answers,
-                     func.row_number().over(partition_by=CollectionAnswer.enterprise_id,
-                                            order_by=(CollectionAnswer.effective_at.desc(), CollectionAnswer.id.desc()))
-                     .label("rn"))
-              .where(CollectionAnswer.collection_id == collection.id,
-                     CollectionAnswer.period == period_for(definition, day), CollectionAnswer.effective_at < d.end)
-              .subquery("ranked"))
-    stmt = (select(expected.c.id, expected.c.street_code, expected.c.building_id, ranked.c.answers)
-            .join(ranked, and_(ranked.c.enterprise_id == expected.c.id, ranked.c.rn == 1)))
-    if streets is not None:
-        stmt = stmt.where(expected.c.street_code.in_(sorted(streets) or [""]))
+    rows = answered(session, collection, definition_of(collection), Day(day), streets)
+    stmt = (select(rows.c.id, rows.c.street_code, rows.c.building_id, CollectionAnswer.answers)
+            .join(CollectionAnswer, CollectionAnswer.id == rows.c.latest_id))
     return [(i, s, b, json.loads(a)) for i, s, b, a in session.execute(stmt)]
 
 
@@ -154,16 +156,10 @@ def missing_respondents(session: Session, collection: Collection, day: date, str
                         ) -> list[dict[str, Any]]:
     """The expected respondents without an answer by the end of the day, grouped by building (most silent first)
     with the owner's contact; those of no building last, per street."""
-    definition = definition_of(collection)
-    d = Day(day)
-    expected = respondents(session, collection, definition, d)
-    answered = answer_times(collection, definition, d)
-    stmt = (select(expected.c.building_id, expected.c.street_code, Enterprise.name, Enterprise.uscc)
-            .select_from(expected).join(Enterprise, Enterprise.id == expected.c.id)
-            .outerjoin(answered, answered.c.enterprise_id == expected.c.id)
-            .where(answered.c.enterprise_id.is_(None)).order_by(expected.c.street_code, Enterprise.name))
-    if streets is not None:
-        stmt = stmt.where(expected.c.street_code.in_(sorted(streets) or [""]))
+    rows = answered(session, collection, definition_of(collection), Day(day), streets)
+    stmt = (select(rows.c.building_id, rows.c.street_code, Enterprise.name, Enterprise.uscc)
+            .join(Enterprise, Enterprise.id == rows.c.id)
+            .where(rows.c.first_at.is_(None)).order_by(rows.c.street_code, Enterprise.name))
     groups: dict[tuple[str, int | None], list[tuple[str, str | None]]] = defaultdict(list)
     for building, street, name, uscc in session.execute(stmt):
         groups[(street, building)].append((name, uscc))

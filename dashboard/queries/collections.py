@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from dashboard.queries.units import Campaign, unit_figures
 from etl import config
 from etl.collection_export import shown
-from etl.collection_figures import answer_times, latest_answers, period_for, respondents
-from etl.collections import deadline_of, definition_of
+from etl.collection_figures import answered, counted, latest_answers
+from etl.collections import definition_of
 from etl.divisions import DivisionTree as Divisions
 from etl.export import latest_follow_ups
 from etl.figures import LABELS, Day, ratio
@@ -107,19 +107,8 @@ def streets_of(divs: Divisions, code: str) -> set[str] | None:
 
 def _grouped(session: Session, reach: Reach, by: str, streets: set[str] | None) -> dict[Any, dict[str, int]]:
     """expected, answered and on-time respondents per street code or building id, as street_status counts them."""
-    d = Day(reach.day)
-    expected = respondents(session, reach.collection, reach.definition, d)
-    answered = answer_times(reach.collection, reach.definition, d)
-    deadline = deadline_of(reach.definition, period_for(reach.definition, reach.day))
-    key = expected.c.street_code if by == "street" else expected.c.building_id
-    has = answered.c.enterprise_id.is_not(None)
-    stmt = (select(key, func.count(), func.sum(case((has, 1), else_=0)),
-                   func.sum(case((and_(has, answered.c.first_at <= deadline), 1), else_=0)))
-            .select_from(expected).outerjoin(answered, answered.c.enterprise_id == expected.c.id).group_by(key))
-    if streets is not None:
-        stmt = stmt.where(expected.c.street_code.in_(sorted(streets) or [""]))
-    return {k: {"expected": int(n), "answered": int(a or 0), "on_time": int(t or 0)}
-            for k, n, a, t in session.execute(stmt)}
+    return counted(session, reach.collection, reach.definition, reach.day,
+                   "street_code" if by == "street" else "building_id", streets)
 
 
 def street_counts(session: Session, reach: Reach, divs: Divisions) -> dict[str, dict[str, int]]:
@@ -228,15 +217,9 @@ class Missing:
 
 def _silent(session: Session, divs: Divisions, reach: Reach) -> Any:
     """Subquery (id, street_code, building_id) of the silent respondents of the unit shown."""
-    d = Day(reach.day)
-    expected = respondents(session, reach.collection, reach.definition, d)
-    answered = answer_times(reach.collection, reach.definition, d)
-    streets = streets_of(divs, reach.code)
-    silent = (select(expected.c.id, expected.c.street_code, expected.c.building_id).select_from(expected)
-              .outerjoin(answered, answered.c.enterprise_id == expected.c.id).where(answered.c.enterprise_id.is_(None)))
-    if streets is not None:
-        silent = silent.where(expected.c.street_code.in_(sorted(streets) or [""]))
-    return silent.subquery("silent")
+    rows = answered(session, reach.collection, reach.definition, Day(reach.day), streets_of(divs, reach.code))
+    return (select(rows.c.id, rows.c.street_code, rows.c.building_id).where(rows.c.first_at.is_(None))
+            .subquery("silent"))
 
 
 def missing(session: Session, divs: Divisions, reach: Reach, *, contacts: bool, page: int = 1,
@@ -317,22 +300,10 @@ def answers(session: Session, divs: Divisions, reach: Reach, *, personal: bool,
     shown (etl.collection_figures.latest_answers), in the export's order (street, building, name) and written as the
     export writes them (etl.collection_export.shown): names and phones masked unless ``personal``, resident IDs
     only ever masked. Ordered and cut in SQL, so a city's answers cost a page of them."""
-    d = Day(reach.day)
-    expected = respondents(session, reach.collection, reach.definition, d)
-    ranked = (select(CollectionAnswer.enterprise_id, CollectionAnswer.answers, CollectionAnswer.effective_at,
-                     func.row_number().over(partition_by=CollectionAnswer.enterprise_id,
-                                            order_by=(CollectionAnswer.effective_at.desc(), CollectionAnswer.id.desc()))
-                     .label("rn"))
-              .where(CollectionAnswer.collection_id == reach.id,
-                     CollectionAnswer.period == period_for(reach.definition, reach.day),
-                     CollectionAnswer.effective_at < d.end)
-              .subquery("ranked"))
-    latest = (select(expected.c.street_code, expected.c.building_id, expected.c.id, ranked.c.answers, ranked.c.effective_at)
-              .join(ranked, and_(ranked.c.enterprise_id == expected.c.id, ranked.c.rn == 1)))
-    streets = streets_of(divs, reach.code)
-    if streets is not None:
-        latest = latest.where(expected.c.street_code.in_(sorted(streets) or [""]))
-    latest = latest.subquery("latest")
+    rows = answered(session, reach.collection, reach.definition, Day(reach.day), streets_of(divs, reach.code))
+    latest = (select(rows.c.street_code, rows.c.building_id, rows.c.id, CollectionAnswer.answers,
+                     CollectionAnswer.effective_at)
+              .join(CollectionAnswer, CollectionAnswer.id == rows.c.latest_id).subquery("latest"))
     total = session.scalar(select(func.count()).select_from(latest)) or 0
     fields = reach.definition.fields
     rows = []
