@@ -1,4 +1,5 @@
-"""Real databases for tests: a SQLite file per test, and a schema per test on the PostgreSQL server.
+"""Real databases for tests: a SQLite file per test, and a schema per test on the PostgreSQL server; and the live
+demo site of the browser tests (tests/fixtures/web.py), one per pytest process.
 
 Set ONENET_TEST_PG (SQLAlchemy URL of a server database) to point elsewhere; the default is the
 local server of this machine.  PostgreSQL tests are never silently skipped: if the server is down
@@ -12,9 +13,15 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, text
+
+from tests.fixtures import web
+
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
 
 PG_BASE = os.environ.get("ONENET_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/onenet_test")
 
@@ -60,7 +67,27 @@ def empty_database(kind: str, folder: Path) -> Iterator[str]:
 ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
+def _module(item: pytest.Item) -> str:
+    return item.nodeid.split("::")[0]
+
+
+def _live_site_tests_after_the_first_quarter(items: list[pytest.Item]) -> None:
+    """The modules with tests of the live site move behind the first quarter of the run, so that its database is
+    built (in the background, from the run's start) before a worker asks for it, and not while it waits."""
+    live = {_module(item) for item in items if "site" in getattr(item, "fixturenames", ())}
+    if not live:
+        return
+    moved = [item for item in items if _module(item) in live]
+    rest = [item for item in items if _module(item) not in live]
+    at = len(rest) // 4
+    while 0 < at < len(rest) and _module(rest[at]) == _module(rest[at - 1]):
+        at += 1
+    items[:] = rest[:at] + moved + rest[at:]
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _live_site_tests_after_the_first_quarter(items)
     if os.environ.get("ONENET_SKIP_PG") != "1":
         return
     skip = pytest.mark.skip(reason="ONENET_SKIP_PG=1: PostgreSQL tests skipped on purpose")
@@ -74,3 +101,40 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database URL for an empty database, on each engine the product supports."""
     with empty_database(request.param, tmp_path) as url:
         yield url
+
+
+def _demo_site_build(factory: pytest.TempPathFactory) -> Path:
+    """One folder per test run, shared by its pytest-xdist workers (whose temporary folders are its children)."""
+    base = factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "demo_site"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _demo_site_started_early(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """When the run has browser tests, the demo site is built in the background while the first tests run."""
+    builder = None
+    if any("site" in getattr(item, "fixturenames", ()) for item in request.session.items):
+        builder = web.start_demo_build(_demo_site_build(tmp_path_factory))
+    yield
+    if builder is not None:
+        builder.wait(timeout=600)
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[web.Site]:
+    """The demo city served by `onenet serve`, one server per pytest process."""
+    with web.serve_demo_site(_demo_site_build(tmp_path_factory), tmp_path_factory.mktemp("dashboard")) as served:
+        yield served
+
+
+@pytest.fixture(scope="session")
+def chromium(site: web.Site, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    driver = web.chromium(site.downloads, tmp_path_factory.mktemp("chromium"))
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def browser(chromium: WebDriver, site: web.Site) -> WebDriver:
+    """The process's chromium as fresh as a new one, whatever the test before it left."""
+    return web.fresh_window(chromium, site)

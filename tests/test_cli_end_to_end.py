@@ -32,6 +32,8 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,7 @@ import pandas as pd
 import pytest
 import xlrd
 
+from tests.conftest import ENGINES, empty_database
 from tests.fixtures import messy
 from tests.fixtures.messy import CFX, HNL, JC_BS, JC_MH, JSL, LJZ, NJD, NJXL, OYL, SPL, TPL, WT, XHL, ZRZ
 
@@ -292,19 +295,38 @@ def test_world1_new_building_registry_version_updates(db_url: str, tmp_path: Pat
     assert_units(summary(db_url, "street", D2), expected, f"street summary on {D2}")
 
 
-def test_world1_raw_ids_are_never_stored(db_url: str, tmp_path: Path) -> None:
+@dataclass
+class World1:
+    db_url: str
+    paths: dict[str, Path]
+    files: dict[str, dict[str, Any]]
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def world1(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World1]:
+    """World 1 loaded once per engine, for the tests that only read what the load left."""
+    folder = tmp_path_factory.mktemp("world1")
+    with empty_database(request.param, folder) as db_url:
+        with pytest.MonkeyPatch.context() as env:  # the session's fixtures come before the tests' own secret
+            env.setenv("ONENET_SECRET", "test-secret-not-for-production-use")
+            env.setenv("ONENET_DATA_DIR", str(folder))
+            env.delenv("ONENET_DB", raising=False)
+            paths = messy.build_world1(folder / "inbox")
+            files = ingest(db_url, folder / "inbox")
+        yield World1(db_url, paths, files)
+
+
+def test_world1_raw_ids_are_never_stored(world1: World1) -> None:
     """docs/rules.md#residents: the raw ID is never stored, only a keyed hash (HMAC) and a masked form."""
     from sqlalchemy import MetaData, create_engine, select
 
-    messy.build_world1(tmp_path / "inbox")
-    ingest(db_url, tmp_path / "inbox")
     ids = [messy.P1_ID, messy.P1_OLD15, messy.P2_ID, messy.P4_BAD, messy.P5_ID, messy.P6_ID,
            messy.P8_ID, messy.P9_ID]
     needles = set()
     for i in ids:
         for form in {i, i.lower(), messy.fullwidth(i)}:
             needles.update({form, hashlib.sha256(form.encode()).hexdigest(), hashlib.md5(form.encode()).hexdigest()})
-    engine = create_engine(db_url)
+    engine = create_engine(world1.db_url)
     found = []
     try:
         meta = MetaData()
@@ -331,11 +353,10 @@ def _check_world1_figures(s: dict[tuple[str, str], dict[str, dict[str, Any]]]) -
         assert_units(s[("city", day)], WORLD1_CITY[day], f"city summary on {day}", exact_set=True)
 
 
-def test_world1_messy_inbox_loads_in_the_right_order_and_figures_match(db_url: str, tmp_path: Path) -> None:
-    p = messy.build_world1(tmp_path / "inbox")
-    files = ingest(db_url, tmp_path / "inbox")
+def test_world1_messy_inbox_loads_in_the_right_order_and_figures_match(world1: World1) -> None:
     problems = []
-    for check in (lambda: _check_world1_ingest(files, p), lambda: _check_world1_figures(_world1_summaries(db_url))):
+    for check in (lambda: _check_world1_ingest(world1.files, world1.paths),
+                  lambda: _check_world1_figures(_world1_summaries(world1.db_url))):
         try:
             check()
         except AssertionError as exc:  # report the per-file counts and the figures together

@@ -19,11 +19,9 @@ from etl import config
 from etl.audit import record
 from etl.database import make_engine
 from etl.pipeline import Ingestor
-from tests.dashboard.test_browser import (  # noqa: F401  (browser and site are fixtures)
-    DAY, STREET_PASSWORD, STREET_USER, Site, browser, console_errors, open_page, site,
-)
+from tests.dashboard.test_browser import console_errors, open_page
 from tests.dashboard.test_browser import login as browser_login
-from tests.fixtures.web import login, rendered_page
+from tests.fixtures.web import DAY, STREET_PASSWORD, STREET_USER, Site, login, rendered_page
 from tests.intake.conftest import JSL, XHL, write_registry
 
 PASSWORD = "a-long-password-1"

@@ -1,27 +1,20 @@
-"""The dashboard in a real headless chromium, against `onenet serve` on a real database of the demo city.
+"""The dashboard in a real headless chromium, against `onenet serve` on a real database of the demo city (the
+``site`` and ``browser`` fixtures of tests/conftest.py, shared with the other browser tests of the process).
 
-Screenshots of every page at desktop and phone width are kept under the test's tmp folder
+Screenshots of every page at desktop and phone width are kept under the site's tmp folder
 (``screens/``) for a person to look at.
 """
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 import time
-from datetime import date
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
-from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -29,96 +22,19 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy.orm import Session
 
-from dashboard.auth import create_user, ensure_demo_users
 from dashboard.components import HEADLINES
-from etl import figures
-from etl.democity.generator import generate
-from etl.database import init_db, make_engine
+from etl.database import make_engine
+from tests.fixtures.web import DAY, DESKTOP, ROOT, STREET_PASSWORD, STREET_USER, Site
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
-DAY = "2020-02-21"
 PAGES = ("/", "/reopening", "/missing", "/staff", "/quality")
-DESKTOP, PHONE = (1440, 1000), (390, 844)
-STREET_USER, STREET_PASSWORD = "jiangsulu", "street-pass-2020"
-
-
-@dataclass
-class Site:
-    url: str
-    db_url: str
-    env: dict[str, str]
-    shots: Path
-    downloads: Path
-    street: str
-    street_name: str
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+PHONE = (390, 844)
 
 
 def onenet(site_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "etl.cli", *args], cwd=ROOT, env=site_env, capture_output=True,
                           text=True, timeout=600)
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    home = tmp_path_factory.mktemp("dashboard")
-    env = {**os.environ, "ONENET_SECRET": "browser-test-secret-of-32-bytes-or-more", "ONENET_DATA_DIR": str(home)}
-    env.pop("ONENET_DB", None)
-    db_url = f"sqlite:///{home / 'onenet.db'}"
-    city = generate(home / "demo", seed=7, scale=0.05)
-    onenet(env, "--db", db_url, "ingest", str(city.inbox), "--json")
-    engine = make_engine(db_url)
-    init_db(engine)
-    with Session(engine) as session, session.begin():
-        ensure_demo_users(session)
-        streets = figures.summary(session, date.fromisoformat(DAY), "street")
-        street = next(u for u in streets if u["parent_code"] == "310105" and u["buildings_missing"])
-        create_user(session, STREET_USER, STREET_PASSWORD, "street", street["code"], "街道工作人员", False)
-    engine.dispose()
-    port = _free_port()
-    env["ONENET_PUBLIC_URL"] = f"http://127.0.0.1:{port}"  # the printable QR sheet needs the configured address
-    log = open(home / "serve.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "etl.cli", "--db", db_url, "serve", "--port", str(port)],
-                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    shots, downloads = home / "screens", home / "downloads"
-    shots.mkdir()
-    downloads.mkdir()
-    yield Site(url, db_url, env, shots, downloads, street["code"], street["name"])
-    server.terminate()
-    server.wait(timeout=20)
-    log.close()
-
-
-@pytest.fixture(scope="module")
-def browser(site: Site, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
-                f"--window-size={DESKTOP[0]},{DESKTOP[1]}", "--lang=zh-CN"):
-        options.add_argument(arg)
-    options.add_experimental_option("prefs", {"download.default_directory": str(site.downloads),
-                                              "download.prompt_for_download": False})
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(site.downloads)})
-    yield driver
-    driver.quit()
 
 
 def login(driver: WebDriver, site: Site, user: str, password: str) -> None:
@@ -183,31 +99,43 @@ def set_viewport(driver: WebDriver, width: int, height: int) -> None:
         driver.set_window_size(width, height)
 
 
-def test_every_page_loads_without_console_errors_at_desktop_and_phone_width(browser: WebDriver, site: Site) -> None:
-    login(browser, site, "admin", "onenet-admin-2020")
-    problems = []
-    for width, height in (DESKTOP, PHONE):
-        set_viewport(browser, width, height)
-        for path in PAGES:
-            for unit in ("", "&unit=310105", f"&unit={site.street}"):
-                open_page(browser, site, f"{path}?day={DAY}{unit}")
-                time.sleep(0.5)
-                errors = console_errors(browser)
-                if errors:
-                    problems.append(f"{path} {unit} at {width}px: {errors[:3]}")
-                if unit == "&unit=310105":
-                    full = browser.execute_script("return document.body.scrollHeight")
-                    set_viewport(browser, width, min(full + 50, 6000))
-                    name = (path.strip("/") or "overview") + f"_{width}.png"
-                    browser.save_screenshot(str(site.shots / name))
-                    set_viewport(browser, width, height)
-                overflow = browser.execute_script(
-                    "return document.documentElement.scrollWidth > window.innerWidth + 1")
-                if overflow:
-                    problems.append(f"{path} {unit} at {width}px: the page scrolls sideways")
-    set_viewport(browser, *DESKTOP)
-    assert not problems, "\n".join(problems)
-    assert not foreign_requests(browser), "every request stays on localhost (no CDN, fonts or tiles)"
+CSP_PROBE = """window.__csp = [];
+document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"""
+
+
+def test_every_page_loads_without_console_errors_or_csp_violations_at_desktop_and_phone_width(
+        browser: WebDriver, site: Site) -> None:
+    probe = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": CSP_PROBE})
+    try:
+        login(browser, site, "admin", "onenet-admin-2020")
+        problems = []
+        for width, height in (DESKTOP, PHONE):
+            set_viewport(browser, width, height)
+            for path in PAGES:
+                for unit in ("", "&unit=310105", f"&unit={site.street}"):
+                    open_page(browser, site, f"{path}?day={DAY}{unit}")
+                    time.sleep(0.5)
+                    errors = console_errors(browser)
+                    if errors:
+                        problems.append(f"{path} {unit} at {width}px: {errors[:3]}")
+                    violations = browser.execute_script("return window.__csp || []")
+                    if violations:
+                        problems.append(f"{path} {unit} at {width}px: Content Security Policy: {violations}")
+                    if unit == "&unit=310105":
+                        full = browser.execute_script("return document.body.scrollHeight")
+                        set_viewport(browser, width, min(full + 50, 6000))
+                        name = (path.strip("/") or "overview") + f"_{width}.png"
+                        browser.save_screenshot(str(site.shots / name))
+                        set_viewport(browser, width, height)
+                    overflow = browser.execute_script(
+                        "return document.documentElement.scrollWidth > window.innerWidth + 1")
+                    if overflow:
+                        problems.append(f"{path} {unit} at {width}px: the page scrolls sideways")
+        set_viewport(browser, *DESKTOP)
+        assert not problems, "\n".join(problems)
+        assert not foreign_requests(browser), "every request stays on localhost (no CDN, fonts or tiles)"
+    finally:
+        browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": probe["identifier"]})
 
 
 def test_headline_figures_equal_onenet_summary(browser: WebDriver, site: Site) -> None:
@@ -458,31 +386,17 @@ def test_map_names_stay_legible_on_a_phone_and_a_district_is_drawn_in_its_surrou
         set_viewport(browser, *DESKTOP)
 
 
-CSP_PROBE = """window.__csp = [];
-document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"""
+def test_logout_ends_the_session(browser: WebDriver, site: Site) -> None:
+    """The pages under the Content Security Policy are checked on the tour of every page above."""
+    login(browser, site, "admin", "onenet-admin-2020")
+    open_page(browser, site, f"/?day={DAY}&unit=310105")
+    cookie = browser.get_cookie("session")
+    browser.find_element(By.ID, "logout-btn").click()
+    WebDriverWait(browser, 10).until(lambda d: d.current_url.endswith("/login"))
+    import urllib.error  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
 
-
-def test_pages_render_under_the_content_security_policy_and_logout_ends_the_session(
-        browser: WebDriver, site: Site) -> None:
-    probe = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": CSP_PROBE})
-    try:
-        login(browser, site, "admin", "onenet-admin-2020")
-        violations = []
-        for path in PAGES:
-            open_page(browser, site, f"{path}?day={DAY}&unit=310105")
-            time.sleep(0.5)
-            violations += [f"{path}: {v}" for v in browser.execute_script("return window.__csp || []")]
-            violations += [f"{path}: {m}" for m in console_errors(browser) if "Content Security Policy" in m]
-        assert not violations, violations
-        cookie = browser.get_cookie("session")
-        browser.find_element(By.ID, "logout-btn").click()
-        WebDriverWait(browser, 10).until(lambda d: d.current_url.endswith("/login"))
-        import urllib.error  # noqa: PLC0415
-        import urllib.request  # noqa: PLC0415
-
-        replay = urllib.request.Request(site.url + "/_dash-layout", headers={"Cookie": f"session={cookie['value']}"})
-        with pytest.raises(urllib.error.HTTPError) as refused:
-            urllib.request.urlopen(replay, timeout=10)
-        assert refused.value.code == 401, "the cookie of a logged-out session is worthless"
-    finally:
-        browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": probe["identifier"]})
+    replay = urllib.request.Request(site.url + "/_dash-layout", headers={"Cookie": f"session={cookie['value']}"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(replay, timeout=10)
+    assert refused.value.code == 401, "the cookie of a logged-out session is worthless"

@@ -26,8 +26,7 @@ from etl.database import make_engine
 from etl.divisions import DivisionTree
 from schemas.audit import AuditEntry
 from schemas.models import Division, User
-from tests.dashboard.test_browser import ROOT, Site, browser, site  # noqa: F401  (the fixtures)
-from tests.fixtures.web import login, rendered_page
+from tests.fixtures.web import ROOT, Site, login, rendered_page
 from tests.intake.conftest import JSL, XHL, World, make_app, world  # noqa: F401  (the fixture)
 from tests.intake.test_guard import _payload
 
@@ -291,7 +290,7 @@ def test_contacts_are_masked_for_an_analyst_and_shown_to_the_streets_official(wo
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_a_district_leader_adds_a_street_user_who_sees_only_that_street(browser: WebDriver, site: Site) -> None:  # noqa: F811
+def test_a_district_leader_adds_a_street_user_who_sees_only_that_street(browser: WebDriver, site: Site) -> None:
     """In chromium against `onenet serve` of the demo city: 长宁区's leader adds a street user on 用户管理, the new
     user logs in and sees their street and nothing else, and the admin finds both in the audit trail."""
     from tests.dashboard.test_browser import (  # noqa: PLC0415
