@@ -38,6 +38,8 @@ SECRET_PATH = Path(os.environ.get("ONENET_SECRET_FILE", DATA_DIR / "secret.key")
 TIMEZONE = ZoneInfo(os.environ.get("ONENET_TZ", "Asia/Shanghai"))
 CAMPAIGN_YEAR = int(os.environ.get("ONENET_CAMPAIGN_YEAR", "2020"))
 REOPENING_TARGET = 0.70
+STREAM_ROWS = 5_000
+"""Rows a streamed query hands over at a time (exports, fills): memory bounded by it, not by the result."""
 QUARANTINE_DAYS = 14
 
 CITY_CODE = "310000"

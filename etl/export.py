@@ -26,7 +26,6 @@ from schemas.models import Building, Enterprise, FollowUp, ImportBatch, Reject, 
 from schemas.sources import SHOP_KIND
 
 SECTIONS = ("summary", "reopening", "missing", "staff", "rejects")
-STREAM_CHUNK = 5_000
 
 SUMMARY_KEYS = ["code", "name", "enterprises", "reopened", "reopening_rate", "shops", "shops_open", "shop_reopening_rate",
                 "staff_total", "staff_returned", "staff_return_rate", "reported", "reporting_coverage",
@@ -70,7 +69,7 @@ def reopening_rows(session: Session, scope: Scope, day: date) -> Iterator[list[A
         .order_by(Enterprise.street_code, Building.name, Enterprise.name)
     )
     for (name, uscc, kind, street, building, reported, reopened, planned, actual, total, returned, at,
-         registry) in session.execute(stmt.execution_options(yield_per=STREAM_CHUNK)):
+         registry) in session.execute(stmt.execution_options(yield_per=config.STREAM_ROWS)):
         yield [name, uscc, kind, district_names.get(street), names.get(street), building, bool(reported), bool(reopened), planned,
                actual, total, returned, at, "名录" if registry else "首次见于申报"]
 
@@ -171,7 +170,7 @@ def staff_rows(session: Session, scope: Scope, day: date, personal: bool) -> Ite
                    t.origin_code, t.return_date, t.quarantine_status, t.quarantine_end)
             .where(*where).order_by(t.street_code, t.enterprise_name, t.id))
     for name, masked, phone, enterprise, district, street, origin, origin_code, returned, status, end in session.execute(
-            stmt.execution_options(yield_per=STREAM_CHUNK)):
+            stmt.execution_options(yield_per=config.STREAM_ROWS)):
         in_quarantine = end is not None and end >= day
         yield [name if personal else mask_name(name), masked, phone if personal else mask_phone(phone), enterprise,
                district_names.get(street or district), names.get(street), origin, origin_place(origin, origin_code),
@@ -191,7 +190,7 @@ def reject_rows(session: Session, batch_id: int | None = None) -> Iterator[list[
             .join(ImportBatch, ImportBatch.id == Reject.batch_id).order_by(Reject.batch_id, Reject.id))
     if batch_id is not None:
         stmt = stmt.where(Reject.batch_id == batch_id)
-    for file_name, sheet, row, severity, *rest in session.execute(stmt.execution_options(yield_per=STREAM_CHUNK)):
+    for file_name, sheet, row, severity, *rest in session.execute(stmt.execution_options(yield_per=config.STREAM_ROWS)):
         yield [file_name, sheet, row, SEVERITY_LABELS.get(severity, severity), *rest]
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from etl import config
 from etl.database import sorts_on_disk
 from etl.divisions import DivisionTree
 from etl.figures import COUNTS, Day, building_figures, enterprise_state, latest_reports, roll_up, street_figures, with_rates
@@ -18,7 +19,6 @@ from etl.scope import Scope
 from schemas.fill_columns import UNIT_LABELS
 from schemas.models import Building, Enterprise
 
-STREAM_CHUNK = 5_000
 LEVEL_RANK = {"city": 0, "district": 1, "street": 2}
 
 
@@ -62,7 +62,7 @@ def _building_rows(session: Session, tree: DivisionTree, scope: Scope, day: date
             .order_by(Building.street_code, Building.name, Building.id))
     if scope.level != "city":
         stmt = stmt.where(Building.street_code.in_(sorted(scope.streets) or [""]))
-    for b in session.scalars(stmt.execution_options(yield_per=STREAM_CHUNK)):
+    for b in session.scalars(stmt.execution_options(yield_per=config.STREAM_ROWS)):
         contact, phone = as_shown(b.owner_contact, b.owner_phone, personal)
         yield {"name": b.name, "street": tree.display(b.street_code), "district": _district_name(tree, b.street_code),
                "address": b.address, "community": b.community_name, "owner": b.owner, "owner_contact": contact,
@@ -90,7 +90,7 @@ def _enterprise_rows(session: Session, tree: DivisionTree, scope: Scope, day: da
     if scope.level != "city":
         stmt = stmt.where(Enterprise.street_code.in_(sorted(scope.streets) or [""]))
     with sorts_on_disk(session):
-        yield from _enterprise_dicts(session.execute(stmt.execution_options(yield_per=STREAM_CHUNK)), tree, personal)
+        yield from _enterprise_dicts(session.execute(stmt.execution_options(yield_per=config.STREAM_ROWS)), tree, personal)
 
 
 def _enterprise_dicts(result: Any, tree: DivisionTree, personal: bool) -> Iterator[dict[str, Any]]:
