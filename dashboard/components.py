@@ -18,6 +18,7 @@ from plotly.colors import sample_colorscale
 from dashboard.map_labels import POSITIONS, place_labels, text_width
 from etl import config
 from etl.figures import BETTER, LABELS, RATES
+from schemas.labels import FOLLOW_UP_LABELS
 
 FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, WenQuanYi Micro Hei, sans-serif"
 RATE_SCALE = "RdYlGn"
@@ -429,3 +430,28 @@ def count_bars(labels: list[str], values: list[int], title: str, unit: str = "�
     if horizontal:
         fig.update_yaxes(autorange="reversed")
     return _layout(fig, bargap=0.3, margin={"l": 10, "r": 30, "t": 16, "b": 10})
+
+
+FOLLOW_UP_OPTIONS = [{"label": label, "value": code} for code, label in FOLLOW_UP_LABELS.items()]
+
+
+def owner_line(*lead: Any, owner: str | None, contact: str | None, phone: str | None) -> html.Div:
+    """Whom to call about a building: owner, contact, and the phone as a tel: link unless it is masked."""
+    return html.Div([*lead, "业主：", owner or "–", "　联系人：", contact or "–", "　电话：",
+                     html.A(phone, href=f"tel:{phone}") if phone and "*" not in phone else (phone or "–")],
+                    className="small text-muted")
+
+
+def follow_up_row(building_id: int, status_code: str | None, note: str | None, shown: str, *extra: Any) -> html.Div:
+    """A building's follow-up controls; 漏报 and a collection's missing list share them, and 漏报's callback
+    saves them (pattern ids follow-status / follow-note / follow-save / follow-state)."""
+    return html.Div([
+        dcc.Dropdown(id={"type": "follow-status", "building": building_id}, options=FOLLOW_UP_OPTIONS,
+                     value=status_code or None, placeholder="跟进状态", clearable=False, searchable=False,
+                     style={"minWidth": "10rem"}),
+        dbc.Input(id={"type": "follow-note", "building": building_id}, placeholder="备注（可选）", value=note, size="sm",
+                  maxLength=500, style={"maxWidth": "18rem"}),
+        dbc.Button("保存", id={"type": "follow-save", "building": building_id}, size="sm", color="primary"),
+        *extra,
+        html.Span(shown, id={"type": "follow-state", "building": building_id}, className="follow-status"),
+    ], className="follow-row")

@@ -28,12 +28,10 @@ from dashboard.context import PAGE_URL
 from dashboard.queries import collections as qc
 from etl import config
 from etl.audit import record
-from schemas.labels import FOLLOW_UP_LABELS
 
 PAGE_SIZE = 20
 """Building cards per page of the missing list (as on 漏报, a card holds a dozen controls)."""
 REFUSED = "无权查看"
-STATUS_OPTIONS = [{"label": label, "value": code} for code, label in FOLLOW_UP_LABELS.items()]
 
 
 def _reach(s: Session, view: context.View, ident: Any) -> qc.Reach | None:
@@ -144,7 +142,6 @@ def missing_card(b: dict[str, Any]) -> html.Div:
     """A building's silent respondents with the owner to call; the follow-up controls are 漏报's own (the same ids:
     its callback saves them, checking the building against the user's scope)."""
     bid = b["building_id"]
-    phone = b["owner_phone"]
     names = html.Details([html.Summary(f"查看未填报的 {len(b['silent'])} 家"),
                           html.Ul([html.Li([r["name"], html.Span(f"　{r['uscc']}", className="text-muted")
                                             if r["uscc"] else None]) for r in b["silent"]], className="cv-silent")])
@@ -155,18 +152,9 @@ def missing_card(b: dict[str, Any]) -> html.Div:
         parts += [html.Div("名录中没有所在楼宇：请直接联系企业", className="small text-muted"), names]
         return html.Div(parts, className="building-card", id=f"cv-unplaced-{b['street_code']}")
     parts += [
-        html.Div(["业主：", b["owner"] or "–", "　联系人：", b["owner_contact"] or "–", "　电话：",
-                  html.A(phone, href=f"tel:{phone}") if phone and "*" not in phone else (phone or "–")],
-                 className="small text-muted"),
-        html.Div([
-            dcc.Dropdown(id={"type": "follow-status", "building": bid}, options=STATUS_OPTIONS, value=b["status_code"] or None,
-                         placeholder="跟进状态", clearable=False, searchable=False, style={"minWidth": "10rem"}),
-            dbc.Input(id={"type": "follow-note", "building": bid}, placeholder="备注（可选）", value=b["note"], size="sm",
-                      maxLength=500, style={"maxWidth": "18rem"}),
-            dbc.Button("保存", id={"type": "follow-save", "building": bid}, size="sm", color="primary"),
-            html.Span((b["status"] + (f" · {b['note']}" if b["note"] else "")) if b["status"] else "尚未跟进",
-                      id={"type": "follow-state", "building": bid}, className="follow-status"),
-        ], className="follow-row"),
+        ui.owner_line(owner=b["owner"], contact=b["owner_contact"], phone=b["owner_phone"]),
+        ui.follow_up_row(bid, b["status_code"], b["note"],
+                         (b["status"] + (f" · {b['note']}" if b["note"] else "")) if b["status"] else "尚未跟进"),
         names,
     ]
     return html.Div(parts, className="building-card", id=f"cv-building-{bid}")

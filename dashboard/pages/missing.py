@@ -10,7 +10,7 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import MATCH, Input, Output, State, callback, dcc, html, no_update
+from dash import MATCH, Input, Output, State, callback, html, no_update
 
 from dashboard import access
 from dashboard import components as ui
@@ -28,7 +28,6 @@ PAGE_SIZE = 25
 """Building cards per page: a card holds a dozen controls, and a city's hundreds of them at once kept the
 browser busy for seconds (issue 18's page timings)."""
 STREETS_SHOWN = 200
-STATUS_OPTIONS = [{"label": label, "value": code} for code, label in FOLLOW_UP_LABELS.items()]
 
 
 def _follow_text(b: dict[str, Any]) -> str:
@@ -40,25 +39,16 @@ def _follow_text(b: dict[str, Any]) -> str:
 
 def building_card(b: dict[str, Any]) -> html.Div:
     bid = b["building_id"]
-    phone = b["owner_phone"]
     return html.Div([
         html.Div([
             html.Span(b["building"], className="b-name me-2"),
             html.Span(b["street"], className="text-muted me-2"),
             html.Span(f"未填报 {b['silent']} / {b['enterprises']} 家", className="b-silent"),
         ]),
-        html.Div([b["address"], "　业主：", b["owner"] or "–", "　联系人：", b["owner_contact"] or "–", "　电话：",
-                  html.A(phone, href=f"tel:{phone}") if phone and "*" not in phone else (phone or "–")],
-                 className="small text-muted"),
-        html.Div([
-            dcc.Dropdown(id={"type": "follow-status", "building": bid}, options=STATUS_OPTIONS, value=b["status_code"] or None,
-                         placeholder="跟进状态", clearable=False, searchable=False, style={"minWidth": "10rem"}),
-            dbc.Input(id={"type": "follow-note", "building": bid}, placeholder="备注（可选）", value=b["note"], size="sm",
-                      maxLength=500, style={"maxWidth": "18rem"}),
-            dbc.Button("保存", id={"type": "follow-save", "building": bid}, size="sm", color="primary"),
-            dbc.Button("查看未填报企业", id={"type": "expand", "building": bid}, size="sm", color="secondary", outline=True),
-            html.Span(_follow_text(b), id={"type": "follow-state", "building": bid}, className="follow-status"),
-        ], className="follow-row"),
+        ui.owner_line(b["address"], "　", owner=b["owner"], contact=b["owner_contact"], phone=b["owner_phone"]),
+        ui.follow_up_row(bid, b["status_code"], b["note"], _follow_text(b),
+                         dbc.Button("查看未填报企业", id={"type": "expand", "building": bid}, size="sm", color="secondary",
+                                    outline=True)),
         html.Div(id={"type": "silent-list", "building": bid}),
     ], className="building-card", id=f"building-{bid}")
 
