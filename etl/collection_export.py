@@ -20,20 +20,19 @@ from typing import IO, Any
 
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from etl import config
-from etl.collection_figures import latest_answers, period_for, street_status
+from etl.collection_figures import latest_answers_at, street_status
 from etl.collection_template import is_person_name, layout
 from etl.collections import definition_of
 from etl.divisions import DivisionTree
 from etl.excel import Column, Formats, display_width, open_workbook, write_sheet
-from etl.figures import Day
 from etl.fill import splice_rows
 from etl.fill_template import TemplateColumn, open_template
 from etl.masking import mask_id, mask_name, mask_phone, mask_text
-from schemas.collection_tables import Collection, CollectionAnswer
+from schemas.collection_tables import Collection
 from schemas.collections import RESPONDENTS, STATUSES, CollectionDef, FieldDef
 from schemas.fill_columns import Meaning
 from schemas.models import Building, Enterprise
@@ -91,28 +90,18 @@ def answer_rows(session: Session, collection: Collection, definition: Collection
         buildings = buildings.where(Building.street_code.in_(sorted(within) or [""]))
     names = {i: (name, uscc) for i, name, uscc in session.execute(enterprises)}
     building_names = {i: name for i, name in session.execute(buildings)}
-    times = answered_at(session, collection, definition, day)
     keyed = []
-    for enterprise_id, street, building_id, answers in latest_answers(session, collection, day, streets):
+    for enterprise_id, street, building_id, answers, at in latest_answers_at(session, collection, day, streets):
         name, uscc = names.get(enterprise_id, (None, None))
         district = tree.unit_of(street, "district")
         row = {"@name": name, "@uscc": uscc, "@street": tree.display(street),
                "@district": tree.display(district) if district else None,
                "@building": building_names.get(building_id) if building_id is not None else None,
-               "@submitted_at": times.get(enterprise_id)}
+               "@submitted_at": at}
         row.update({f.key: shown(f, answers.get(f.key), personal) for f in definition.fields})
         keyed.append(((street, row["@building"] is None, row["@building"] or "", name or ""), row))
     keyed.sort(key=lambda pair: pair[0])
     return [row for _, row in keyed]
-
-
-def answered_at(session: Session, collection: Collection, definition: CollectionDef, day: date) -> dict[int, datetime]:
-    """When each respondent's latest answer for the day's period (as latest_answers takes it) was given."""
-    stmt = (select(CollectionAnswer.enterprise_id, func.max(CollectionAnswer.effective_at))
-            .where(CollectionAnswer.collection_id == collection.id,
-                   CollectionAnswer.period == period_for(definition, day), CollectionAnswer.effective_at < Day(day).end)
-            .group_by(CollectionAnswer.enterprise_id))
-    return {i: at for i, at in session.execute(stmt)}
 
 
 def _expected(session: Session, collection: Collection, day: date, streets: set[str] | None) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
@@ -121,10 +121,17 @@ def latest_answers(session: Session, collection: Collection, day: date, streets:
                    ) -> list[tuple[int, str, int | None, dict[str, Any]]]:
     """(enterprise id, street code, building id, answers) of each expected respondent's latest answer for the
     day's period given by the end of the day; ``streets`` limits them (None: the whole scope)."""
+    return [(i, s, b, a) for i, s, b, a, _ in latest_answers_at(session, collection, day, streets)]
+
+
+def latest_answers_at(session: Session, collection: Collection, day: date, streets: set[str] | None = None
+                      ) -> list[tuple[int, str, int | None, dict[str, Any], datetime]]:
+    """latest_answers with the moment each of those answers was given."""
     rows = answered(session, collection, definition_of(collection), Day(day), streets)
-    stmt = (select(rows.c.id, rows.c.street_code, rows.c.building_id, CollectionAnswer.answers)
+    stmt = (select(rows.c.id, rows.c.street_code, rows.c.building_id, CollectionAnswer.answers,
+                   CollectionAnswer.effective_at)
             .join(CollectionAnswer, CollectionAnswer.id == rows.c.latest_id))
-    return [(i, s, b, json.loads(a)) for i, s, b, a in session.execute(stmt)]
+    return [(i, s, b, json.loads(a), at) for i, s, b, a, at in session.execute(stmt)]
 
 
 def field_summaries(session: Session, collection: Collection, day: date, level: str,
