@@ -107,7 +107,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if args.collection is not None:
         return ingest_collection(args)
     from etl.audit import cli_actor, record_ingest  # noqa: PLC0415
-    from etl.collection_intake import answered_collection, load_answers  # noqa: PLC0415
+    from etl.collection_intake import answered_collection, load_answers, open_collections  # noqa: PLC0415
     from etl.pipeline import Ingestor, expand_paths  # noqa: PLC0415
 
     progress = TerminalProgress()
@@ -118,7 +118,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     for path in skipped:
         log(f"skipped {path} (not a spreadsheet)")
     with Session(ingestor.engine) as session:
-        answers = {path: cid for path in files if (cid := answered_collection(session, path)) is not None}
+        opened = open_collections(session)
+    answers = {path: cid for path in files if (cid := answered_collection(path, opened)) is not None}
     results = ingestor.ingest([f for f in files if f not in answers])
     progress.close()
     for path, collection_id in answers.items():  # after the registries: answers name their enterprises

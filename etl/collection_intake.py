@@ -379,14 +379,18 @@ def _load(session: Session, collection_id: int, path: Path, tables: list[Table],
     return result
 
 
-def answered_collection(session: Session, path: Path) -> int | None:
+def open_collections(session: Session) -> list[Collection]:
+    return list(session.scalars(select(Collection).where(Collection.status == OPEN)))
+
+
+def answered_collection(path: Path, opened: Sequence[Collection]) -> int | None:
     """The open collection a file sent to ordinary `onenet ingest` answers, if exactly one does (docs/collections.md).
 
     A file answers a collection when its header carries the collection's columns and, beside every column a
     source kind would take from it, more: the collection's own fields (a 口罩需求登记表 names 企业名称 and
     联系电话 as a reopening report does, and 需求数量, which no source kind knows). Looked at only while some
-    collection is open; a file that answers none, or two, loads as ingest always loaded it."""
-    opened = session.scalars(select(Collection).where(Collection.status == OPEN)).all()
+    collection is open (``opened``, read once for a run); a file that answers none, or two, loads as ingest always
+    loaded it."""
     if not opened:
         return None
     try:
