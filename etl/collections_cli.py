@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from etl import config
 from etl.audit import cli_actor, record
-from etl.export_cli import NothingToDo, exit_on_bad_input, resolve_unit
+from etl.export_cli import NothingToDo, exit_on_bad_input, resolve_unit, unit_of_args
 from etl.scope import Scope, load_scope
 from schemas.collection_tables import Collection
 from schemas.collections import CLOSED, FREQUENCIES, OPEN, STATUSES, CollectionDef
@@ -219,12 +219,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         definition = definition_of(collection)
         day = args.date or default_day(definition)
         tree = DivisionTree.load(session)
-        code, streets = collection.scope_code, None
-        if args.street or args.district:
-            code = resolve_unit(session, args.street, "street") if args.street else resolve_unit(session, args.district, "district")
-            if not Scope.of(tree, collection.scope_code).covers(code):
-                raise CollectionError(f"{tree.display(code)}不在“{collection.title}”的范围（{tree.display(collection.scope_code)}）内")
-            streets = tree.streets_under(code)
+        code = unit_of_args(session, args, collection.scope_code)
+        streets = None if code == collection.scope_code else tree.streets_under(code)
+        if not Scope.of(tree, collection.scope_code).covers(code):
+            raise CollectionError(f"{tree.display(code)}不在“{collection.title}”的范围（{tree.display(collection.scope_code)}）内")
         result = export_answers(session, collection, out, day=day, streets=streets, scope_name=tree.display(code),
                                 personal=args.personal)
         record(session, cli_actor(), "collection", scope_code=code, day=day, rows=result.rows, personal=args.personal,

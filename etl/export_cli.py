@@ -21,6 +21,15 @@ def resolve_unit(session: Session, name_or_code: str, level: str) -> str:
     return DivisionTree.load(session).find(name_or_code, level)
 
 
+def unit_of_args(session: Session, args: argparse.Namespace, default: str) -> str:
+    """The unit a command's --street or --district names (each a code, a name or the start of one), else ``default``."""
+    if getattr(args, "street", None):
+        return resolve_unit(session, args.street, "street")
+    if getattr(args, "district", None):
+        return resolve_unit(session, args.district, "district")
+    return default
+
+
 def exit_on_bad_input(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """The command line's answer to a name that matches no unit (or no buildings): a message and exit status 1."""
     @functools.wraps(command)
@@ -43,12 +52,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     with Session(engine_from_args(args)) as session:
         day = chosen_day(session, args.date)
-        if args.street:
-            scope = resolve_unit(session, args.street, "street")
-        elif args.district:
-            scope = resolve_unit(session, args.district, "district")
-        else:
-            scope = config.CITY_CODE
+        scope = unit_of_args(session, args, config.CITY_CODE)
         out = Path(args.out)
         write_workbook(session, out, scope_code=scope, day=day, user_name=args.user or getpass.getuser(),
                        personal=args.personal)

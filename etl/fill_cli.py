@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from etl import config
 from etl.audit import cli_actor, record
-from etl.export_cli import NothingToDo, exit_on_bad_input, resolve_unit
+from etl.export_cli import NothingToDo, exit_on_bad_input, unit_of_args
 from etl.scope import load_scope
 from schemas.fill_columns import UNIT_LABELS
 from schemas.models import User
@@ -47,11 +47,7 @@ def _scope_of(session: Session, args: argparse.Namespace) -> tuple[str, bool]:
         if user is None or not user.active:
             raise NothingToDo(f"no active user {args.user!r} (see onenet users list)")
     outer = load_scope(session, user.scope_code if user else config.CITY_CODE)
-    code = outer.code
-    if args.street:
-        code = resolve_unit(session, args.street, "street")
-    elif args.district:
-        code = resolve_unit(session, args.district, "district")
+    code = unit_of_args(session, args, outer.code)
     if not outer.covers(code):
         raise NothingToDo(f"{args.street or args.district} is outside the scope of user {args.user} ({outer.name})")
     if args.personal and user is not None and not user.can_see_personal_data:
