@@ -247,6 +247,7 @@ def prepare(url: str, respondents: int, answers: int) -> tuple[Engine, int]:
         ident = session.scalar(select(Collection.id).where(Collection.title == TITLE).order_by(Collection.id.desc()))
     if ident is not None:
         say(f"reusing collection #{ident} of {url}")
+        built_in_aggregates(engine)
         return engine, ident
     if enterprises:
         say(f"{enterprises:,} enterprises and shops in {url}: adding the collection")
@@ -257,7 +258,24 @@ def prepare(url: str, respondents: int, answers: int) -> tuple[Engine, int]:
         say("  ANALYZE (the planner's statistics, as autovacuum gathers them after a load) …")
         with engine.begin() as connection:
             connection.execute(text("ANALYZE"))
+    built_in_aggregates(engine)
     return engine, ident
+
+
+def built_in_aggregates(engine: Engine) -> None:
+    """The built-in collections' dashboard aggregates, as `onenet serve` builds them before it starts (the list page
+    shows their figures beside the collection's)."""
+    from etl.aggregate import EVERY_UNIT, mark_stale, refresh_if_stale  # noqa: PLC0415
+    from etl.store import writing  # noqa: PLC0415
+    from schemas.aggregates import AggMeta  # noqa: PLC0415
+
+    with writing(engine) as s:
+        if s.scalar(select(func.count()).select_from(AggMeta)):
+            return
+        mark_stale(s, [EVERY_UNIT])
+    started = time.perf_counter()
+    refresh_if_stale(engine, say)
+    say(f"  built-in aggregates built in {time.perf_counter() - started:.1f} s")
 
 
 # --------------------------------------------------------------------------- timing
@@ -323,6 +341,39 @@ def measure_baseline(table: Table, engine: Engine, ident: int) -> None:
     say(table.header())
     table.baseline = table.time("baseline", "GROUP BY street, COUNT(DISTINCT respondent)", "上海市",
                                 with_collection(engine, ident, lambda s, c: s.execute(baseline).all()))
+
+
+def measure_figures(table: Table, engine: Engine, ident: int, units: dict[str, str]) -> None:
+    """The figures kept per building and day (etl.collection_summary): built whole (committed: what opening the
+    collection or a city-wide file of answers costs), rebuilt for one street (what a QR answer costs; rolled back),
+    and the city's status counted live from the answers (the collection marked stale; rolled back)."""
+    from etl import collection_summary  # noqa: PLC0415
+    from etl.collection_figures import status  # noqa: PLC0415
+    from etl.collections import EVERY_STREET, mark_figures_stale  # noqa: PLC0415
+    from etl.store import writing  # noqa: PLC0415
+    from schemas.collection_tables import Collection  # noqa: PLC0415
+
+    def whole() -> None:
+        with writing(engine) as s:
+            mark_figures_stale(s, ident, [EVERY_STREET])
+            collection_summary.refresh(s)
+
+    def marked(streets: list[str], then: Callable[[Session], Any]) -> Callable[[], Any]:
+        def run() -> Any:
+            with Session(engine) as s:
+                mark_figures_stale(s, ident, streets)
+                try:
+                    return then(s)
+                finally:
+                    s.rollback()
+        return run
+
+    say("  building the collection's figures (collection_figure) …")
+    table.time("figures", "collection_summary.refresh (whole collection)", "上海市", whole, repeat=1)
+    table.time("figures", "collection_summary.refresh (one street)", units["street"],
+               marked([units["street_code"]], collection_summary.refresh))
+    table.time("figures", "status(level=city) counted live (no figures)", "上海市",
+               marked([EVERY_STREET], lambda s: status(s, s.get(Collection, ident), DAY, "city")))
 
 
 def measure_etl(table: Table, engine: Engine, ident: int, units: dict[str, str], work: Path,
@@ -488,6 +539,7 @@ def main() -> None:
     units = pick_units(engine, ident)
     table = Table(args.repeat)
     measure_baseline(table, engine, ident)
+    measure_figures(table, engine, ident, units)
     if "etl" not in args.skip:
         measure_etl(table, engine, ident, units, work, args.export_repeat)
     if "queries" not in args.skip:

@@ -22,6 +22,9 @@ from schemas.labels import FOLLOW_UP_LABELS
 
 FONT = "Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, WenQuanYi Micro Hei, sans-serif"
 RATE_SCALE = "RdYlGn"
+MAP_BUILDING_NAMES = 80
+"""Buildings named on a street's map at most: the chosen one, then the most silent. A dense street's 1,700
+names cover the map and took over a second to lay out (benchmarks/bench_collections.py); hovering names any."""
 BLUE, RED, GREEN = "#1f5fa8", "#c0392b", "#2e8b57"
 GRAPH_CONFIG = {"displayModeBar": False, "displaylogo": False, "responsive": True, "locale": "zh-CN",
                 "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"], "toImageButtonOptions": {"scale": 2}}
@@ -287,12 +290,17 @@ def unit_map(units: list[dict[str, Any]], shapes: dict[str, Any], points: dict[s
         extent = (extent[0] - pad, extent[1] + pad, extent[2] - pad / ratio, extent[3] + pad / ratio)
     named = fig.data[-1] if (label_x or buildings) and extent else None
     if named is not None and named.x:
-        names, xs, ys = list(named.text), list(named.x), list(named.y)
+        every = list(named.text)
+        chosen = (_named_buildings(placed, selected_building) if buildings else list(range(len(every))))
+        names, xs, ys = [every[i] for i in chosen], [named.x[i] for i in chosen], [named.y[i] for i in chosen]
         layout = (place_labels(names, xs, ys, extent, ratio, 11, POSITIONS[1:]) if buildings else
                   place_labels(names, xs, ys, extent, ratio, 16 if with_polygons else 22))
         extent = layout.extent
-        named.text = [t if p else None for t, p in zip(names, layout.positions)]
-        named.textposition = [p or "middle center" for p in layout.positions]
+        text: list[str | None] = [None] * len(every)
+        where = ["middle center"] * len(every)
+        for i, t, p in zip(chosen, names, layout.positions):
+            text[i], where[i] = (t if p else None), (p or "middle center")
+        named.text, named.textposition = text, where
         annotations = [{"x": x, "y": y, "ax": end[0], "ay": end[1], "axref": "x", "ayref": "y", "text": t,
                         "xanchor": "right" if end[0] < x else "left", "showarrow": True, "arrowhead": 0,
                         "arrowwidth": 1, "arrowcolor": "#4b5563", "font": {"size": 11, "color": "#111827"},
@@ -305,6 +313,14 @@ def unit_map(units: list[dict[str, Any]], shapes: dict[str, Any], points: dict[s
         fig.update_yaxes(range=[extent[2], extent[3]])
     return _layout(fig, dragmode="pan", clickmode="event", hovermode="closest", annotations=annotations,
                    margin={"l": 4, "r": 4, "t": 4, "b": 44 if label_x else 4})
+
+
+def _named_buildings(placed: list[dict[str, Any]], selected: int | None) -> list[int]:
+    """Indices of the buildings whose names the map shows (MAP_BUILDING_NAMES), in their order."""
+    if len(placed) <= MAP_BUILDING_NAMES:
+        return list(range(len(placed)))
+    rank = sorted(range(len(placed)), key=lambda i: (placed[i]["building_id"] != selected, -placed[i]["silent"]))
+    return sorted(rank[:MAP_BUILDING_NAMES])
 
 
 def _ring_lines(rings: list[list[list[float]]]) -> tuple[list[float | None], list[float | None]]:

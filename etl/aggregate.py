@@ -12,8 +12,9 @@ the change:
   their rows and clears the marks, in one transaction.  When the days themselves changed (a report on
   a new day), every unit is recomputed.
 
-An ingest refreshes at the end of its run, a QR submission in its own transaction, and ``serve``
-before it starts; a load killed before its refresh leaves its marks, so the next one rebuilds them and
+The figures of collections (信息收集) follow the same rule with marks of their own
+(etl.collection_summary); ``refresh_stale`` rebuilds both.  An ingest refreshes at the end of its run, a QR
+submission in its own transaction, and ``serve`` before it starts; a load killed before its refresh leaves its marks, so the next one rebuilds them and
 the dashboard never disagrees with the data for longer than that.
 """
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sqlalchemy import Engine, Table, delete, select
 from sqlalchemy.orm import Session
 
 from etl import config
+from etl import collection_summary
 from etl.aggregate_compute import COUNT_COLUMNS, compute
 from etl.days import DayRange, day_range, default_day
 from etl.store import bulk_insert, writing
@@ -68,8 +70,10 @@ def stale_units(session: Session) -> set[str]:
 
 def refresh_stale(session: Session) -> set[str] | None:
     """Rebuild the aggregates of the stale units in the caller's transaction (which must hold the writer
-    lock, etl.store.writing).  Returns the units rebuilt (None: every unit), an empty set when none was stale."""
+    lock, etl.store.writing), and the collections' figures their marks name.  Returns the units rebuilt (None:
+    every unit), an empty set when none was stale."""
     session.flush()
+    collection_summary.refresh(session)
     marks = dict(session.execute(select(AggStale.code, AggStale.staff)).all())
     if not marks:
         return set()
@@ -99,7 +103,7 @@ def refresh_if_stale(engine: Engine, log: Callable[[str], None]) -> None:
     """
     try:
         with writing(engine) as session:
-            if stale_units(session):
+            if stale_units(session) or collection_summary.has_marks(session):
                 log("refreshing dashboard aggregates")
                 refresh_stale(session)
     except Exception as exc:

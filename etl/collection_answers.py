@@ -10,6 +10,7 @@ gets the receipt of the stored answer again, rebuilt from it.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -21,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from etl import config
+from etl.aggregate import refresh_within
 from etl.collection_figures import period_for, respondents
 from etl.collections import CollectionError, NewAnswer, check_answers, definition_of, store_answers
 from etl.divisions import DivisionTree
@@ -32,6 +34,8 @@ from etl.text import clean_scalar, name_key
 from schemas.collection_tables import Collection, CollectionAnswer, CollectionVersion
 from schemas.collections import DRAFT, OPEN, CollectionDef, FieldDef
 from schemas.models import Enterprise
+
+log = logging.getLogger(__name__)
 
 SUBMISSION_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{7,63}")
 MAX_VALUE_CHARS = 500
@@ -268,6 +272,7 @@ def submit_answer(engine: Engine, building: BuildingInfo, payload: Any, source: 
                                                                 source, prepared.submission_id)])
             if not new:  # stored meanwhile by another post of the same id
                 return _prior(session, prepared) or Outcome("conflict", 409, errors=[_error(CONFLICT_MESSAGE)])
+            refresh_within(session, log.warning)  # the dashboard shows the answer at once
             receipt = receipt_of(session, _stored(session, prepared.collection_id, prepared.submission_id), building)
     except AnswerRefused as refused:
         sid = payload.get("submission_id") if isinstance(payload, dict) else None

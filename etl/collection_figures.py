@@ -7,15 +7,19 @@ district → city by adding numerators and denominators, as etl.figures does for
   itself of a daily one) given before the end of the day;
 - on time: those whose first answer for the period came by the deadline (deadline_of);
 - completion rate (完成率) = answered ÷ expected, None when nothing is expected.
+
+The counts and field totals are read from collection_figure (etl.collection_summary keeps it) when the collection
+has no stale mark, else counted live from the answers; both give the same figures (tests/etl/test_collection_summary.py).
 """
 from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from etl import config
@@ -23,21 +27,25 @@ from etl.collections import building_ids, deadline_of, definition_of
 from etl.divisions import DivisionTree
 from etl.export import latest_follow_ups
 from etl.figures import Day, ratio, registered_enterprises
-from schemas.collection_tables import Collection, CollectionAnswer
+from schemas.collection_tables import (
+    Collection, CollectionAnswer, CollectionFieldTotals, CollectionFigure, CollectionStale,
+)
 from schemas.collections import COUNTED, NUMERIC, CollectionDef
 from schemas.models import Building, Enterprise
 from schemas.sources import SHOP_KIND
 
 STATUS_COUNTS = ("expected", "answered", "on_time")
 LEVELS = ("city", "district", "street")
+YES_NO = {True: "是", False: "否"}
+"""How a yes/no answer is counted among a field's choices."""
 
 
 def respondents(session: Session, collection: Collection, definition: CollectionDef, day: Day,
                 streets: set[str] | None = None) -> Any:
-    """Subquery (id, street_code, building_id) of the respondents expected on the day (of ``streets`` only, when
-    given: a unit's view reads its own respondents, not the collection's)."""
+    """Subquery (id, street_code, building_id, registered_at) of the respondents expected on the day (of ``streets``
+    only, when given: a unit's view reads its own respondents, not the collection's)."""
     ent = registered_enterprises(day)
-    stmt = select(ent.c.id, ent.c.street_code, ent.c.building_id)
+    stmt = select(ent.c.id, ent.c.street_code, ent.c.building_id, ent.c.registered_at)
     if definition.respondents == "enterprise":
         stmt = stmt.where(ent.c.kind != SHOP_KIND)
     elif definition.respondents == "shop":
@@ -75,16 +83,91 @@ def answered(session: Session, collection: Collection, definition: CollectionDef
                   latest_id.label("latest_id")).subquery("answered")
 
 
+def stored(session: Session, collection: Collection, day: date) -> bool:
+    """Are the collection's figures of the day read from collection_figure (no stale mark, rows kept)?"""
+    s = CollectionStale
+    if session.scalar(select(s.id).where(or_(s.collection_id == collection.id, s.collection_id.is_(None))).limit(1)):
+        return False
+    f = CollectionFigure
+    return session.scalar(select(f.id).where(f.collection_id == collection.id, f.day == day).limit(1)) is not None
+
+
+def _stored_rows(table: type[CollectionFigure] | type[CollectionFieldTotals], collection: Collection, day: date,
+                 streets: set[str] | None, *columns: Any) -> Any:
+    stmt = select(*columns).where(table.collection_id == collection.id, table.day == day)
+    return stmt if streets is None else stmt.where(table.street_code.in_(sorted(streets) or [""]))
+
+
 def counted(session: Session, collection: Collection, definition: CollectionDef, day: date, key: str,
             streets: set[str] | None = None) -> dict[Any, dict[str, int]]:
     """expected, answered and on-time respondents per ``key`` (street_code or building_id) of ``answered``."""
+    if stored(session, collection, day):
+        f = CollectionFigure
+        group = f.street_code if key == "street_code" else f.building_id
+        stmt = _stored_rows(f, collection, day, streets, group, func.sum(f.expected), func.sum(f.answered),
+                            func.sum(f.on_time)).group_by(group)
+    else:
+        rows = answered(session, collection, definition, Day(day), streets)
+        deadline = deadline_of(definition, period_for(definition, day))
+        has = rows.c.first_at.is_not(None)
+        group = rows.c[key]
+        stmt = select(group, func.count(), func.sum(case((has, 1), else_=0)),
+                      func.sum(case((and_(has, rows.c.first_at <= deadline), 1), else_=0))).group_by(group)
+    return {k: {"expected": int(n), "answered": int(a or 0), "on_time": int(t or 0)}
+            for k, n, a, t in session.execute(stmt)}
+
+
+def silent_groups(session: Session, collection: Collection, definition: CollectionDef, day: date,
+                  streets: set[str] | None = None) -> Any:
+    """Subquery (street_code, building_id, n) of the buildings (and streets' respondents of no building) with
+    ``n`` expected respondents silent by the end of the day."""
+    if stored(session, collection, day):
+        f = CollectionFigure
+        return (_stored_rows(f, collection, day, streets, f.street_code, f.building_id,
+                             (f.expected - f.answered).label("n")).where(f.expected > f.answered).subquery("groups"))
     rows = answered(session, collection, definition, Day(day), streets)
-    deadline = deadline_of(definition, period_for(definition, day))
-    has = rows.c.first_at.is_not(None)
-    group = rows.c[key]
-    return {k: {"expected": int(n), "answered": int(a or 0), "on_time": int(t or 0)} for k, n, a, t in session.execute(
-        select(group, func.count(), func.sum(case((has, 1), else_=0)),
-               func.sum(case((and_(has, rows.c.first_at <= deadline), 1), else_=0))).group_by(group))}
+    return (select(rows.c.street_code, rows.c.building_id, func.count().label("n")).where(rows.c.first_at.is_(None))
+            .group_by(rows.c.street_code, rows.c.building_id).subquery("groups"))
+
+
+def contribution(definition: CollectionDef, answers: dict[str, Any]) -> dict[str, Any]:
+    """What one answer adds to its unit's field totals: each number field's value, a count of 1 for each choice
+    of a yes/no or choice field it gives (a "choices" answer counts once for every choice it ticks)."""
+    out: dict[str, Any] = {}
+    for f in definition.fields:
+        value = answers.get(f.key)
+        if value is None:
+            continue
+        if f.type in NUMERIC:
+            out[f.key] = value
+        elif f.type in COUNTED:
+            out[f.key] = {c: 1 for c in (value if isinstance(value, list) else [YES_NO.get(value, value)])}
+    return out
+
+
+def add_totals(target: dict[str, Any], totals: dict[str, Any]) -> None:
+    """Add field totals (as ``contribution`` gives them, or sums of them) into ``target``."""
+    for key, value in totals.items():
+        if isinstance(value, dict):
+            counts = target.setdefault(key, {})
+            for choice, n in value.items():
+                counts[choice] = counts.get(choice, 0) + n
+        else:
+            target[key] = target.get(key, 0) + value
+
+
+def field_totals(session: Session, collection: Collection, day: date, streets: set[str] | None = None
+                 ) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(street code, field totals) pieces whose sum per unit (add_totals) is its field summary: the stored
+    streets' totals, else each latest answer's contribution."""
+    if stored(session, collection, day):
+        t = CollectionFieldTotals
+        for street, text in session.execute(_stored_rows(t, collection, day, streets, t.street_code, t.fields)):
+            yield street, json.loads(text)
+        return
+    definition = definition_of(collection)
+    for _, street, _, answers in latest_answers(session, collection, day, streets):
+        yield street, contribution(definition, answers)
 
 
 def street_status(session: Session, collection: Collection, day: date,
@@ -137,25 +220,13 @@ def latest_answers_at(session: Session, collection: Collection, day: date, stree
 def field_summaries(session: Session, collection: Collection, day: date, level: str,
                     units: set[str] | None = None) -> dict[str, dict[str, Any]]:
     """Per unit of ``level``: the sum of each integer or number field, and the count of each choice of each
-    yes/no or choice field (a "choices" answer counts once for every choice it ticks)."""
-    definition = definition_of(collection)
+    yes/no or choice field (contribution)."""
     tree = DivisionTree.load(session)
     out: dict[str, dict[str, Any]] = defaultdict(dict)
-    for _, street, _, answers in latest_answers(session, collection, day):
+    for street, totals in field_totals(session, collection, day):
         unit = tree.unit_of(street, level)
-        if unit is None or (units is not None and unit not in units):
-            continue
-        target = out[unit]
-        for f in definition.fields:
-            value = answers.get(f.key)
-            if value is None:
-                continue
-            if f.type in NUMERIC:
-                target[f.key] = target.get(f.key, 0) + value
-            elif f.type in COUNTED:
-                counts = target.setdefault(f.key, {})
-                for choice in (value if isinstance(value, list) else ["是" if value is True else "否" if value is False else value]):
-                    counts[choice] = counts.get(choice, 0) + 1
+        if unit is not None and (units is None or unit in units):
+            add_totals(out[unit], totals)
     return dict(out)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 from collections.abc import Sequence
 from contextlib import nullcontext
@@ -25,6 +26,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from etl import config
+from etl.aggregate import refresh_within
 from etl.collection_figures import respondents
 from etl.collections import CollectionError, NewAnswer, check_answers, definition_of, store_answers
 from etl.database import init_db
@@ -45,6 +47,8 @@ from schemas import sources as S
 from schemas.collection_tables import Collection
 from schemas.collections import DRAFT, OPEN, RESPONDENTS, STATUSES, CollectionDef
 from schemas.models import CONFIRMED, Enterprise, ImportBatch, Reject
+
+log = logging.getLogger(__name__)
 
 NAME, USCC, SUBMITTED = "@enterprise_name", "@uscc", "@submitted_at"
 """Columns of the respondent and the answer's time; "@" keeps them apart from field keys (which start with a letter)."""
@@ -432,7 +436,9 @@ def load_answers(target: Engine | Session, collection_id: int, path: Path, *, re
         if isinstance(target, Session):
             return _load(target, collection_id, path, tables, sha, started, reload)
         with writing(target) as session:
-            return _load(session, collection_id, path, tables, sha, started, reload)
+            result = _load(session, collection_id, path, tables, sha, started, reload)
+            refresh_within(session, log.warning)  # the dashboard shows the file's answers at once
+            return result
     except UnreadableFile as exc:
         error = f"{path.name}: {exc}"
     except CollectionError:

@@ -15,19 +15,22 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from etl import config
 from etl.divisions import DivisionTree
 from etl.identity import identify
 from etl.normalise import ERRORS, parse_column
 from etl.scope import Scope
+from etl.store import in_chunks
 from etl.text import clean_scalar, is_missing
-from schemas.collection_tables import Collection, CollectionAnswer, CollectionVersion
+from schemas.collection_tables import Collection, CollectionAnswer, CollectionStale, CollectionVersion
 from schemas.collections import (
-    DRAFT, NEXT_STATUS, PARSERS, STATUSES, CollectionDef, FieldDef, changes_allowed,
+    DRAFT, NEXT_STATUS, OPEN, PARSERS, STATUSES, CollectionDef, FieldDef, changes_allowed,
 )
-from schemas.models import Building
+from schemas.models import Building, Enterprise
+
+EVERY_STREET = "*"
 
 ANSWER_ERRORS = {
     "choice_invalid": "不是可选的选项之一",
@@ -94,11 +97,33 @@ def create(session: Session, definition: CollectionDef, *, created_by: str, allo
     return collection
 
 
+def mark_figures_stale(session: Session, collection_id: int | None, streets: Iterable[str]) -> None:
+    """Record, in the caller's transaction, that the stored figures of ``streets`` (EVERY_STREET: all) of a
+    collection (None: of every collection, after a registry change) no longer agree with the data
+    (etl.collection_summary rebuilds them)."""
+    wanted = {s for s in streets if s}
+    if not wanted:
+        return
+    mine = (CollectionStale.collection_id.is_(None) if collection_id is None
+            else CollectionStale.collection_id == collection_id)
+    marked = set(session.scalars(select(CollectionStale.street_code).where(mine)))
+    if EVERY_STREET in marked:
+        return
+    if EVERY_STREET in wanted:
+        wanted = {EVERY_STREET}
+    session.add_all(CollectionStale(collection_id=collection_id, street_code=s) for s in sorted(wanted - marked))
+    session.flush()
+
+
 def set_status(collection: Collection, status: str) -> None:
-    """draft → open → closed, and no other way."""
+    """draft → open → closed, and no other way; an opened collection's figures are to be built."""
     if status not in NEXT_STATUS[collection.status]:
         raise CollectionError(f"“{collection.title}”{STATUSES[collection.status]}，不能改为{STATUSES.get(status, status)}")
     collection.status = status
+    session = object_session(collection)
+    if status == OPEN and session is not None:
+        session.flush()
+        mark_figures_stale(session, collection.id, [EVERY_STREET])
 
 
 def answer_count(session: Session, collection: Collection) -> int:
@@ -126,6 +151,8 @@ def amend(session: Session, collection: Collection, new: CollectionDef, *, by: s
     session.add(CollectionVersion(collection_id=collection.id, version=collection.version,
                                   definition=collection.definition, created_by=by[:64], created_at=config.local_now()))
     session.flush()
+    if collection.status != DRAFT:
+        mark_figures_stale(session, collection.id, [EVERY_STREET])
 
 
 def period_of(definition: CollectionDef, moment: datetime) -> date:
@@ -236,7 +263,7 @@ def store_answers(session: Session, collection: Collection, answers: Sequence[Ne
     for start in range(0, len(ids), 900):
         seen |= set(session.scalars(select(CollectionAnswer.submission_id).where(
             CollectionAnswer.collection_id == collection.id, CollectionAnswer.submission_id.in_(ids[start:start + 900]))))
-    new = 0
+    new, fresh = 0, set[int]()
     for a in answers:
         if a.submission_id and a.submission_id in seen:
             continue
@@ -247,8 +274,13 @@ def store_answers(session: Session, collection: Collection, answers: Sequence[Ne
                                      answers=json.dumps(a.answers, ensure_ascii=False), version=collection.version,
                                      source=a.source, submission_id=a.submission_id, batch_id=a.batch_id,
                                      row_number=a.row_number))
+        fresh.add(a.enterprise_id)
         new += 1
     session.flush()
+    streets: set[str] = set()
+    for chunk in in_chunks(sorted(fresh)):
+        streets |= set(session.scalars(select(Enterprise.street_code).where(Enterprise.id.in_(chunk)).distinct()))
+    mark_figures_stale(session, collection.id, streets)
     return new
 
 

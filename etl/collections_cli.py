@@ -153,10 +153,12 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _move(args: argparse.Namespace, status: str, op: str) -> int:
-    from etl.collections import set_status  # noqa: PLC0415
+    from etl.aggregate import refresh_if_stale  # noqa: PLC0415
     from etl.cli import engine_from_args  # noqa: PLC0415
+    from etl.collections import set_status  # noqa: PLC0415
 
-    with Session(engine_from_args(args)) as session:
+    engine = engine_from_args(args)
+    with Session(engine) as session:
         collection = collection_of(session, args.id)
         before = collection.status
         set_status(collection, status)
@@ -165,6 +167,7 @@ def _move(args: argparse.Namespace, status: str, op: str) -> int:
                title=collection.title, before=before)
         session.commit()
     print(line)
+    refresh_if_stale(engine, log=lambda m: print(m, file=sys.stderr, flush=True))
     return 0
 
 

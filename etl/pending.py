@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from etl import config
 from etl.aggregate import mark_stale, refresh_within
+from etl.collections import mark_figures_stale
 from etl.audit import record
 from etl.store import writing
 from schemas.models import CONFIRMED, PENDING, Building, Enterprise, ReopeningReport
@@ -66,6 +67,7 @@ def confirm_enterprise(session: Session, enterprise_id: int, user: str,
         raise NotPending(f"no pending enterprise {enterprise_id}" + (" in your streets" if streets is not None else ""))
     ent.status, ent.confirmed_by, ent.confirmed_at = CONFIRMED, user, config.local_now()
     mark_stale(session, [ent.street_code])
+    mark_figures_stale(session, None, [ent.street_code])
     return ent
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from etl import config
 from etl.aggregate import mark_stale, refresh_if_stale
+from etl.collections import mark_figures_stale
 from etl.load import LOADERS
 from etl.masking import mask_id
 from etl.store import LoadContext, writing
@@ -151,6 +152,7 @@ def ingest_tables(
     kinds: list[str] = []
     touched: set[str] = set()
     touched_staff: set[str] = set()
+    touched_registry: set[str] = set()
     total_rows = sum(len(t.frame) for t in tables)
     done = 0
     for table in sorted(tables, key=lambda t: t.kind.load_rank):
@@ -172,6 +174,7 @@ def ingest_tables(
         hierarchy = cache["hierarchy"] = ctx.hierarchy
         touched |= ctx.touched
         touched_staff |= ctx.touched_staff
+        touched_registry |= ctx.touched_registry
         all_errors = rows_rejected(pd.concat([e for e in (errors, load_errors) if not e.empty], ignore_index=True) if (
             not errors.empty or not load_errors.empty) else errors)
         rejects = reject_rows(batch.id, table, frame, all_errors) if not all_errors.empty else []
@@ -192,6 +195,7 @@ def ingest_tables(
                               "inserted": counts.inserted, "updated": counts.updated,
                               "unchanged": counts.unchanged, "rejected": sheet_rejected, "warnings": sheet_warnings})
     mark_stale(session, touched, staff=touched_staff)
+    mark_figures_stale(session, None, touched_registry)
     result.kind = "+".join(dict.fromkeys(kinds)) if kinds else None
     batch.kind = result.kind
     for attr in ("rows", "inserted", "updated", "unchanged", "rejected", "warnings"):

@@ -99,7 +99,7 @@ def _upsert_registry(
         ]
         columns = [c for c in [*present, "street_code", "name_key", "from_registry", "registered_at", "sources"] if c in new]
         bulk_insert(ctx.session, table, new[list(dict.fromkeys(columns))])
-        ctx.touch(new["street_code"].unique())
+        ctx.touch(new["street_code"].unique(), registry=True)
         counts.inserted = len(new)
     old_rows = rows[existing_id.notna()].copy()
     if old_rows.empty:
@@ -120,7 +120,7 @@ def _upsert_registry(
             change["from_registry"] = True
             change["registered_at"] = None
             changes.append(change)
-            ctx.touch([row["street_code"], before.get("street_code")], staff=model is Enterprise)
+            ctx.touch([row["street_code"], before.get("street_code")], staff=model is Enterprise, registry=True)
             counts.updated += 1
         else:
             counts.unchanged += 1
@@ -154,7 +154,7 @@ def ensure_buildings(ctx: LoadContext, frame: pd.DataFrame, registered_at: pd.Se
         first_seen = first_seen.assign(from_registry=False,
                                        sources=json.dumps({"name": [ctx.batch_id, ctx.sheet, None]}))
         bulk_insert(ctx.session, Building.__table__, first_seen[["street_code", "name", "name_key", "from_registry", "registered_at", "sources"]])
-        ctx.touch(first_seen["street_code"].unique())
+        ctx.touch(first_seen["street_code"].unique(), registry=True)
         created = pd.concat([
             fetch(ctx.session, select(Building.id, Building.street_code, Building.name_key).where(Building.street_code.in_(chunk)),
                   ["id", "street_code", "name_key"]) for chunk in in_chunks(first_seen["street_code"].unique().tolist())

@@ -66,16 +66,20 @@ class LoadContext:
     """Units (street codes; a district code for people counted under no street) whose figures this load changed."""
     touched_staff: set[str] = field(default_factory=set)
     """Those of them whose returning-staff figures changed (people loaded, an enterprise moved street)."""
+    touched_registry: set[str] = field(default_factory=set)
+    """Those of them whose registry changed (who a collection expects to answer: etl.collection_summary)."""
 
     @property
     def dialect(self) -> str:
         return self.session.get_bind().dialect.name
 
-    def touch(self, codes: Iterable[Any], staff: bool = False) -> None:
+    def touch(self, codes: Iterable[Any], staff: bool = False, registry: bool = False) -> None:
         units = {c for c in codes if isinstance(c, str) and c}
         self.touched |= units
         if staff:
             self.touched_staff |= units
+        if registry:
+            self.touched_registry |= units
 
 
 REGISTRY_COLUMNS = ["id", "uscc", "street_code", "name_key", "building_id", "from_registry", "registered_at"]

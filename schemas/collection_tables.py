@@ -76,3 +76,46 @@ class StreetWebhook(Base):
     url: Mapped[str] = mapped_column(Text)
     set_by: Mapped[str] = mapped_column(String(64))
     set_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class CollectionFigure(Base):
+    """A collection's counts for one building's respondents (``building_id`` None: a street's respondents of no
+    building) on one of the collection's days, derived from the registry and the answers by
+    etl.collection_summary, so that a city's or a district's view reads thousands of rows, not a million answers.
+    """
+
+    __tablename__ = "collection_figure"
+    __table_args__ = (Index("ix_collection_figure", "collection_id", "day", "street_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collection.id"))
+    day: Mapped[date] = mapped_column(Date)
+    street_code: Mapped[str] = mapped_column(String(12))
+    building_id: Mapped[int | None] = mapped_column(Integer)
+    expected: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[int] = mapped_column(Integer)
+    on_time: Mapped[int] = mapped_column(Integer)
+
+
+class CollectionFieldTotals(Base):
+    """A street's field totals of a collection on one of its days (each number field's sum, each choice's count
+    over the latest answers), kept with collection_figure: nothing shows them finer than a street."""
+
+    __tablename__ = "collection_field_totals"
+
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collection.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    street_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    fields: Mapped[str] = mapped_column(Text, doc="JSON: field key → sum, or → {choice: count}")
+
+
+class CollectionStale(Base):
+    """What no longer agrees in collection_figure: a collection's streets (``collection_id`` None: every
+    collection's, after a registry change; ``street_code`` '*': all of them). Marked in the transaction that
+    changes the data, cleared by the refresh that rebuilds them; a collection with a mark is counted live."""
+
+    __tablename__ = "collection_stale"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[int | None] = mapped_column(Integer)
+    street_code: Mapped[str] = mapped_column(String(12))

@@ -436,6 +436,7 @@ def save_draft(n_clicks: int | None, ident: Any, contents: str | None, filename:
                      *_state(collection, answer_count(s, collection)))
     except (access.NotAllowed, CollectionError, fill_export.Refused) as exc:
         return (_alert(str(exc)), *keep)
+    cq.refresh_figures(context.engine())
     return shown
 
 
@@ -465,4 +466,5 @@ def lifecycle(opened: int | None, closed: int | None, ident: Any, *values: Any) 
             shown = (_alert(words, ok=True), *_state(collection, answer_count(s, collection)))
     except (access.NotAllowed, CollectionError) as exc:
         return (_alert(str(exc)), *keep)
+    cq.refresh_figures(context.engine())
     return shown

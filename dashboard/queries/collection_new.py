@@ -3,16 +3,18 @@ collection's definition, and each change to a collection (create, amend, open, c
 scope and recorded in the audit trail in the same transaction (etl.audit)."""
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from dashboard.access import NotAllowed, Person, client_address
 from etl import config
+from etl.aggregate import refresh_if_stale
 from etl.audit import record
 from etl.collection_template import explain
 from etl.collections import (
@@ -28,6 +30,8 @@ from etl.scope import Scope
 from schemas.collection_tables import Collection
 from schemas.collections import CLOSED, OPEN, CollectionDef
 from schemas.models import Building
+
+log = logging.getLogger(__name__)
 
 BUILDINGS_LISTED = 5000
 """Building names a scope offers at most (a city-wide collection limited to buildings names them from a street)."""
@@ -209,3 +213,8 @@ def change_status(session: Session, tree: DivisionTree, actor: Person, ident: An
            op={OPEN: "open", CLOSED: "close"}.get(status, status), id=collection.id, title=collection.title,
            before=before)
     return collection
+
+
+def refresh_figures(engine: Engine) -> None:
+    """Build the figures a change just marked stale (a collection opened or amended), after its transaction."""
+    refresh_if_stale(engine, log.warning)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from dashboard.queries.units import Campaign, unit_figures
 from etl import config
 from etl.collection_export import shown
-from etl.collection_figures import answered, counted, latest_answers
+from etl.collection_figures import YES_NO, add_totals, answered, counted, field_totals, silent_groups
 from etl.collections import definition_of
 from etl.divisions import DivisionTree as Divisions
 from etl.export import latest_follow_ups
@@ -36,8 +36,6 @@ from schemas.models import Building, Enterprise
 
 STATUS_ORDER = {OPEN: 0, DRAFT: 1, CLOSED: 2}
 COUNTS = ("expected", "answered", "on_time")
-YES_NO = {True: "是", False: "否"}
-"""How field_summaries counts a yes/no answer."""
 ANSWERS_SHOWN = 2000
 """Answers the page's grid holds at most (the export has them all)."""
 
@@ -215,9 +213,9 @@ class Missing:
     page: list[dict[str, Any]]
 
 
-def _silent(session: Session, divs: Divisions, reach: Reach) -> Any:
-    """Subquery (id, street_code, building_id) of the silent respondents of the unit shown."""
-    rows = answered(session, reach.collection, reach.definition, Day(reach.day), streets_of(divs, reach.code))
+def _silent(session: Session, reach: Reach, streets: set[str]) -> Any:
+    """Subquery (id, street_code, building_id) of the silent respondents of ``streets``."""
+    rows = answered(session, reach.collection, reach.definition, Day(reach.day), streets)
     return (select(rows.c.id, rows.c.street_code, rows.c.building_id).where(rows.c.first_at.is_(None))
             .subquery("silent"))
 
@@ -227,9 +225,7 @@ def missing(session: Session, divs: Divisions, reach: Reach, *, contacts: bool, 
     """The silent respondents of the unit shown grouped by building as etl.collection_figures.missing_respondents
     groups and orders them (most silent first; those of no building last, one group per street), one page of groups
     at a time, grouped and paged in SQL; the owner's contact masked unless ``contacts`` (dashboard.access.unmasked)."""
-    silent = _silent(session, divs, reach)
-    groups = (select(silent.c.street_code, silent.c.building_id, func.count().label("n"))
-              .group_by(silent.c.street_code, silent.c.building_id).subquery("groups"))
+    groups = silent_groups(session, reach.collection, reach.definition, reach.day, streets_of(divs, reach.code))
     total, people = session.execute(select(func.count(), func.coalesce(func.sum(groups.c.n), 0))).one()
     shown = session.execute(
         select(groups.c.street_code, groups.c.building_id, groups.c.n, Building.name)
@@ -240,6 +236,7 @@ def missing(session: Session, divs: Divisions, reach: Reach, *, contacts: bool, 
     streets = sorted({street for street, b, _, _ in shown if b is None})
     names: dict[tuple[str, int | None], list[dict[str, str]]] = {}
     if shown:
+        silent = _silent(session, reach, {street for street, _, _, _ in shown})
         of_page = or_(silent.c.building_id.in_(ids or [-1]),
                       and_(silent.c.building_id.is_(None), silent.c.street_code.in_(streets or [""])))
         for street, b, name, uscc in session.execute(
@@ -262,7 +259,7 @@ def missing(session: Session, divs: Divisions, reach: Reach, *, contacts: bool, 
 
 def summaries(session: Session, divs: Divisions, reach: Reach) -> dict[str, Any]:
     """etl.collection_figures.field_summaries of the unit shown (``total``) and of its sub-units (``units``: one row per
-    sub-unit, the numeric fields summed), from one read of the latest answers of the unit's streets; ``choices``: per
+    sub-unit, the numeric fields summed), from one read of the field totals of the unit's streets; ``choices``: per
     yes/no or choice field of the unit, its choices and their counts."""
     numeric = [f for f in reach.definition.fields if f.type in NUMERIC]
     counted = [f for f in reach.definition.fields if f.type in COUNTED]
@@ -270,19 +267,11 @@ def summaries(session: Session, divs: Divisions, reach: Reach) -> dict[str, Any]
     sub_level = divs.level_of(subs[0]) if subs else ""
     total: dict[str, Any] = {}
     by_unit: dict[str, dict[str, Any]] = {s: {} for s in subs}
-    for _, street, _, answers in latest_answers(session, reach.collection, reach.day, streets_of(divs, reach.code)):
+    for street, totals in field_totals(session, reach.collection, reach.day, streets_of(divs, reach.code)):
+        add_totals(total, totals)
         sub = by_unit.get(divs.unit_of(street, sub_level) or "") if subs else None
-        for target in (total, sub) if sub is not None else (total,):
-            for f in numeric:
-                if answers.get(f.key) is not None:
-                    target[f.key] = target.get(f.key, 0) + answers[f.key]
-            for f in counted:
-                value = answers.get(f.key)
-                if value is None:
-                    continue
-                counts = target.setdefault(f.key, {})
-                for choice in value if isinstance(value, list) else [YES_NO.get(value, value)]:
-                    counts[choice] = counts.get(choice, 0) + 1
+        if sub is not None:
+            add_totals(sub, totals)
     choices = []
     for f in counted:
         order = list(YES_NO.values()) if f.type == "yes_no" else f.choices
@@ -299,12 +288,18 @@ def answers(session: Session, divs: Divisions, reach: Reach, *, personal: bool,
     """(how many, the first ``limit`` rows, the grid's columns) of the latest answer of each respondent of the unit
     shown (etl.collection_figures.latest_answers), in the export's order (street, building, name) and written as the
     export writes them (etl.collection_export.shown): names and phones masked unless ``personal``, resident IDs
-    only ever masked. Ordered and cut in SQL, so a city's answers cost a page of them."""
-    rows = answered(session, reach.collection, reach.definition, Day(reach.day), streets_of(divs, reach.code))
+    only ever masked. The rows come street by street, so only the first streets holding ``limit`` answers are read
+    (their counts from street_counts): a city's answers cost a page of them."""
+    per_street = street_counts(session, reach, divs)
+    total, read = 0, set()
+    for street in sorted(per_street):
+        if total < limit:
+            read.add(street)
+        total += per_street[street]["answered"]
+    rows = answered(session, reach.collection, reach.definition, Day(reach.day), read)
     latest = (select(rows.c.street_code, rows.c.building_id, rows.c.id, CollectionAnswer.answers,
                      CollectionAnswer.effective_at)
               .join(CollectionAnswer, CollectionAnswer.id == rows.c.latest_id).subquery("latest"))
-    total = session.scalar(select(func.count()).select_from(latest)) or 0
     fields = reach.definition.fields
     rows = []
     for street, building, name, uscc, answers, at in session.execute(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from dashboard.components import HEADLINE_NOTES, HEADLINES, change, grid, unit_map
+from dashboard.components import HEADLINE_NOTES, HEADLINES, MAP_BUILDING_NAMES, change, grid, unit_map
 from dashboard.map_labels import place_labels
 from dashboard.queries.geo import surroundings
 from etl.database import init_db, make_engine
@@ -108,3 +108,14 @@ def test_a_district_map_draws_its_outline_and_faded_neighbours_behind_its_street
     xs = [x for x in outline["x"] if x is not None]
     x_range = fig["layout"]["xaxis"]["range"]
     assert x_range[0] <= min(xs) and x_range[1] >= max(xs), "the view holds the whole district, not only its streets"
+
+
+def test_a_dense_streets_map_names_the_chosen_and_the_most_silent_buildings_only() -> None:
+    dense = [{"building_id": i, "building": f"楼{i}", "lng": 121.40 + (i % 20) * 0.001, "lat": 31.20 + (i // 20) * 0.001,
+              "address": "", "enterprises": 10, "silent": i % 7} for i in range(400)]
+    fig = unit_map([], {"features": []}, {}, dense, selected_building=3).to_plotly_json()
+    trace = next(t for t in fig["data"] if t.get("name") == "buildings")
+    named = {t for t in trace["text"] if t} | {a["text"] for a in fig["layout"].get("annotations", [])}
+    assert len(trace["x"]) == 400  # every building is drawn (and named on hover)
+    assert 0 < len(named) <= MAP_BUILDING_NAMES
+    assert named <= {f"楼{i}" for i in range(400) if i == 3 or i % 7 >= 5}  # the chosen one, then the most silent

@@ -6,6 +6,9 @@ the day (a pending enterprise never; 上海晚到 from 2020-02-12 on); answered 
 given before the end of the day; on time = the first such answer came by the deadline (a one-off collection:
 the end of its last day; a daily one: 10:00 of the day, 10:00:00 itself on time); rates roll up as sums of
 numerators and denominators, never as averages of rates.
+
+Every test runs twice: counted live from the answers (the collections marked stale) and read from the figures
+etl.collection_summary keeps (after the refresh); both must give the hand-counted figures.
 """
 from __future__ import annotations
 
@@ -19,13 +22,16 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from etl.aggregate import refresh_stale
 from etl.collection_figures import (
     field_summaries,
     latest_answers,
     missing_respondents,
     status,
+    stored,
 )
-from etl.collections import NewAnswer, create, set_status, store_answers
+from etl.collections import EVERY_STREET, NewAnswer, create, mark_figures_stale, set_status, store_answers
+from etl.store import writing
 from etl.database import make_engine
 from schemas.collection_tables import Collection
 from schemas.collections import CLOSED, OPEN, CollectionDef
@@ -106,7 +112,7 @@ def collect(session: Session, name: str, creator: str | None, answers: list[tupl
 
 
 @pytest.fixture(scope="module", params=ENGINES)
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def built(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with loaded_world(request.param, tmp_path_factory.mktemp("collection_figures"), write_world) as url:
         engine = make_engine(url)
         with Session(engine) as s, s.begin():
@@ -133,6 +139,17 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
                                 set_at=datetime(2020, 2, 12, 16))])
         yield World(engine, made, ids, buildings)
         engine.dispose()
+
+
+@pytest.fixture(params=["live", "stored"])
+def world(request: pytest.FixtureRequest, built: World) -> World:
+    with writing(built.engine) as s:
+        if request.param == "stored":
+            refresh_stale(s)
+            assert stored(s, s.get(Collection, built.collections["once"]), D11)
+        else:
+            mark_figures_stale(s, None, [EVERY_STREET])
+    return built
 
 
 def figures(world: World, name: str, day: date, level: str = "street", units: set[str] | None = None

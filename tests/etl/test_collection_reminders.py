@@ -21,11 +21,16 @@ from etl.collection_reminders import (
     write_collection_reminders,
 )
 from schemas.collection_tables import Collection
-from tests.etl.test_collection_figures import World, world  # noqa: F401  (the shared world fixture)
+from tests.etl.test_collection_figures import World, built  # noqa: F401  (the shared world fixture)
 from tests.fixtures.robot import Receiver
 from tests.fixtures.sheets import JSL, LJZ
 
 D11 = date(2020, 2, 11)
+
+
+@pytest.fixture
+def world(built: World) -> World:
+    return built
 
 
 @pytest.fixture
