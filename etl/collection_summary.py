@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from etl.collection_figures import contribution, period_for, respondents
 from etl.collections import EVERY_STREET, deadline_of, definition_of
+from etl.divisions import DivisionTree
 from etl.figures import Day
 from etl.store import bulk_insert, fetch, in_chunks
 from schemas.collection_tables import (
@@ -64,9 +65,13 @@ def refresh(session: Session) -> int:
     if not everyone:
         stmt = stmt.where(Collection.id.in_(sorted(own)))
     collections = session.scalars(stmt).all()
+    tree = DivisionTree.load(session)
     for collection in collections:
         streets = own.get(collection.id, set()) | everyone
-        rebuild(session, collection, None if EVERY_STREET in streets else streets)
+        if EVERY_STREET in streets:
+            rebuild(session, collection, None)
+        elif streets := streets & tree.streets_under(collection.scope_code):  # a registry change elsewhere: nothing
+            rebuild(session, collection, streets)
     for chunk in in_chunks([i for i, _, _ in marks]):
         session.execute(delete(CollectionStale).where(CollectionStale.id.in_(chunk)))
     session.flush()
