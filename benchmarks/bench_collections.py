@@ -11,8 +11,12 @@ twentieth of the answers stored after later ones, a hundredth from shops, some a
 ``--db URL`` reuses a database an earlier run built, or adds the collection to any with enterprises (a demo city).
 PostgreSQL is ANALYZEd after the load, as autovacuum would.
 
+The built-in collections' aggregates are built first, as `onenet serve` builds them (the list page shows them).
+
 Timed ``--repeat`` times (best counts; first and median shown): the baseline (one GROUP BY over collection_answer
-joined to enterprise: distinct respondents answered per street by the end of the day); etl.collection_figures' status
+joined to enterprise: distinct respondents answered per street by the end of the day); the collection's kept figures
+(etl.collection_summary) built whole (once, committed), rebuilt for the biggest street (what a QR answer costs), and
+the city's status counted live instead (the collection marked stale); etl.collection_figures' status
 at each level, field_summaries, latest_answers, missing_respondents of the biggest street, export_answers of the city
 (template filled in, and plain); the query-layer calls of each callback of the collection view
 (dashboard.queries.collections) for the city, the biggest district and its biggest street; and those callbacks posted
