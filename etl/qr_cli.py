@@ -21,9 +21,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from etl.export_cli import NothingToDo, exit_on_bad_input, resolve_unit
-from etl.intake import IntakeSettings, building_token, intake_url, revoke_building_token, token_key
-from etl.store import writing
-from etl.text import name_key
 from schemas.models import Building, Division
 
 
@@ -72,6 +69,7 @@ def street_buildings(session: Session, street: str) -> tuple[Division, list[Buil
 
 
 def write_posters(session: Session, street: str, out: Path, base_url: str, log=print) -> tuple[Division, list[Poster], Path]:  # type: ignore[no-untyped-def]
+    from etl.intake import building_token, intake_url, token_key  # noqa: PLC0415 - commands start without the intake's imports
     division, buildings = street_buildings(session, street)
     out.mkdir(parents=True, exist_ok=True)
     key = token_key()
@@ -149,6 +147,8 @@ class NoSuchBuilding(NothingToDo):
 
 def revoke(session: Session, street: str, building: str) -> tuple[Building, str]:
     """Revoke the QR code of the street's building named (name as registered); returns it and its new token."""
+    from etl.intake import revoke_building_token  # noqa: PLC0415 - commands start without the intake's imports
+    from etl.text import name_key  # noqa: PLC0415
     division, buildings = street_buildings(session, street)
     found = next((b for b in buildings if b.name_key == name_key(building)), None)
     if found is None:
@@ -159,6 +159,8 @@ def revoke(session: Session, street: str, building: str) -> tuple[Building, str]
 
 @exit_on_bad_input
 def cmd_qr(args: argparse.Namespace) -> int:
+    from etl.store import writing  # noqa: PLC0415 - commands start without the intake's imports
+    from etl.intake import IntakeSettings, intake_url  # noqa: PLC0415 - commands start without the intake's imports
     from etl.cli import engine_from_args  # noqa: PLC0415
 
     base_url = (args.base_url or IntakeSettings.from_env().public_url).rstrip("/")
