@@ -1,5 +1,6 @@
-"""Real databases for tests: a SQLite file per test, and a schema per test on the PostgreSQL server; and the live
-demo site of the browser tests (tests/fixtures/web.py), one per pytest process.
+"""Real databases for tests: a SQLite file per test, and a schema per test on the PostgreSQL server; the demo city,
+generated and loaded once per run (``demo_build``), as a copy of a test's own (``demo_database``); and the live
+demo site of the browser tests (tests/fixtures/web.py) serving it, one per pytest process.
 
 Set ONENET_TEST_PG (SQLAlchemy URL of a server database) to point elsewhere; the default is the
 local server of this machine.  PostgreSQL tests are never silently skipped: if the server is down
@@ -19,6 +20,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.fixtures import web
+from tests.fixtures.demo import copy_demo_database
 
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
@@ -71,10 +73,15 @@ def _module(item: pytest.Item) -> str:
     return item.nodeid.split("::")[0]
 
 
-def _live_site_tests_after_the_first_quarter(items: list[pytest.Item]) -> None:
-    """The modules with tests of the live site move behind the first quarter of the run, so that its database is
-    built (in the background, from the run's start) before a worker asks for it, and not while it waits."""
-    live = {_module(item) for item in items if "site" in getattr(item, "fixturenames", ())}
+def _uses_demo_city(item: pytest.Item) -> bool:
+    return "demo_build" in getattr(item, "fixturenames", ())
+
+
+def _demo_city_tests_after_the_first_quarter(items: list[pytest.Item]) -> None:
+    """The modules with tests of the demo city (the live site's among them) move behind the first quarter of the run,
+    so that its database is built (in the background, from the run's start) before a worker asks for it, and not
+    while it waits."""
+    live = {_module(item) for item in items if _uses_demo_city(item)}
     if not live:
         return
     moved = [item for item in items if _module(item) in live]
@@ -87,7 +94,7 @@ def _live_site_tests_after_the_first_quarter(items: list[pytest.Item]) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    _live_site_tests_after_the_first_quarter(items)
+    _demo_city_tests_after_the_first_quarter(items)
     if os.environ.get("ONENET_SKIP_PG") != "1":
         return
     skip = pytest.mark.skip(reason="ONENET_SKIP_PG=1: PostgreSQL tests skipped on purpose")
@@ -111,9 +118,9 @@ def _demo_site_build(factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session", autouse=True)
 def _demo_site_started_early(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """When the run has browser tests, the demo site is built in the background while the first tests run."""
+    """When the run has tests of the demo city, it is built in the background while the first tests run."""
     builder = None
-    if any("site" in getattr(item, "fixturenames", ()) for item in request.session.items):
+    if any(_uses_demo_city(item) for item in request.session.items):
         builder = web.start_demo_build(_demo_site_build(tmp_path_factory))
     yield
     if builder is not None:
@@ -121,9 +128,27 @@ def _demo_site_started_early(request: pytest.FixtureRequest, tmp_path_factory: p
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[web.Site]:
+def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run's demo city (seed 7, scale 0.05), once built: ``onenet.db`` (the inbox loaded by `onenet ingest`, the
+    demo users and the street official of the live site), ``demo/inbox`` and ``demo/truth.json``.  Read it, never
+    write it: take a copy with ``demo_database``."""
+    build = _demo_site_build(tmp_path_factory)
+    web.demo_built(build)
+    return build
+
+
+@contextmanager
+def demo_database(build: Path, kind: str, folder: Path) -> Iterator[str]:
+    """The URL of a database of ``kind`` (an SQLite file in ``folder``, or a fresh schema) holding the demo city."""
+    with empty_database(kind, folder) as url:
+        copy_demo_database(build / "onenet.db", url)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def site(demo_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[web.Site]:
     """The demo city served by `onenet serve`, one server per pytest process."""
-    with web.serve_demo_site(_demo_site_build(tmp_path_factory), tmp_path_factory.mktemp("dashboard")) as served:
+    with web.serve_demo_site(demo_build, tmp_path_factory.mktemp("dashboard")) as served:
         yield served
 
 

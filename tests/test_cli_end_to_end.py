@@ -1,8 +1,11 @@
 """End-to-end: real messy files in, `onenet ingest` / `summary` / `rejects` run as a user runs them.
 
 These tests are an independent oracle: the files are built with openpyxl / xlwt / csv
-(tests/fixtures/messy.py), the product is run in a subprocess, and every expected figure is worked
-out by hand from docs/figures.md in the comments below -- nothing is computed with product code.
+(tests/fixtures/messy.py), `onenet ingest` and `onenet rejects` run in a subprocess, `onenet summary
+--json` (which only reads) runs its command line in this process (a Python start costs more than the
+query; the subprocess path of summary is tested in tests/etl/democity and tests/dashboard/test_browser.py),
+and every expected figure is worked out by hand from docs/figures.md in the comments below -- nothing is
+computed with product code.
 
 Readings of docs/ these tests rely on (where it is not explicit):
 - `enterprises`, `reopened`, `reported`, `staff_total`, `staff_returned` and `buildings_missing` are
@@ -26,7 +29,10 @@ Readings of docs/ these tests rely on (where it is not explicit):
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
+import io
 import json
 import os
 import re
@@ -42,6 +48,7 @@ import pandas as pd
 import pytest
 import xlrd
 
+from etl.cli import main as cli_main
 from tests.conftest import ENGINES, empty_database
 from tests.fixtures import messy
 from tests.fixtures.messy import CFX, HNL, JC_BS, JC_MH, JSL, LJZ, NJD, NJXL, OYL, SPL, TPL, WT, XHL, ZRZ
@@ -84,9 +91,13 @@ def ingest(db_url: str, *paths: Path, expect_rc: int | None = 0) -> dict[str, di
 
 
 def summary(db_url: str, level: str, day: str) -> dict[str, dict[str, Any]]:
-    proc = run_cli(db_url, "summary", "--level", level, "--date", day, "--json")
-    assert proc.returncode == 0, f"summary failed rc={proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
-    units = json.loads(proc.stdout)
+    """`onenet --db URL summary --level L --date D --json`, its command line run in this process."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = cli_main(["--db", db_url, "summary", "--level", level, "--date", day, "--json"])
+    gc.collect()  # the command's engine, and its connection, go now
+    assert rc == 0, f"summary failed rc={rc}\n{out.getvalue()[-2000:]}"
+    units = json.loads(out.getvalue())
     assert isinstance(units, list)
     by_code = {u["code"]: u for u in units}
     assert len(by_code) == len(units), f"a unit is listed twice: {units}"

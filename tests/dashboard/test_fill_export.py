@@ -11,6 +11,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import flask
@@ -28,12 +29,11 @@ from dashboard import fill_export
 from dashboard.auth import create_user
 from etl import config
 from etl.database import make_engine
-from etl.democity.generator import generate
 from etl.figures import summary
 from etl.fill_template import TemplatePlan, open_template, plan_template
-from etl.pipeline import Ingestor
 from schemas.audit import AuditEntry
 from schemas.models import Building
+from tests.conftest import demo_database
 from tests.dashboard.test_browser import console_errors, open_page, set_viewport
 from tests.dashboard.test_browser import login as browser_login
 from tests.fixtures.web import DAY, Site, login
@@ -52,17 +52,14 @@ class World:
 
 
 @pytest.fixture(scope="session")
-def fill_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    """The small demo city, an analyst of the city and an official of a street of 长宁区 with buildings; the tests
-    only read it and add audit entries."""
+def fill_world(demo_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    """A copy of the run's small demo city, an analyst of the city and an official of a street of 长宁区 with
+    buildings; the tests only read it and add audit entries."""
     folder = tmp_path_factory.mktemp("fill_world")
-    with pytest.MonkeyPatch.context() as env:
+    with demo_database(demo_build, "sqlite", folder) as url, pytest.MonkeyPatch.context() as env:
         env.setenv("ONENET_SECRET", "test-secret-not-for-production-use")
         env.setenv("ONENET_DATA_DIR", str(folder))
-        url = f"sqlite:///{folder / 'onenet.db'}"
-        city = generate(folder / "demo", seed=11, scale=0.05)
         engine = make_engine(url)
-        Ingestor(engine, log=lambda m: None).ingest([city.inbox])
         with Session(engine) as s, s.begin():
             street = max((u for u in summary(s, date.fromisoformat(DAY), "street") if u["parent_code"] == DISTRICT),
                          key=lambda u: (u["buildings"], u["enterprises"]))

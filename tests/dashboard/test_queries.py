@@ -1,21 +1,20 @@
 """The dashboard's query layer on both engines: its figures are `onenet summary`'s, its lists agree with them."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, timedelta
-from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
 
 from dashboard import queries as q
-from etl.democity.generator import generate
 from etl.aggregate import default_day
 from etl.figures import summary
 from etl.masking import mask_phone
-from etl.pipeline import Ingestor
 from etl.database import make_engine
-from tests.conftest import ENGINES, empty_database
+from tests.conftest import ENGINES, demo_database
 
 pytestmark = pytest.mark.slow
 
@@ -25,13 +24,10 @@ FIGURES = ("enterprises", "reopened", "reopening_rate", "shops", "shops_open", "
 
 
 @pytest.fixture(scope="module", params=ENGINES)
-def city_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The small demo city loaded once per engine for every test of this module (they only read, or add follow-ups)."""
-    folder = tmp_path_factory.mktemp("city")
-    with empty_database(request.param, folder) as url, pytest.MonkeyPatch.context() as env:
-        env.setenv("ONENET_SECRET", "test-secret-not-for-production-use")
-        city = generate(folder / "demo", seed=11, scale=0.05)
-        Ingestor(make_engine(url), log=lambda m: None).ingest([city.inbox])
+def city_db(request: pytest.FixtureRequest, demo_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A copy of the run's small demo city on each engine for every test of this module (they only read, or add
+    follow-ups)."""
+    with demo_database(demo_build, request.param, tmp_path_factory.mktemp("city")) as url:
         yield url
 
 

@@ -160,6 +160,7 @@ def test_long_loads_report_progress(db_url: str, tmp_path: Path) -> None:
     assert all(big.name in label for label, _, _ in calls)
 
 
+@pytest.mark.slow  # 120,000 rows: the command reports progress from 100,000 rows on
 def test_the_cli_shows_progress_of_a_long_load(db_url: str, tmp_path: Path) -> None:
     big = _big_csv(tmp_path / "返岗_大.csv", 120_000)
     proc = run_cli("--db", db_url, "ingest", str(big))

@@ -1,15 +1,15 @@
-"""Every notebook under notebooks/ runs top to bottom against a freshly generated demo database.
+"""Every notebook under notebooks/ runs top to bottom against a demo database.
 
-The demo city is generated and loaded once per session with the real `onenet demo` command, into an
-SQLite file in a temporary folder; each notebook then runs in a real Jupyter kernel (nbclient) whose
-environment points $ONENET_DB at it and puts this tree first on the path.
+The database is a copy of the run's demo city (``demo_build`` of tests/conftest.py: generated and loaded by the
+real `onenet ingest` once per run), in a temporary folder; each notebook then runs in a real Jupyter kernel
+(nbclient) whose environment points $ONENET_DB at it and puts this tree first on the path.  `onenet demo` itself
+is tested in tests/etl/democity/test_demo_end_to_end.py.
 """
 from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -17,24 +17,19 @@ import pytest
 from nbclient import NotebookClient
 from openpyxl import load_workbook
 
+from tests.conftest import demo_database
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-DEMO_SCALE = "0.05"  # ~300 enterprises, ~1,000 returning staff over 16 districts: every chart has data, ~20 s
 NETWORK = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//|import\s*["'](?:https?:)?//""", re.IGNORECASE)
 
 
 @pytest.fixture(scope="session")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """The URL of a demo database, generated and loaded once for all notebooks."""
-    home = tmp_path_factory.mktemp("notebook_demo")
-    url = f"sqlite:///{home / 'demo.db'}"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-           "ONENET_DATA_DIR": str(home), "ONENET_SECRET": "notebook-test-secret-of-32-bytes-or-more", "ONENET_DB": url}
-    proc = subprocess.run([sys.executable, "-m", "etl.cli", "demo", "--no-serve", "--dir", str(home / "city"),
-                           "--seed", "3", "--scale", DEMO_SCALE], check=False, cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return url
+def demo_db(demo_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a copy of the demo database (~300 enterprises, ~1,000 returning staff over 16 districts: every
+    chart has data), the same for all notebooks, which only read it."""
+    with demo_database(demo_build, "sqlite", tmp_path_factory.mktemp("notebook_demo")) as url:
+        yield url
 
 
 def test_notebooks_are_committed_without_outputs() -> None:
