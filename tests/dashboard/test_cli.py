@@ -1,16 +1,22 @@
-"""`onenet users`: accounts an administrator manages from the command line, on both engines."""
+"""`onenet users`: accounts an administrator manages from the command line, on both engines.  The first command
+of each engine runs `onenet` as its own process (the console script, the password on a real pipe); the rest call
+its main in this process, with the same arguments, standard input and outputs."""
 from __future__ import annotations
 
+import io
 import os
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.auth import check_login
+from etl.cli import main
 from etl.database import init_db, make_engine
 from schemas.audit import AuditEntry
 from schemas.models import User
@@ -18,15 +24,37 @@ from schemas.models import User
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def users(db_url: str, *args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
+Users = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def users_process(db_url: str, *args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "etl.cli", "--db", db_url, "users", *args], cwd=ROOT,
-                          env=dict(os.environ), input=password, capture_output=True, text=True, timeout=120)
+                          env=dict(os.environ), input=password, capture_output=True, text=True, timeout=120, check=False)
 
 
-def test_add_list_passwd_disable(db_url: str) -> None:
+@pytest.fixture
+def users(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Users:
+    """`onenet users` in this process: what its process would exit with and print."""
+    def run(db_url: str, *args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
+        argv = ["--db", db_url, "users", *args]
+        monkeypatch.setattr(sys, "stdin", io.StringIO(password or ""))
+        capsys.readouterr()
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse's and engine_from_args' way out, as the process would exit
+            code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+            if isinstance(exc.code, str):
+                print(exc.code, file=sys.stderr)
+        said = capsys.readouterr()
+        return subprocess.CompletedProcess(argv, code, said.out, said.err)
+
+    return run
+
+
+def test_add_list_passwd_disable(db_url: str, users: Users) -> None:
     init_db(make_engine(db_url))
-    added = users(db_url, "add", "wang", "--role", "district", "--scope", "310105", "--password-stdin",
-                  password="first-pass-2020\n")
+    added = users_process(db_url, "add", "wang", "--role", "district", "--scope", "310105", "--password-stdin",
+                          password="first-pass-2020\n")
     assert added.returncode == 0, added.stderr
     with Session(make_engine(db_url)) as s:
         user = check_login(s, "wang", "first-pass-2020")

@@ -38,18 +38,16 @@ from etl.collection_export import answer_rows
 from etl.collection_figures import field_summaries, latest_answers, missing_respondents, status
 from etl.collections import NewAnswer, check_answers, create, definition_of, set_status, store_answers
 from etl.database import make_engine
-from etl.democity.generator import generate
 from etl.figures import summary
 from etl.masking import mask_phone
-from etl.pipeline import Ingestor
 from schemas.audit import AuditEntry
 from schemas.collection_tables import Collection
 from schemas.collections import CLOSED, OPEN, CollectionDef
 from schemas.models import CONFIRMED, Building, Enterprise
 from schemas.sources import SHOP_KIND
+from tests.conftest import ENGINES, demo_database
 from tests.dashboard.test_browser import console_errors, open_page, set_viewport, wait_title
 from tests.dashboard.test_browser import login as browser_login
-from tests.conftest import ENGINES, empty_database
 from tests.fixtures.web import DAY, Site, login, rendered_page
 
 PASSWORD = "a-long-password-1"
@@ -163,14 +161,13 @@ PEOPLE = {  # user name: role, scope code (or a key of the world), personal-data
 
 
 @contextmanager
-def built_world(kind: str, folder: Path) -> Iterator[World]:
-    """The small demo city, the collections of ``seed_collections`` and the users of PEOPLE, on ``kind``'s engine."""
-    with empty_database(kind, folder) as url, pytest.MonkeyPatch.context() as env:
+def built_world(build: Path, kind: str, folder: Path) -> Iterator[World]:
+    """A copy of the run's small demo city, the collections of ``seed_collections`` and the users of PEOPLE, on
+    ``kind``'s engine."""
+    with demo_database(build, kind, folder) as url, pytest.MonkeyPatch.context() as env:
         env.setenv("ONENET_SECRET", "test-secret-not-for-production-use")
         env.setenv("ONENET_DATA_DIR", str(folder))
-        city = generate(folder / "demo", seed=11, scale=0.05)
         engine = make_engine(url)
-        Ingestor(engine, log=lambda m: None).ingest([city.inbox])
         with Session(engine) as s:
             streets = sorted((u for u in summary(s, D, "street") if u["parent_code"] == CHANGNING and u["enterprises"]),
                              key=lambda u: (-u["buildings"], -u["enterprises"], u["code"]))
@@ -184,15 +181,15 @@ def built_world(kind: str, folder: Path) -> Iterator[World]:
 
 
 @pytest.fixture(scope="session")
-def cv_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def cv_world(demo_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     """The world of the page tests (SQLite); they only read it and add audit entries."""
-    with built_world("sqlite", tmp_path_factory.mktemp("collections_page")) as world:
+    with built_world(demo_build, "sqlite", tmp_path_factory.mktemp("collections_page")) as world:
         yield world
 
 
 @pytest.fixture(scope="session")
-def cv_world_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    with built_world("postgres", tmp_path_factory.mktemp("collections_page_pg")) as world:
+def cv_world_pg(demo_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    with built_world(demo_build, "postgres", tmp_path_factory.mktemp("collections_page_pg")) as world:
         yield world
 
 

@@ -1,4 +1,7 @@
-"""The whole pipeline against the generator's truth: messy inbox in, `onenet summary` out, every figure equal."""
+"""The whole pipeline against the generator's truth: messy inbox in, `onenet summary` out, every figure equal.  The
+inbox is the run's demo city (``demo_build``), loaded afresh by `onenet ingest` on each engine; `onenet demo` runs
+once as its own process, the README's command end to end; the other commands call `onenet`'s main in this process,
+with the same arguments and what they print."""
 from __future__ import annotations
 
 import json
@@ -13,8 +16,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from dashboard.auth import check_login
+from etl.cli import main
 from etl.database import make_engine
-from etl.democity.generator import generate
 
 pytestmark = pytest.mark.slow
 
@@ -24,43 +27,53 @@ SCALE = "0.05"
 
 def onenet(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "etl.cli", *args], cwd=ROOT, env=dict(os.environ),
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def onenet_here(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """`onenet` in this process: its exit status and what it printed on standard output."""
+    capsys.readouterr()
+    code = main(list(args))
+    return code, capsys.readouterr().out
 
 
 def close(a: Any, b: Any) -> bool:
     return a == b or (isinstance(a, float) and isinstance(b, float) and abs(a - b) < 1e-9)
 
 
-def test_ingest_and_summary_equal_the_truth(db_url: str, tmp_path: Path) -> None:
-    city = generate(tmp_path / "demo", seed=3, scale=float(SCALE))
-    proc = onenet("--db", db_url, "ingest", str(city.inbox), "--json")
-    files = json.loads(proc.stdout)["files"]
-    assert proc.returncode == 1, "the corrupt file of the inbox must make ingest say so"
+def test_ingest_and_summary_equal_the_truth(db_url: str, demo_build: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    inbox, truth = demo_build / "demo" / "inbox", json.loads((demo_build / "demo" / "truth.json").read_text("utf-8"))
+    code, out = onenet_here(capsys, "--db", db_url, "ingest", str(inbox), "--json")
+    files = json.loads(out)["files"]
+    assert code == 1, "the corrupt file of the inbox must make ingest say so"
     failed = {Path(f["file"]).name for f in files if f["status"] == "failed"}
-    assert failed == set(city.truth["corrupt_files"])
+    assert failed == set(truth["corrupt_files"])
     assert all(f["error"] for f in files if f["status"] == "failed")
-    assert sum(f["rejected"] for f in files) == sum(city.truth["rejects_expected"].values())
-    assert sum(f.get("warnings", 0) for f in files) == sum(city.truth["warnings_expected"].values()) > 0
+    assert sum(f["rejected"] for f in files) == sum(truth["rejects_expected"].values())
+    assert sum(f.get("warnings", 0) for f in files) == sum(truth["warnings_expected"].values()) > 0
 
     problems = []
-    for day, units in city.truth["figures"].items():
+    for day, units in truth["figures"].items():
         for level in ("city", "district", "street"):
-            got = {u["code"]: u for u in json.loads(onenet("--db", db_url, "summary", "--level", level, "--date", day, "--json").stdout)}
+            code, out = onenet_here(capsys, "--db", db_url, "summary", "--level", level, "--date", day, "--json")
+            assert code == 0, (day, level)
+            got = {u["code"]: u for u in json.loads(out)}
             for unit in (u for u in units if u["level"] == level):
                 for key, want in unit.items():
                     if key not in ("level", "name") and not close(got[unit["code"]][key], want):
                         problems.append(f"{day} {level} {unit['name']} {key}: truth {want}, summary {got[unit['code']][key]}")
     assert not problems, "\n".join(problems[:30])
 
-    rejects = onenet("--db", db_url, "rejects")
-    assert rejects.returncode == 0
-    lines = [line for line in rejects.stdout.splitlines() if " row " in line]
+    code, out = onenet_here(capsys, "--db", db_url, "rejects")
+    assert code == 0
+    lines = [line for line in out.splitlines() if " row " in line]
     assert lines and all("：" in line or ":" in line for line in lines)
 
 
-def test_demo_command_runs_end_to_end_without_serving(tmp_path: Path) -> None:
+def test_demo_command_runs_end_to_end_without_serving(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "demo.db"
-    proc = onenet("--db", f"sqlite:///{db}", "demo", "--dir", str(tmp_path / "city"), "--scale", SCALE, "--seed", "5", "--no-serve")
+    demo = ("--db", f"sqlite:///{db}", "demo", "--dir", str(tmp_path / "city"), "--scale", SCALE, "--seed", "5", "--no-serve")
+    proc = onenet(*demo)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "equals the generator's truth" in proc.stdout, proc.stdout[-3000:]
     assert "onenet summary — district" in proc.stdout and "长宁区" in proc.stdout
@@ -68,5 +81,5 @@ def test_demo_command_runs_end_to_end_without_serving(tmp_path: Path) -> None:
     assert set(logins) == {"admin", "changning", "street", "analyst"}, "--no-serve prints the demo logins too"
     with Session(make_engine(f"sqlite:///{db}")) as session:
         assert all(check_login(session, user, password) is not None for user, password in logins.items())
-    again = onenet("--db", f"sqlite:///{db}", "demo", "--dir", str(tmp_path / "city"), "--scale", SCALE, "--seed", "5", "--no-serve")
-    assert again.returncode == 0 and "equals the generator's truth" in again.stdout, "running the demo twice starts afresh"
+    code, again = onenet_here(capsys, *demo)
+    assert code == 0 and "equals the generator's truth" in again, "running the demo twice starts afresh"
