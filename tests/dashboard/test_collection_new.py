@@ -11,6 +11,7 @@ from typing import Any
 
 import flask
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -349,7 +350,13 @@ def test_an_official_builds_a_two_field_collection_and_sees_the_phone_preview(br
     press(browser, second.find_element(By.CSS_SELECTOR, "input[type='checkbox']"))
 
     def preview(d: WebDriver) -> str:
-        return d.find_element(By.ID, "cn-phone").text
+        """The phone preview's text; it is drawn anew on every change, so a read can meet the one it replaced."""
+        for _ in range(10):
+            try:
+                return d.find_element(By.ID, "cn-phone").text
+            except StaleElementReferenceException:
+                continue
+        return ""
 
     WebDriverWait(browser, 20).until(lambda d: "是否已完成全面消毒 *" in preview(d) and "消毒检查登记" in preview(d))
     shown = preview(browser)
