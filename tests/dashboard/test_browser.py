@@ -103,34 +103,35 @@ CSP_PROBE = """window.__csp = [];
 document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"""
 
 
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_every_page_loads_without_console_errors_or_csp_violations_at_desktop_and_phone_width(
-        browser: WebDriver, site: Site) -> None:
+        browser: WebDriver, site: Site, viewport: tuple[int, int]) -> None:
     probe = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": CSP_PROBE})
     try:
         login(browser, site, "admin", "onenet-admin-2020")
         problems = []
-        for width, height in (DESKTOP, PHONE):
-            set_viewport(browser, width, height)
-            for path in PAGES:
-                for unit in ("", "&unit=310105", f"&unit={site.street}"):
-                    open_page(browser, site, f"{path}?day={DAY}{unit}")
-                    time.sleep(0.5)
-                    errors = console_errors(browser)
-                    if errors:
-                        problems.append(f"{path} {unit} at {width}px: {errors[:3]}")
-                    violations = browser.execute_script("return window.__csp || []")
-                    if violations:
-                        problems.append(f"{path} {unit} at {width}px: Content Security Policy: {violations}")
-                    if unit == "&unit=310105":
-                        full = browser.execute_script("return document.body.scrollHeight")
-                        set_viewport(browser, width, min(full + 50, 6000))
-                        name = (path.strip("/") or "overview") + f"_{width}.png"
-                        browser.save_screenshot(str(site.shots / name))
-                        set_viewport(browser, width, height)
-                    overflow = browser.execute_script(
-                        "return document.documentElement.scrollWidth > window.innerWidth + 1")
-                    if overflow:
-                        problems.append(f"{path} {unit} at {width}px: the page scrolls sideways")
+        width, height = viewport
+        set_viewport(browser, width, height)
+        for path in PAGES:
+            for unit in ("", "&unit=310105", f"&unit={site.street}"):
+                open_page(browser, site, f"{path}?day={DAY}{unit}")
+                time.sleep(0.5)
+                errors = console_errors(browser)
+                if errors:
+                    problems.append(f"{path} {unit} at {width}px: {errors[:3]}")
+                violations = browser.execute_script("return window.__csp || []")
+                if violations:
+                    problems.append(f"{path} {unit} at {width}px: Content Security Policy: {violations}")
+                if unit == "&unit=310105":
+                    full = browser.execute_script("return document.body.scrollHeight")
+                    set_viewport(browser, width, min(full + 50, 6000))
+                    name = (path.strip("/") or "overview") + f"_{width}.png"
+                    browser.save_screenshot(str(site.shots / name))
+                    set_viewport(browser, width, height)
+                overflow = browser.execute_script(
+                    "return document.documentElement.scrollWidth > window.innerWidth + 1")
+                if overflow:
+                    problems.append(f"{path} {unit} at {width}px: the page scrolls sideways")
         set_viewport(browser, *DESKTOP)
         assert not problems, "\n".join(problems)
         assert not foreign_requests(browser), "every request stays on localhost (no CDN, fonts or tiles)"
