@@ -245,11 +245,13 @@ def test_an_uploaded_template_is_filled_under_its_own_name(fill_world: World, se
 def test_the_modal_shows_how_a_ready_form_is_understood_and_downloads_it(browser: WebDriver, site: Site) -> None:
     """At desktop and phone width: 按模板导出 opens the modal, a ready form shows its columns, the download comes."""
     browser_login(browser, site, "admin", "onenet-admin-2020")
+    set_viewport(browser, 1280, 900)  # whatever width the worker's last test left
     open_page(browser, site, f"/?day={DAY}&unit={DISTRICT}", DISTRICT_NAME)
     browser.find_element(By.ID, "fill-open").click()
     WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#fill-modal .fill-view"))
     assert browser.find_element(By.ID, "fill-go").get_attribute("disabled") is not None
-    label = next(e for e in browser.find_elements(By.CSS_SELECTOR, "#fill-ready label") if e.text == STREETS_FORM)
+    label = WebDriverWait(browser, 20).until(lambda d: next(
+        (e for e in d.find_elements(By.CSS_SELECTOR, "#fill-ready label") if e.text == STREETS_FORM), None))
     label.click()
     WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#fill-columns tbody tr"))
     cells = [r.text for r in browser.find_elements(By.CSS_SELECTOR, "#fill-columns tbody tr")]
