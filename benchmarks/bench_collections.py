@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +47,12 @@ import pandas as pd  # noqa: E402
 from sqlalchemy import Engine, distinct, func, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from benchmarks.demo_world import insert_frames, make_world, progress, registry_frames  # noqa: E402
+
 CITY = "310000"
 TITLE = "口罩需求登记表（性能测试）"
 START, END, DAY = date(2020, 2, 10), date(2020, 2, 14), date(2020, 2, 14)
 DEADLINE = "17:00"
-ENTERPRISES_AT_SCALE_1 = 6_000
 ANSWERED_SHARE, LATE_SHARE, SHOP_SHARE = 0.85, 0.05, 0.01
 TARGET_MS = 300
 USER, PASSWORD = "bench-city", "bench-collections-pass-2020"
@@ -100,76 +101,12 @@ def template_bytes() -> bytes:
     return buffer.getvalue()
 
 
-def _sources(fields: list[str], sheet: str, rows: range) -> list[str]:
-    """Each row's provenance as ingest records it (etl.store.merge_sources): field → [batch, sheet, row]."""
-    return ["{" + ", ".join(f'"{f}": [1, "{sheet}", {r}]' for f in fields) + "}" for r in rows]
-
-
 def build_registry(engine: Engine, respondents: int) -> None:
     """The demo world's divisions, buildings, enterprises and shops at the scale giving ``respondents`` enterprises."""
-    from etl.democity import geo, world  # noqa: PLC0415
-    from etl.store import bulk_insert  # noqa: PLC0415
-    from etl.text import map_unique, name_key  # noqa: PLC0415
-    from schemas.models import Building, Division, Enterprise, ImportBatch  # noqa: PLC0415
-
-    scale = respondents / ENTERPRISES_AT_SCALE_1
-    started = time.perf_counter()
-    say(f"building the registries: the demo city's world at scale {scale:g} …")
-    w = world.World(seed=7, scale=scale)
-    world.load_hierarchy(w)
-    world.make_buildings(w, geo.load_districts(wait_seconds=120))
-    world.make_enterprises(w)
-    s, c, b, e = w.streets, w.communities, w.b, w.e
-    shops = int((e["kind"] == world.SHOP).sum())
-    say(f"  world: {len(s)} streets, {b['n']:,} buildings, {e['n'] - shops:,} enterprises, {shops:,} shops "
-        f"({time.perf_counter() - started:.1f} s)")
-    frames: dict[str, tuple[Any, Callable[[], pd.DataFrame]]] = {
-        "streets and communities": (Division.__table__, lambda: pd.concat([
-            pd.DataFrame({"code": s["code"], "name": s["name"], "level": "street", "parent_code": s["parent"]}),
-            pd.DataFrame({"code": c["code"], "name": c["name"], "level": "community",
-                          "parent_code": s["code"].to_numpy()[c["street_idx"].to_numpy()]})], ignore_index=True)),
-        "buildings": (Building.__table__, lambda: pd.DataFrame({
-            "id": np.arange(1, b["n"] + 1), "street_code": s["code"].to_numpy()[b["street"]], "name": b["name"],
-            "name_key": pd.Series(b["name"]).pipe(map_unique, name_key), "address": b["address"],
-            "community_code": c["code"].to_numpy()[b["community"]],
-            "community_name": c["name"].to_numpy()[b["community"]], "lng": b["lng"], "lat": b["lat"],
-            "owner": b["owner"], "owner_contact": b["contact"],
-            "owner_phone": np.where(b["use_landline"], np.char.add("021-", b["landline"].astype(str)),
-                                    b["mobile"].astype(str)),
-            "building_type": b["type"], "from_registry": True,
-            "sources": _sources(["name", "address", "owner", "owner_phone"], "楼宇台账", range(3, b["n"] + 3))})),
-        "enterprises and shops": (Enterprise.__table__, lambda: pd.DataFrame({
-            "id": np.arange(1, e["n"] + 1), "uscc": np.where(e["uscc"] == "", None, e["uscc"]), "name": e["name"],
-            "name_key": pd.Series(e["name"]).pipe(map_unique, name_key),
-            "street_code": s["code"].to_numpy()[e["street"]],
-            "building_id": pd.Series(e["building"] + 1).where(e["building"] >= 0).astype("Int64"),
-            "address": e["address"], "industry": e["industry"], "staff_total": e["staff_reg"],
-            "kind": np.array(world.KIND_NAMES)[e["kind"]], "from_registry": True, "status": "confirmed",
-            "sources": _sources(["enterprise_name", "uscc", "kind", "address", "building", "street"], "企业名录",
-                                range(3, e["n"] + 3))})),
-    }
+    w = make_world(respondents, say)
     with Session(engine) as session, session.begin():
-        session.add(ImportBatch(id=1, file_name="bench_collections.py (the demo world, bulk-inserted)", file_path="",
-                                sha256="0" * 64, kind="enterprise+building", status="loaded", rows=int(e["n"]),
-                                started_at=datetime.now(), finished_at=datetime.now()))
-        session.flush()
-        for name, (table, make) in frames.items():
-            step = time.perf_counter()
-            frame = make()
-            bulk_insert(session, table, frame, _progress(name, len(frame)))
-            say(f"  {name}: {len(frame):,} rows in {time.perf_counter() - step:.1f} s")
-
-
-def _progress(name: str, total: int) -> Callable[[int], None]:
-    done = 0
-    every = max(total // 5, 1)
-
-    def report(rows: int) -> None:
-        nonlocal done
-        before, done = done, done + rows
-        if before // every != done // every and done < total:
-            say(f"    {name}: {done:,} / {total:,}")
-    return report
+        insert_frames(session, registry_frames(w), say, file_name="bench_collections.py (the demo world, bulk-inserted)",
+                      kind="enterprise+building", rows=int(w.e["n"]))
 
 
 def answers_json(rng: np.random.Generator, n: int) -> list[str]:
@@ -233,7 +170,7 @@ def build_collection(engine: Engine, answers: int) -> int:
             "effective_at": pd.Series(given).dt.to_pydatetime(), "answers": answers_json(rng, answers),
             "version": collection.version, "source": np.where(rng.random(answers) < 0.7, "form", "file"),
             "submission_id": np.char.add("bench-", np.arange(answers).astype(str)).astype(object)})
-        bulk_insert(session, CollectionAnswer.__table__, frame, _progress("answers", len(frame)))
+        bulk_insert(session, CollectionAnswer.__table__, frame, progress("answers", len(frame), say))
         ident = collection.id
     say(f"  collection #{ident} with {answers:,} answers in {time.perf_counter() - started:.1f} s")
     return ident

@@ -49,7 +49,6 @@ os.environ.setdefault("ONENET_SECRET", "benchmark-secret-of-32-bytes-or-more")
 DAY = date(2020, 2, 28)
 CITY = "310000"
 TEMPLATE = Path(__file__).resolve().parents[1] / "data" / "templates" / "重点企业复工台账.xlsx"
-ENTERPRISES_AT_SCALE_1 = 6_000
 PROGRESS_EVERY = 100_000
 TARGET = 2.0
 
@@ -188,64 +187,22 @@ def enterprises_in(url: str) -> int:
         return session.scalar(select(func.count()).select_from(Enterprise).where(Enterprise.kind != SHOP_KIND)) or 0
 
 
-def _sources(fields: list[str], sheet: str, rows: range) -> list[str]:
-    """Each row's provenance as ingest records it (etl.store.merge_sources): field → [batch, sheet, row]."""
-    return ["{" + ", ".join(f'"{f}": [1, "{sheet}", {r}]' for f in fields) + "}" for r in rows]
-
-
 def build_database(url: str, enterprises: int, say: Callable[[str], None]) -> None:
     import numpy as np  # noqa: PLC0415
     import pandas as pd  # noqa: PLC0415
     from sqlalchemy import text  # noqa: PLC0415
     from sqlalchemy.orm import Session  # noqa: PLC0415
 
+    from benchmarks.demo_world import insert_frames, make_world, registry_frames  # noqa: PLC0415
     from etl.database import init_db, make_engine  # noqa: PLC0415
-    from etl.democity import geo, world  # noqa: PLC0415
+    from etl.democity import world  # noqa: PLC0415
     from etl.reports import REPORT_FIELDS  # noqa: PLC0415
-    from etl.store import bulk_insert  # noqa: PLC0415
-    from etl.text import map_unique, name_key  # noqa: PLC0415
-    from schemas.models import Building, Division, Enterprise, ImportBatch, ReopeningReport  # noqa: PLC0415
+    from schemas.models import ReopeningReport  # noqa: PLC0415
 
-    scale = enterprises / ENTERPRISES_AT_SCALE_1
     started = time.perf_counter()
-    say(f"building the database in {url}: the demo city's world at scale {scale:g} …")
-    w = world.World(seed=7, scale=scale)
-    world.load_hierarchy(w)
-    world.make_buildings(w, geo.load_districts(wait_seconds=120))
-    world.make_enterprises(w)
-    world.make_story(w)
-    s, c, b, e, r = w.streets, w.communities, w.b, w.e, w.r
-    shops = int((e["kind"] == world.SHOP).sum())
-    say(f"  world: {len(s)} streets, {b['n']:,} buildings, {e['n'] - shops:,} enterprises, {shops:,} shops, "
-        f"{r['n']:,} reports ({time.perf_counter() - started:.1f} s)")
-
-    def streets() -> pd.DataFrame:
-        return pd.DataFrame({"code": s["code"], "name": s["name"], "level": "street", "parent_code": s["parent"]})
-
-    def communities() -> pd.DataFrame:
-        return pd.DataFrame({"code": c["code"], "name": c["name"], "level": "community",
-                             "parent_code": s["code"].to_numpy()[c["street_idx"].to_numpy()]})
-
-    def buildings() -> pd.DataFrame:
-        fields = ["name", "address", "community", "lng", "lat", "owner", "owner_contact", "owner_phone", "building_type"]
-        return pd.DataFrame({
-            "id": np.arange(1, b["n"] + 1), "street_code": s["code"].to_numpy()[b["street"]], "name": b["name"],
-            "name_key": pd.Series(b["name"]).pipe(map_unique, name_key), "address": b["address"],
-            "community_code": c["code"].to_numpy()[b["community"]], "community_name": c["name"].to_numpy()[b["community"]],
-            "lng": b["lng"], "lat": b["lat"], "owner": b["owner"], "owner_contact": b["contact"],
-            "owner_phone": np.where(b["use_landline"], np.char.add("021-", b["landline"].astype(str)), b["mobile"].astype(str)),
-            "building_type": b["type"], "from_registry": True, "sources": _sources(fields, "楼宇台账", range(3, b["n"] + 3)),
-        })
-
-    def enterprises_() -> pd.DataFrame:
-        fields = ["enterprise_name", "uscc", "kind", "industry", "staff_total", "address", "building", "street"]
-        return pd.DataFrame({
-            "id": np.arange(1, e["n"] + 1), "uscc": np.where(e["uscc"] == "", None, e["uscc"]), "name": e["name"],
-            "name_key": pd.Series(e["name"]).pipe(map_unique, name_key), "street_code": s["code"].to_numpy()[e["street"]],
-            "building_id": pd.Series(e["building"] + 1).where(e["building"] >= 0).astype("Int64"), "address": e["address"],
-            "industry": e["industry"], "staff_total": e["staff_reg"], "kind": np.array(world.KIND_NAMES)[e["kind"]],
-            "from_registry": True, "status": "confirmed", "sources": _sources(fields, "企业名录", range(3, e["n"] + 3)),
-        })
+    say(f"building the database in {url}")
+    w = make_world(enterprises, say, story=True)
+    e, r = w.e, w.r
 
     def reports() -> pd.DataFrame:
         keep = r["bad"] == 0  # the rows ingest rejects
@@ -278,26 +235,9 @@ def build_database(url: str, enterprises: int, say: Callable[[str], None]) -> No
     engine = make_engine(url)
     init_db(engine)
     with Session(engine) as session, session.begin():
-        session.add(ImportBatch(id=1, file_name="bench_fill.py (the demo world, bulk-inserted)", file_path="",
-                                sha256="0" * 64, kind="enterprise+building+report", status="loaded",
-                                rows=int(r["n"]), started_at=datetime.now(), finished_at=datetime.now()))
-        session.flush()
-        for name, table, make in (("streets", Division.__table__, streets), ("communities", Division.__table__, communities),
-                                  ("buildings", Building.__table__, buildings),
-                                  ("enterprises and shops", Enterprise.__table__, enterprises_),
-                                  ("reports", ReopeningReport.__table__, reports)):
-            step = time.perf_counter()
-            say(f"  {name}: preparing …")
-            frame = make()
-            done = 0
-
-            def report(rows: int, name: str = name, total: int = len(frame)) -> None:
-                nonlocal done
-                done += rows
-                say(f"  {name}: {done:,} / {total:,} inserted")
-
-            bulk_insert(session, table, frame, report)
-            say(f"  {name}: {len(frame):,} rows in {time.perf_counter() - step:.1f} s")
+        insert_frames(session, [*registry_frames(w), ("reports", ReopeningReport.__table__, reports)], say,
+                      file_name="bench_fill.py (the demo world, bulk-inserted)", kind="enterprise+building+report",
+                      rows=int(r["n"]))
     if engine.dialect.name == "postgresql":
         # What autovacuum does some time after a load (where it is on): without statistics the planner takes
         # each latest-report subquery for a dozen rows and nests loops over it, for hours at this size.
