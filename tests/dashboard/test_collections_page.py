@@ -48,7 +48,7 @@ from schemas.sources import SHOP_KIND
 from tests.conftest import ENGINES, demo_database
 from tests.dashboard.test_browser import console_errors, open_page, set_viewport, wait_title
 from tests.dashboard.test_browser import login as browser_login
-from tests.fixtures.web import DAY, Site, login, rendered_page
+from tests.fixtures.web import DAY, Site, logged_in, rendered_page
 
 PASSWORD = "a-long-password-1"
 CHANGNING, XUHUI = "310105", "310104"
@@ -205,9 +205,7 @@ def server(cv_world: World) -> flask.Flask:
 
 
 def client_of(server: flask.Flask, username: str) -> Any:
-    client = server.test_client()
-    assert login(client, username, PASSWORD).status_code == 302
-    return client
+    return logged_in(server, username, PASSWORD)
 
 
 def account(world: World, username: str) -> Account:

@@ -36,7 +36,7 @@ from schemas.models import Building
 from tests.conftest import demo_database
 from tests.dashboard.test_browser import console_errors, open_page, set_viewport
 from tests.dashboard.test_browser import login as browser_login
-from tests.fixtures.web import DAY, Site, login
+from tests.fixtures.web import DAY, Site, logged_in
 
 PASSWORD = "a-long-password-1"
 DISTRICT, DISTRICT_NAME = "310105", "长宁区"
@@ -76,9 +76,7 @@ def server(fill_world: World) -> flask.Flask:
 
 
 def client_of(server: flask.Flask, username: str) -> Any:
-    client = server.test_client()
-    assert login(client, username, PASSWORD).status_code == 302
-    return client
+    return logged_in(server, username, PASSWORD)
 
 
 def in_session(client: Any, function: Any, *args: Any) -> Any:

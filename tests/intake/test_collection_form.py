@@ -17,8 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from etl import config
-from etl.collection_figures import status
-from etl.collection_figures import stored as figures_kept
+from etl import collection_figures
 from etl.collections import NewAnswer, create, set_status, store_answers
 from etl.pipeline import Ingestor
 from schemas.collection_tables import Collection, CollectionAnswer
@@ -195,8 +194,8 @@ def test_a_good_answer_is_stored_with_its_provenance_and_a_masked_receipt(world:
         row = s.scalars(select(CollectionAnswer)).one()
         values = json.loads(row.answers)
         collection, today = s.get(Collection, launched["masks"]), config.local_now().date()
-        assert figures_kept(s, collection, today)  # the dashboard's kept figures count the answer at once
-        assert [(r["code"], r["answered"]) for r in status(s, collection, today, "street")] == [(JSL, 1)]
+        assert collection_figures.stored(s, collection, today)  # the dashboard's kept figures count the answer at once
+        assert [(r["code"], r["answered"]) for r in collection_figures.status(s, collection, today, "street")] == [(JSL, 1)]
     assert (row.enterprise_id, row.source, row.submission_id, row.period) == (jia, "form", sid, config.local_now().date()
                                                                              - timedelta(days=1))
     assert values["need"] == 2000 and values["uses"] == ["办公", "通勤"] and values["reopened"] is True
