@@ -52,7 +52,7 @@ def has_marks(session: Session) -> bool:
 
 
 def refresh(session: Session) -> int:
-    """Rebuild what the marks name, in the caller's writing transaction; returns how many collections."""
+    """Rebuild what the marks name, in the caller's writing transaction; returns how many collections were rebuilt."""
     marks = session.execute(select(CollectionStale.id, CollectionStale.collection_id, CollectionStale.street_code)).all()
     if not marks:
         return 0
@@ -66,16 +66,18 @@ def refresh(session: Session) -> int:
         stmt = stmt.where(Collection.id.in_(sorted(own)))
     collections = session.scalars(stmt).all()
     tree = DivisionTree.load(session)
+    rebuilt = 0
     for collection in collections:
         streets = own.get(collection.id, set()) | everyone
-        if EVERY_STREET in streets:
-            rebuild(session, collection, None)
-        elif streets := streets & tree.streets_under(collection.scope_code):  # a registry change elsewhere: nothing
-            rebuild(session, collection, streets)
+        if EVERY_STREET not in streets:
+            streets &= tree.streets_under(collection.scope_code)  # a registry change elsewhere: nothing to do
+        if streets:
+            rebuild(session, collection, None if EVERY_STREET in streets else streets)
+            rebuilt += 1
     for chunk in in_chunks([i for i, _, _ in marks]):
         session.execute(delete(CollectionStale).where(CollectionStale.id.in_(chunk)))
     session.flush()
-    return len(collections)
+    return rebuilt
 
 
 def rebuild(session: Session, collection: Collection, streets: set[str] | None) -> None:
