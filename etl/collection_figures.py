@@ -26,7 +26,7 @@ from etl import config
 from etl.collections import building_ids, deadline_of, definition_of
 from etl.divisions import DivisionTree
 from etl.export import latest_follow_ups
-from etl.figures import Day, ratio, registered_enterprises
+from etl.figures import Day, ratio, registered_enterprises, roll_up
 from schemas.collection_tables import (
     Collection, CollectionAnswer, CollectionFieldTotals, CollectionFigure, CollectionStale,
 )
@@ -190,12 +190,14 @@ def status(session: Session, collection: Collection, day: date, level: str = "st
         # the units under the scope, and the one that holds it (a street's collection at district level)
         inside = tree.below(collection.scope_code) | {tree.unit_of(collection.scope_code, level)}
         codes = [c for c in tree.codes_at(level) if c in inside and (units is None or c in units)]
-    totals = {c: dict.fromkeys(STATUS_COUNTS, 0) for c in codes}
-    for street, counts in raw.items():
-        unit = tree.unit_of(street, level)
-        if unit in totals:
-            for key in STATUS_COUNTS:
-                totals[unit][key] += counts[key]
+    return status_rows(tree, level, codes, raw)
+
+
+def status_rows(tree: DivisionTree, level: str, codes: list[str], street_counts: dict[str, dict[str, int]]
+                ) -> list[dict[str, Any]]:
+    """The rows of ``codes`` (units of ``level``) from their streets' counts, as `onenet collections status` prints
+    them: numerators and denominators added up (etl.figures.roll_up), the rate of the sums."""
+    totals = roll_up(tree, street_counts, level, codes, STATUS_COUNTS)
     return [{"level": level, "code": c, "name": tree.display(c), **totals[c],
              "completion_rate": ratio(totals[c]["answered"], totals[c]["expected"])} for c in codes]
 

@@ -6,7 +6,7 @@ rolled up by adding numerators and denominators, street → district → city; r
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -58,21 +58,21 @@ def with_rates(counts: dict[str, int]) -> dict[str, Any]:
     return {**{k: counts[k] for k in COUNTS}, **{rate: ratio(counts[n], counts[d]) for rate, (n, d) in RATES.items()}}
 
 
-def roll_up(tree: DivisionTree, raw: dict[str | None, dict[str, int]], level: str,
-            units: Iterable[str] | None = None) -> dict[str, dict[str, int]]:
-    """Counts per unit of ``level`` (all of them, or ``units``): numerators and denominators of the streets
+def roll_up(tree: DivisionTree, raw: Mapping[str | None, Mapping[str, int]], level: str,
+            units: Iterable[str] | None = None, counts: Sequence[str] = COUNTS) -> dict[str, dict[str, int]]:
+    """``counts`` per unit of ``level`` (all of them, or ``units``): numerators and denominators of the streets
     (and districts, for staff without a street) below each unit added up, never rates averaged."""
     if level == "city":
-        totals = {config.CITY_CODE: dict.fromkeys(COUNTS, 0)}
+        totals = {config.CITY_CODE: dict.fromkeys(counts, 0)}
     else:
-        totals = {c: dict.fromkeys(COUNTS, 0) for c in (units if units is not None else tree.codes_at(level))}
-    for code, counts in raw.items():
+        totals = {c: dict.fromkeys(counts, 0) for c in (units if units is not None else tree.codes_at(level))}
+    for code, given in raw.items():
         unit = tree.unit_of(code or None, level)
         if unit is None or unit not in totals:
             continue
         target = totals[unit]
-        for key in COUNTS:
-            target[key] += counts.get(key, 0)
+        for key in counts:
+            target[key] += given.get(key, 0)
     return totals
 
 

@@ -21,11 +21,13 @@ from sqlalchemy.orm import Session
 from dashboard.queries.units import Campaign, unit_figures
 from etl import config
 from etl.collection_export import shown
-from etl.collection_figures import YES_NO, add_totals, answered, counted, field_totals, silent_groups
+from etl.collection_figures import (
+    STATUS_COUNTS, YES_NO, add_totals, answered, counted, field_totals, silent_groups, status_rows,
+)
 from etl.collections import definition_of
 from etl.divisions import DivisionTree as Divisions
 from etl.export import latest_follow_ups
-from etl.figures import LABELS, Day, ratio
+from etl.figures import LABELS, Day
 from etl.masking import as_shown
 from schemas.collection_tables import Collection, CollectionAnswer
 from schemas.collections import (
@@ -35,7 +37,6 @@ from schemas.labels import FOLLOW_UP_LABELS, UNPLACED
 from schemas.models import Building, Enterprise
 
 STATUS_ORDER = {OPEN: 0, DRAFT: 1, CLOSED: 2}
-COUNTS = ("expected", "answered", "on_time")
 ANSWERS_SHOWN = 2000
 """Answers the page's grid holds at most (the export has them all)."""
 
@@ -116,14 +117,7 @@ def street_counts(session: Session, reach: Reach, divs: Divisions) -> dict[str, 
 
 def status_row(divs: Divisions, code: str, counts: dict[str, dict[str, int]]) -> dict[str, Any]:
     """A unit's row as `onenet collections status` prints it, from its streets' counts."""
-    level = divs.level_of(code)
-    totals = dict.fromkeys(COUNTS, 0)
-    for street, c in counts.items():
-        if divs.unit_of(street, level) == code:
-            for k in COUNTS:
-                totals[k] += c[k]
-    return {"level": level, "code": code, "name": divs.display(code), **totals,
-            "completion_rate": ratio(totals["answered"], totals["expected"])}
+    return status_rows(divs, divs.level_of(code), [code], counts)[0]
 
 
 def sub_unit_rows(divs: Divisions, code: str, counts: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
@@ -185,7 +179,7 @@ def listing(session: Session, divs: Divisions, scope_code: str, code: str, day: 
                                                       and covers(divs, scope_code, c.scope_code)}
         if c.status != DRAFT:
             row |= {k: v for k, v in status_row(divs, reach.code, street_counts(session, reach, divs)).items()
-                    if k in (*COUNTS, "completion_rate")}
+                    if k in (*STATUS_COUNTS, "completion_rate")}
         rows.append(row)
     return rows
 

@@ -345,7 +345,7 @@ def test_the_list_is_cut_to_the_unit_and_who_may_launch(any_world: World) -> Non
         for row in official.values():
             assert (row["unit_code"], row["day"]) == (any_world.street, D)
         want = status(s, masks, D, "street", {any_world.street})[0]
-        assert {k: official["masks"][k] for k in want if k in qc.COUNTS} == {k: want[k] for k in qc.COUNTS}
+        assert {k: official["masks"][k] for k in want if k in qc.STATUS_COUNTS} == {k: want[k] for k in qc.STATUS_COUNTS}
         assert "expected" not in official["draft"]
         assert [k for k, r in official.items() if r["editable"]] == ["draft"], "the builder only inside one's scope"
         assert [k for k, r in listed("cv_admin").items() if r["editable"]] == ["health", "masks", "draft"]
