@@ -271,66 +271,50 @@ def _merge_staff(street_day: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
 
 def _staff(session: Session, rng: DayRange, codes: set[str] | None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Returning staff per key and day (distinct people, as street_figures counts them), and the page groups
-    (by origin, as its place's standard name (etl.origins), and return date; by return date and end of quarantine)."""
-    street = func.coalesce(Enterprise.street_code, ReturningStaff.street_code)
-    stmt = (select(street, ReturningStaff.district_code, ReturningStaff.person_key, ReturningStaff.origin,
-                   ReturningStaff.origin_code, ReturningStaff.return_date, ReturningStaff.quarantine_end)
+    (by origin, as its place's standard name (etl.origins), and return date; by return date and end of quarantine).
+
+    The database counts the people of each (unit, origin, return date, end of quarantine): a person has
+    one current record (etl.staff), so a count of records is a count of distinct people.  What comes back
+    grows with the days and places, not with the people: reading a million rows back into Python took 5 of
+    the 16 s of a 1,000,000-row load (benchmarks/bench_ingest.py); the counts take under one.
+    """
+    unit = func.coalesce(Enterprise.street_code, ReturningStaff.street_code, ReturningStaff.district_code, "")
+    keys = [unit, ReturningStaff.origin, ReturningStaff.origin_code, ReturningStaff.return_date, ReturningStaff.quarantine_end]
+    stmt = (select(*keys, func.count())
             .select_from(ReturningStaff)
             .outerjoin(Enterprise, Enterprise.id == ReturningStaff.enterprise_id)
             .where(ReturningStaff.is_current.is_(True), ReturningStaff.return_date.is_not(None),
-                   ReturningStaff.return_date <= rng.last))
+                   ReturningStaff.return_date <= rng.last)
+            .group_by(*keys))
     if codes is not None:
-        code_list = sorted(codes)
-        stmt = stmt.where(or_(street.in_(code_list), (street.is_(None) & ReturningStaff.district_code.in_(code_list))))
-    rows = _frame(session, stmt, ["street", "district", "person", "origin", "origin_code", "return_date", "quarantine_end"])
+        stmt = stmt.where(unit.in_(sorted(codes)))
+    rows = _frame(session, stmt, ["code", "origin", "origin_code", "return_date", "quarantine_end", "people"])
     if rows.empty:
         return pd.DataFrame(columns=STAFF_DAY_COLUMNS), *_empty_staff_groups()
-    rows["code"] = rows["street"].where(rows["street"].notna(), rows["district"]).fillna("")
-    rows["street"] = rows["street"].fillna("\0")
-    rows["district"] = rows["district"].fillna("\0")
     n_days = len(rng.days)
     # Days as columns: a person counts from the first day aggregated on or after their return, and is in
     # quarantine up to the last one on or before its end.
-    rows["rd"] = np.searchsorted(rng.offsets, _day_offsets(rows["return_date"], rng), side="left").astype(np.int64)
-    rows["qe"] = _day_offsets(rows["quarantine_end"], rng)
-
+    start = np.searchsorted(rng.offsets, _day_offsets(rows["return_date"], rng), side="left").astype(np.int64)
     code_list = sorted(rows["code"].unique())
-    code_index = {c: i for i, c in enumerate(code_list)}
-    group = ["street", "district", "person"]
-
-    firsts = rows.groupby(group, as_index=False).agg(code=("code", "first"), rd=("rd", "min"))
+    ci = rows["code"].map({c: i for i, c in enumerate(code_list)}).to_numpy(dtype=np.int64)
+    people = rows["people"].to_numpy(dtype=np.int64)
     arrivals = np.zeros((len(code_list), n_days + 1), dtype=np.int64)
-    np.add.at(arrivals, (firsts["code"].map(code_index).to_numpy(dtype=np.int64), firsts["rd"].to_numpy(dtype=np.int64)), 1)
-    people = np.cumsum(arrivals[:, :n_days], axis=1)
+    np.add.at(arrivals, (ci, start), people)
 
-    q = rows[rows["qe"].notna()].copy()
-    q["start"] = q["rd"]
-    q["end"] = (np.searchsorted(rng.offsets, q["qe"].to_numpy(), side="right") - 1).astype(np.int64)
-    q = q[(q["start"] <= q["end"]) & (q["start"] < n_days)]
-    diff = np.zeros((len(code_list), n_days + 1), dtype=np.int64)
-    repeated = q.duplicated(group, keep=False)
-    single = q[~repeated]
-    ci = single["code"].map(code_index).to_numpy(dtype=np.int64)
-    np.add.at(diff, (ci, single["start"].to_numpy(dtype=np.int64)), 1)
-    np.add.at(diff, (ci, single["end"].to_numpy(dtype=np.int64) + 1), -1)
-    quarantined = np.cumsum(diff[:, :n_days], axis=1)
-    multi = q[repeated]
-    if not multi.empty:
-        lengths = (multi["end"] - multi["start"] + 1).to_numpy(dtype=np.int64)
-        expanded = multi.loc[multi.index.repeat(lengths), [*group, "code", "start"]].reset_index(drop=True)
-        expanded["d"] = expanded["start"].to_numpy() + _ranges(lengths)
-        expanded = expanded.drop_duplicates([*group, "d"])
-        np.add.at(quarantined, (expanded["code"].map(code_index).to_numpy(dtype=np.int64),
-                                expanded["d"].to_numpy(dtype=np.int64)), 1)
-
-    counts = _staff_day_frame(code_list, people, quarantined, rng)
+    q_end = _day_offsets(rows["quarantine_end"], rng)
+    last = np.searchsorted(rng.offsets, np.nan_to_num(q_end, nan=-np.inf), side="right") - 1
+    q = ~np.isnan(q_end) & (start <= last) & (start < n_days)
+    changes = np.zeros((len(code_list), n_days + 1), dtype=np.int64)
+    np.add.at(changes, (ci[q], start[q]), people[q])
+    np.add.at(changes, (ci[q], last[q] + 1), -people[q])
+    counts = _staff_day_frame(code_list, np.cumsum(arrivals[:, :n_days], axis=1), np.cumsum(changes[:, :n_days], axis=1), rng)
 
     groups = (rows.assign(origin=origin_labels(rows["origin"], rows["origin_code"]).fillna(""))
-              .groupby(["code", "origin", "return_date"])["person"].nunique().reset_index(name="people"))
+              .groupby(["code", "origin", "return_date"])["people"].sum().reset_index())
     groups["origin"] = groups["origin"].replace("", None)
     groups["return_date"] = _dates(groups["return_date"])
     quarantine = (rows[rows["quarantine_end"].notna()]
-                  .groupby(["code", "return_date", "quarantine_end"])["person"].nunique().reset_index(name="people"))
+                  .groupby(["code", "return_date", "quarantine_end"])["people"].sum().reset_index())
     quarantine["return_date"] = _dates(quarantine["return_date"])
     quarantine["quarantine_end"] = _dates(quarantine["quarantine_end"])
     return counts, groups, quarantine
@@ -383,14 +367,6 @@ def _batch_units(session: Session, codes: set[str] | None) -> pd.DataFrame:
     out = pd.concat(parts, ignore_index=True).dropna()
     out["batch_id"] = out["batch_id"].astype(np.int64)
     return out.drop_duplicates(ignore_index=True)
-
-
-def _ranges(lengths: np.ndarray) -> np.ndarray:
-    """0..n-1 for each n of ``lengths``, concatenated."""
-    if not len(lengths):
-        return np.zeros(0, dtype=np.int64)
-    starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return np.arange(int(lengths.sum()), dtype=np.int64) - starts
 
 
 def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
