@@ -393,7 +393,7 @@ def test_logout_ends_the_session(browser: WebDriver, site: Site) -> None:
     open_page(browser, site, f"/?day={DAY}&unit=310105")
     cookie = browser.get_cookie("session")
     browser.find_element(By.ID, "logout-btn").click()
-    WebDriverWait(browser, 10).until(lambda d: d.current_url.endswith("/login"))
+    WebDriverWait(browser, 30).until(lambda d: d.current_url.endswith("/login"))
     import urllib.error  # noqa: PLC0415
     import urllib.request  # noqa: PLC0415
 

@@ -38,7 +38,7 @@ TABLES = (AggStreetDay, AggStaff, AggQuarantine, AggBatchUnit, AggBuildingSpan, 
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generate(tmp_path_factory.mktemp("city"), seed=11, scale=0.05).inbox
+    return generate(tmp_path_factory.mktemp("city"), seed=11, scale=0.01).inbox
 
 
 def _stored(engine: Engine) -> dict[str, set[tuple[object, ...]]]:

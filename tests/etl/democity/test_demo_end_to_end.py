@@ -22,7 +22,7 @@ from etl.database import make_engine
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[3]
-SCALE = "0.05"
+SCALE = "0.01"
 
 
 def onenet(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
