@@ -34,10 +34,8 @@ import gc
 import hashlib
 import io
 import json
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +50,7 @@ from etl.cli import main as cli_main
 from tests.conftest import ENGINES, empty_database
 from tests.fixtures import messy
 from tests.fixtures.messy import CFX, HNL, JC_BS, JC_MH, JSL, LJZ, NJD, NJXL, OYL, SPL, TPL, WT, XHL, ZRZ
+from tests.fixtures.cli import onenet
 
 pytestmark = pytest.mark.slow
 
@@ -64,11 +63,8 @@ FIGURES = ("enterprises", "reopened", "reopening_rate", "shops", "shops_open", "
 
 # --------------------------------------------------------------------------- running the product
 
-def run_cli(db_url: str, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "etl.cli", "--db", db_url, *args],
-        cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=timeout,
-    )
+def run_cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return onenet("--db", db_url, *args)
 
 
 def ingest(db_url: str, *paths: Path, expect_rc: int | None = 0) -> dict[str, dict[str, Any]]:

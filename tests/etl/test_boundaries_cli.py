@@ -1,9 +1,6 @@
 """`onenet boundaries`: a street polygon file of the city's own becomes the dashboard's street map."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -12,13 +9,11 @@ from sqlalchemy.orm import Session
 
 from dashboard import queries as q
 from etl.database import init_db, make_engine
+from tests.fixtures.cli import onenet
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def onenet(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "etl.cli", *args], cwd=ROOT, env=dict(os.environ),
-                          capture_output=True, text=True, timeout=300)
 
 
 def test_street_polygons_load_from_a_geojson_file(db_url: str, tmp_path: Path) -> None:

@@ -2,9 +2,6 @@
 scope, personal data, and the audit trail; the command run as a process on a real database of each engine."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,14 +17,12 @@ from tests.conftest import ENGINES
 from tests.etl.test_fill import STREETS, D
 from tests.etl.test_fill_template import NOTE, TEMPLATES, UNKNOWN, unseen_template
 from tests.fixtures.sheets import JSL, loaded_world, write_city
+from tests.fixtures.cli import onenet
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "street-official-2020"
 
 
-def onenet(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "etl.cli", *args], check=False, cwd=ROOT, env=dict(os.environ),
-                          capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module", params=ENGINES)

@@ -28,15 +28,20 @@ from etl.database import make_engine
 from schemas.models import Enterprise, ImportBatch, Reject, ReopeningReport, ReturningStaff
 from tests.fixtures import messy
 from tests.fixtures.messy import JSL, make_id, make_uscc, write_csv
+from tests.fixtures.cli import onenet
 
 ROOT = Path(__file__).resolve().parents[2]
 RANK = {"division": 0, "building": 1, "enterprise": 2, "reopening_report": 3, "returning_staff": 4}
 JSON_KEYS = {"file", "sha256", "kind", "rows", "inserted", "updated", "unchanged", "rejected", "status"}
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "etl.cli", *args], cwd=ROOT, env=env or dict(os.environ),
-                          capture_output=True, text=True, timeout=timeout, check=False)
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """In this process (tests/fixtures/cli.py), or a process of its own with ``env``: the database named by
+    $ONENET_DB and the data folder are read when the configuration is imported."""
+    if env is None:
+        return onenet(*args)
+    return subprocess.run([sys.executable, "-m", "etl.cli", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
 
 
 def ingest_json(db_url: str, *paths: Path) -> tuple[int, list[dict[str, Any]], str]:

@@ -30,6 +30,7 @@ from etl.read import Table, UnreadableFile, read_tables
 from etl.validate import normalise_table
 from tests.fixtures import messy
 from tests.fixtures.messy import Sheet, make_id, write_csv, write_xls, write_xlsx
+from tests.fixtures.cli import onenet
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -323,9 +324,8 @@ def test_unreadable_files_raise_a_clear_error(tmp_path: Path, zip_bombs: dict[st
     assert re.search(ADVICE, message, re.IGNORECASE), f"the error should say what to do: {message}"
 
 
-def run_cli(db_url: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "etl.cli", "--db", db_url, *args], cwd=ROOT, env=dict(os.environ),
-                          capture_output=True, text=True, timeout=timeout, check=False)
+def run_cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return onenet("--db", db_url, *args)
 
 
 RECORDS_OF_ACTIONS = ("import_batch", "audit_log")

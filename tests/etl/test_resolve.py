@@ -7,9 +7,7 @@ list data/shanghai_streets.csv), plus a made-up second 江川路街道 in 宝山
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from etl.resolve import EnterpriseRegistry, Hierarchy, match_enterprises, resolve_divisions
 from schemas.models import Enterprise, ImportBatch, Reject, ReturningStaff
+from tests.fixtures.cli import onenet
 from tests.fixtures.messy import (
     JC_BS,
     JC_MH,
@@ -147,8 +146,7 @@ def test_a_row_with_a_credit_code_never_takes_over_an_enterprise_with_another_co
 
 
 def run_cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "etl.cli", "--db", db_url, *args], cwd=ROOT, env=dict(os.environ),
-                          capture_output=True, text=True, timeout=300, check=False)
+    return onenet("--db", db_url, *args)
 
 
 def ingest(db_url: str, *paths: Path) -> dict[str, dict[str, Any]]:

@@ -1,9 +1,7 @@
 """A building's code touches only its own enterprises; new ones wait, pending, for the street (issue 16)."""
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -22,13 +20,13 @@ from schemas.aggregates import AggStreetDay
 from schemas.models import CONFIRMED, PENDING, Enterprise
 from tests.intake.conftest import JSL, P3, U1, U3, U_NEW, World
 from tests.intake.helpers import JSON, counts, form_data, open_form
+from tests.fixtures.cli import onenet
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "etl.cli", "--db", db_url, *args], cwd=ROOT, env=dict(os.environ),
-                          capture_output=True, text=True, timeout=120, check=False)
+    return onenet("--db", db_url, *args)
 
 
 def _payload(**fields: Any) -> dict[str, Any]:

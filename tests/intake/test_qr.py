@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import PIL.Image
@@ -15,14 +13,14 @@ import zxingcpp
 from etl.intake import TOKEN_RE, building_token
 from tests.fixtures.messy import write_csv
 from tests.intake.conftest import World
+from tests.fixtures.cli import onenet
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = "https://onenet.example.gov.cn/intake"
 
 
 def run_cli(db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "etl.cli", "--db", db_url, *args], cwd=ROOT, env=dict(os.environ),
-                          capture_output=True, text=True, timeout=120, check=False)
+    return onenet("--db", db_url, *args)
 
 
 def test_one_decodable_code_per_building_and_a_printable_sheet(world: World, tmp_path: Path) -> None:
