@@ -363,6 +363,9 @@ def init_login(server: flask.Flask, engine: Engine, script_sources: Callable[[],
                 flask.session.permanent = True
                 login_user(outcome.account)
                 flask.session[SESSION_VERSION_KEY] = outcome.session_version
+                # The forms' token goes into the new session now: made later by the first page's layout, it was lost
+                # when a request sent at the same time (a script of that page) answered with the cookie it came with.
+                security.csrf_token()
                 return flask.redirect(target)
             paused = outcome.paused_until
             message = paused_message(paused) if paused else "用户名或密码不正确"

@@ -3,6 +3,7 @@ same origin, the login check and the security headers, on both engines, with Fla
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -210,6 +211,20 @@ def test_logout_needs_a_post_with_the_token(server: flask.Flask) -> None:
     assert client.get("/logout").status_code == 200, "GET shows the button, it does not log out"
     assert client.post("/logout").status_code == 400
     assert client.get("/_dash-layout").status_code == 200
+
+
+def test_the_logout_button_works_whatever_answer_set_the_cookie_last(server: flask.Flask) -> None:
+    """A page's requests go out at once with the cookie of the login; each answer sets the cookie again.  The
+    logout button's token, in the page's layout, must hold for the cookie of any of those answers."""
+    client = client_at(server)
+    assert login(client, NAME, PASSWORD).status_code == 302
+    cookie_of_the_login = client.get_cookie("session").value
+    layout = client.get("/_dash-layout").get_data(as_text=True)
+    token = re.search(r'"name":\s*"csrf_token"[^{}]*"value":\s*"([^"]+)"|"value":\s*"([^"]+)"[^{}]*"name":\s*"csrf_token"', layout)
+    assert token, "the layout holds the logout form's token"
+    client.set_cookie("session", cookie_of_the_login)  # a script of the page, asked before the layout, answered last
+    logout = client.post("/logout", data={"csrf_token": token.group(1) or token.group(2)})
+    assert logout.status_code == 302 and logout.headers["Location"] == "/login"
 
 
 def test_a_session_ends_after_eight_idle_hours_and_lasts_while_used(
