@@ -24,28 +24,39 @@ from etl.export import workbook_bytes
 from etl.figures import summary
 from etl.database import make_engine
 from schemas.aggregates import AggStaff
+from tests.conftest import ENGINES, empty_database
 from tests.etl.test_figures import D1, D2, P7_BAD, build_world, load
+from tests.fixtures.sheets import SECRET
 from tests.fixtures.messy import JSL, LJZ, XHL, make_id, write_csv
 
 Q1, Q2, Q3 = (make_id("420106", birth, "101") for birth in ("19900101", "19910202", "19920303"))
 PERSONAL = {"name", "phone", "id_hash", "id_masked", "person_key", "id_number"}
 
 
-@pytest.fixture
-def eng(db_url: str, tmp_path: Path) -> Iterator[Engine]:
-    """The world of test_figures, plus three people whose rows give an origin (来源地)."""
-    build_world(tmp_path / "in")
-    write_csv(tmp_path / "in" / "返岗人员_来源地.csv", [
+@pytest.fixture(scope="module", params=ENGINES)
+def eng(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """The world of test_figures, plus three people whose rows give an origin (来源地): loaded once per engine, as
+    every test here only reads it (the secret and the data folder set as tests/conftest.py sets them for a test)."""
+    folder = tmp_path_factory.mktemp("analysis")
+    with empty_database(request.param, folder) as url, pytest.MonkeyPatch.context() as env:
+        env.setenv("ONENET_SECRET", SECRET)
+        env.setenv("ONENET_DATA_DIR", str(folder / "home"))
+        engine = _world(url, folder / "in")
+        yield engine
+        engine.dispose()
+
+
+def _world(db_url: str, inbox: Path) -> Engine:
+    build_world(inbox)
+    write_csv(inbox / "返岗人员_来源地.csv", [
         ["姓名", "身份证号", "企业名称", "所属街道", "所属区", "来源地", "返沪日期", "隔离状态"],
         ["辛", Q1, "上海一号有限公司", "江苏路", "长宁", "湖北武汉", "2020-02-03", "无需隔离"],   # Monday
         ["壬", Q2, "上海一号有限公司", "江苏路", "长宁", "湖北省武汉市", "2020-02-09", "无需隔离"],   # Sunday, same week
         ["癸", Q3, "上海六号有限公司", "陆家嘴", "浦东", "安徽阜阳", "2020-02-10", "居家隔离"],   # next week
     ])
-    results = load(db_url, tmp_path / "in")
+    results = load(db_url, inbox)
     assert all(r.status == "loaded" for r in results), [(r.file, r.error) for r in results]
-    engine = make_engine(db_url)
-    yield engine
-    engine.dispose()
+    return make_engine(db_url)
 
 
 def same(a: object, b: object) -> bool:

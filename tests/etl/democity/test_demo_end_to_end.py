@@ -1,7 +1,7 @@
 """The whole pipeline against the generator's truth: messy inbox in, `onenet summary` out, every figure equal.  The
-inbox is the run's demo city (``demo_build``), loaded afresh by `onenet ingest` on each engine; `onenet demo` runs
-once as its own process, the README's command end to end; the other commands call `onenet`'s main in this process,
-with the same arguments and what they print."""
+inbox is the run's demo city (``demo_build``) as `onenet ingest` loaded it into SQLite in a process of its own, and
+loaded again into PostgreSQL here; `onenet demo` runs once as its own process, the README's command end to end; the
+other commands call `onenet`'s main in this process, with the same arguments and what they print."""
 from __future__ import annotations
 
 import json
@@ -10,6 +10,8 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 from dashboard.auth import check_login
 from etl.cli import main
 from etl.database import make_engine
+from tests.conftest import ENGINES, demo_database, empty_database
 
 pytestmark = pytest.mark.slow
 
@@ -41,10 +44,30 @@ def close(a: Any, b: Any) -> bool:
     return a == b or (isinstance(a, float) and isinstance(b, float) and abs(a - b) < 1e-9)
 
 
-def test_ingest_and_summary_equal_the_truth(db_url: str, demo_build: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    inbox, truth = demo_build / "demo" / "inbox", json.loads((demo_build / "demo" / "truth.json").read_text("utf-8"))
-    code, out = onenet_here(capsys, "--db", db_url, "ingest", str(inbox), "--json")
-    files = json.loads(out)["files"]
+@contextmanager
+def ingested(kind: str, build: Path, folder: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[tuple[str, int, list[Any]]]:
+    """The demo inbox loaded by `onenet ingest --json`: the database, the exit status and the files it reported.  On
+    SQLite a copy of the run's demo city, which `onenet ingest` loaded in a process of its own (tests/fixtures/web.py);
+    on PostgreSQL loaded here."""
+    if kind == "sqlite":
+        said = json.loads((build / "ingest.json").read_text("utf-8"))
+        with demo_database(build, kind, folder) as url:
+            yield url, said["returncode"], said["files"]
+        return
+    with empty_database(kind, folder) as url:
+        code, out = onenet_here(capsys, "--db", url, "ingest", str(build / "demo" / "inbox"), "--json")
+        yield url, code, json.loads(out)["files"]
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+def test_ingest_and_summary_equal_the_truth(kind: str, demo_build: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    with ingested(kind, demo_build, tmp_path, capsys) as (db_url, code, files):
+        _equal_the_truth(db_url, code, files, json.loads((demo_build / "demo" / "truth.json").read_text("utf-8")), capsys)
+
+
+def _equal_the_truth(db_url: str, code: int, files: list[Any], truth: dict[str, Any],
+                     capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 1, "the corrupt file of the inbox must make ingest say so"
     failed = {Path(f["file"]).name for f in files if f["status"] == "failed"}
     assert failed == set(truth["corrupt_files"])
