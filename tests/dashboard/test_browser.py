@@ -7,8 +7,6 @@ Screenshots of every page at desktop and phone width are kept under the site's t
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from typing import Any
 
@@ -24,17 +22,13 @@ from sqlalchemy.orm import Session
 
 from dashboard.components import HEADLINES
 from etl.database import make_engine
-from tests.fixtures.web import DAY, DESKTOP, ROOT, STREET_PASSWORD, STREET_USER, Site
+from tests.fixtures.web import DAY, DESKTOP, STREET_PASSWORD, STREET_USER, Site
+from tests.fixtures.cli import onenet
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 PAGES = ("/", "/reopening", "/missing", "/staff", "/quality")
 PHONE = (390, 844)
-
-
-def onenet(site_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "etl.cli", *args], cwd=ROOT, env=site_env, capture_output=True,
-                          text=True, timeout=600)
 
 
 def login(driver: WebDriver, site: Site, user: str, password: str) -> None:
@@ -61,7 +55,7 @@ def wait_title(driver: WebDriver, contains: str = "") -> str:
 
 
 def summary(site: Site, level: str, day: str = DAY) -> dict[str, dict[str, Any]]:
-    proc = onenet(site.env, "--db", site.db_url, "summary", "--level", level, "--date", day, "--json")
+    proc = onenet("--db", site.db_url, "summary", "--level", level, "--date", day, "--json")
     return {u["code"]: u for u in json.loads(proc.stdout)}
 
 
@@ -115,7 +109,7 @@ def test_every_page_loads_without_console_errors_or_csp_violations_at_desktop_an
         for path in PAGES:
             for unit in ("", "&unit=310105", f"&unit={site.street}"):
                 open_page(browser, site, f"{path}?day={DAY}{unit}")
-                time.sleep(0.5)
+                time.sleep(0.2)  # a message logged just after the last callback
                 errors = console_errors(browser)
                 if errors:
                     problems.append(f"{path} {unit} at {width}px: {errors[:3]}")

@@ -11,11 +11,13 @@ import pytest
 
 from etl.cli import day_argument, print_import_summary
 from etl.excel import display_width
+from tests.fixtures.cli import onenet
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def onenet(*args: str) -> subprocess.CompletedProcess[str]:
+def onenet_process(*args: str) -> subprocess.CompletedProcess[str]:
+    """`onenet` as its own process: the console script's exit status and output (the other tests run it in this one)."""
     return subprocess.run([sys.executable, "-m", "etl.cli", *args], cwd=ROOT, env=dict(os.environ),
                           capture_output=True, text=True, timeout=120)
 
@@ -26,7 +28,7 @@ def test_a_day_in_the_spellings_ingest_reads(spelling: str) -> None:
 
 
 def test_summary_takes_a_day_written_with_slashes(tmp_path: Path) -> None:
-    proc = onenet("--db", f"sqlite:///{tmp_path / 'a.db'}", "summary", "--date", "2020/02/28")
+    proc = onenet_process("--db", f"sqlite:///{tmp_path / 'a.db'}", "summary", "--date", "2020/02/28")
     assert proc.returncode == 0, proc.stderr
     assert "onenet summary — district, 2020-02-28" in proc.stdout
     table = proc.stdout.splitlines()[1:]

@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from datetime import date, datetime
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from etl.database import make_engine
 from schemas.labels import FOLLOW_UP_LABELS
 from schemas.models import Building, FollowUp
 from tests.fixtures.messy import make_id, make_uscc
+from tests.fixtures.cli import onenet
 from tests.fixtures.sheets import (
     BUILDING_HEADER,
     ENTERPRISE_HEADER,
@@ -169,14 +169,11 @@ def test_a_reminder_list_made_for_someone_else_masks_the_contacts(loaded: str, t
 
 
 def test_export_and_remind_commands(loaded: str, tmp_path: Path) -> None:
-    env = dict(os.environ)
     out = tmp_path / "长宁.xlsx"
-    proc = subprocess.run([sys.executable, "-m", "etl.cli", "--db", loaded, "export", "--out", str(out), "--district", "长宁",
-                           "--date", D.isoformat()], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    proc = onenet("--db", loaded, "export", "--out", str(out), "--district", "长宁", "--date", D.isoformat())
     assert proc.returncode == 0, proc.stderr
     assert "汇总-区" in openpyxl.load_workbook(out).sheetnames
-    proc = subprocess.run([sys.executable, "-m", "etl.cli", "--db", loaded, "remind", "--street", "江苏路", "--out",
-                           str(tmp_path / "r.xlsx"), "--date", D.isoformat()], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    proc = onenet("--db", loaded, "remind", "--street", "江苏路", "--out", str(tmp_path / "r.xlsx"), "--date", D.isoformat())
     assert proc.returncode == 0, proc.stderr
     assert re.search(r"310105002", proc.stdout)
 

@@ -3,10 +3,7 @@ pipeline, a row that fails is rejected with file, sheet, row, field and reason w
 """
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -23,6 +20,7 @@ from etl.read import read_tables
 from etl.validate import apply_defaults, normalise_table
 from etl.database import make_engine
 from schemas.models import ImportBatch, Reject, ReturningStaff
+from tests.fixtures.cli import onenet
 from tests.fixtures.messy import (
     JSL,
     Sheet,
@@ -201,14 +199,12 @@ def test_rejected_rows_keep_file_sheet_row_field_and_reason(rejected_world: tupl
 
 def test_rejects_command_lists_them(rejected_world: tuple[str, Path], tmp_path: Path) -> None:
     db_url, _ = rejected_world
-    proc = subprocess.run([sys.executable, "-m", "etl.cli", "--db", db_url, "rejects"], cwd=ROOT, env=dict(os.environ),
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = onenet("--db", db_url, "rejects")
     assert proc.returncode == 0, proc.stderr
     for needle in ("返岗登记.xlsx", "第一批", "第二批"):
         assert needle in proc.stdout, proc.stdout
     out = tmp_path / "rejects.xlsx"
-    proc = subprocess.run([sys.executable, "-m", "etl.cli", "--db", db_url, "rejects", "--out", str(out)], cwd=ROOT,
-                          env=dict(os.environ), capture_output=True, text=True, timeout=120, check=False)
+    proc = onenet("--db", db_url, "rejects", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     rows = list(openpyxl.load_workbook(out).worksheets[0].iter_rows(values_only=True))
     body = [r for r in rows if any(isinstance(v, str) and v.endswith(".xlsx") for v in r)]

@@ -1,6 +1,6 @@
 """The whole pipeline against the generator's truth: messy inbox in, `onenet summary` out, every figure equal.  The
-inbox is the run's demo city (``demo_build``) as `onenet ingest` loaded it into SQLite in a process of its own, and
-loaded again into PostgreSQL here; `onenet demo` runs once as its own process, the README's command end to end; the
+inbox is the run's demo city (``demo_build``) as `onenet ingest` loaded it into SQLite in a process of its own, and a
+smaller one loaded into PostgreSQL here; `onenet demo` runs once as its own process, the README's command end to end; the
 other commands call `onenet`'s main in this process, with the same arguments and what they print."""
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from dashboard.auth import check_login
 from etl.cli import main
 from etl.database import make_engine
+from etl.democity.generator import generate
 from tests.conftest import ENGINES, demo_database, empty_database
 
 pytestmark = pytest.mark.slow
@@ -45,25 +46,28 @@ def close(a: Any, b: Any) -> bool:
 
 
 @contextmanager
-def ingested(kind: str, build: Path, folder: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[tuple[str, int, list[Any]]]:
-    """The demo inbox loaded by `onenet ingest --json`: the database, the exit status and the files it reported.  On
-    SQLite a copy of the run's demo city, which `onenet ingest` loaded in a process of its own (tests/fixtures/web.py);
-    on PostgreSQL loaded here."""
+def ingested(kind: str, build: Path, folder: Path,
+             capsys: pytest.CaptureFixture[str]) -> Iterator[tuple[str, int, list[Any], dict[str, Any]]]:
+    """A demo inbox loaded by `onenet ingest --json`: the database, the exit status, the files it reported and the
+    generator's truth.  On SQLite a copy of the run's demo city, which `onenet ingest` loaded in a process of its own
+    (tests/fixtures/web.py); on PostgreSQL a demo city of scale 0.01 (the same kinds of mess, a fifth of the rows)
+    loaded here."""
     if kind == "sqlite":
         said = json.loads((build / "ingest.json").read_text("utf-8"))
         with demo_database(build, kind, folder) as url:
-            yield url, said["returncode"], said["files"]
+            yield url, said["returncode"], said["files"], json.loads((build / "demo" / "truth.json").read_text("utf-8"))
         return
+    city = generate(folder / "city", seed=7, scale=0.01)
     with empty_database(kind, folder) as url:
-        code, out = onenet_here(capsys, "--db", url, "ingest", str(build / "demo" / "inbox"), "--json")
-        yield url, code, json.loads(out)["files"]
+        code, out = onenet_here(capsys, "--db", url, "ingest", str(city.inbox), "--json")
+        yield url, code, json.loads(out)["files"], city.truth
 
 
 @pytest.mark.parametrize("kind", ENGINES)
 def test_ingest_and_summary_equal_the_truth(kind: str, demo_build: Path, tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    with ingested(kind, demo_build, tmp_path, capsys) as (db_url, code, files):
-        _equal_the_truth(db_url, code, files, json.loads((demo_build / "demo" / "truth.json").read_text("utf-8")), capsys)
+    with ingested(kind, demo_build, tmp_path, capsys) as (db_url, code, files, truth):
+        _equal_the_truth(db_url, code, files, truth, capsys)
 
 
 def _equal_the_truth(db_url: str, code: int, files: list[Any], truth: dict[str, Any],
