@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def readme_commands() -> list[str]:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = text[text.index("## Two commands"):text.index("## Command line")]
-    return [m.strip() for m in re.findall(r"^    (\S.*)$", section, re.MULTILINE)]
+    return [m.strip() for m in re.findall(r"^```sh\n(.*)\n```$", section, re.MULTILINE)]
 
 
 def test_the_readme_gives_two_commands_and_ci_runs_the_test_one() -> None:
